@@ -221,6 +221,18 @@ enet_peer_send (ENetPeer * peer, enet_uint8 channelID, ENetPacket * packet)
    return 0;
 }
 
+/** Subtracts the size of a queued incoming packet from the peer's waiting data total,
+    clamping at zero so the counter can never wrap around.
+*/
+static void
+enet_peer_release_waiting_data (ENetPeer * peer, size_t dataLength)
+{
+   if (peer -> totalWaitingData > dataLength)
+     peer -> totalWaitingData -= dataLength;
+   else
+     peer -> totalWaitingData = 0;
+}
+
 /** Attempts to dequeue any incoming queued packet.
     @param peer peer to dequeue packets from
     @param channelID holds the channel ID of the channel the packet was received on success
@@ -249,7 +261,7 @@ enet_peer_receive (ENetPeer * peer, enet_uint8 * channelID)
 
    enet_free (incomingCommand);
 
-   peer -> totalWaitingData -= packet -> dataLength;
+   enet_peer_release_waiting_data (peer, packet -> dataLength);
 
    return packet;
 }
@@ -276,7 +288,7 @@ enet_peer_reset_outgoing_commands (ENetList * queue)
 }
 
 static void
-enet_peer_remove_incoming_commands (ENetList * queue, ENetListIterator startCommand, ENetListIterator endCommand, ENetIncomingCommand * excludeCommand)
+enet_peer_remove_incoming_commands (ENetPeer * peer, ENetList * queue, ENetListIterator startCommand, ENetListIterator endCommand, ENetIncomingCommand * excludeCommand)
 {
     ENetListIterator currentCommand;    
     
@@ -293,6 +305,8 @@ enet_peer_remove_incoming_commands (ENetList * queue, ENetListIterator startComm
  
        if (incomingCommand -> packet != NULL)
        {
+          enet_peer_release_waiting_data (peer, incomingCommand -> packet -> dataLength);
+
           -- incomingCommand -> packet -> referenceCount;
 
           if (incomingCommand -> packet -> referenceCount == 0)
@@ -307,9 +321,9 @@ enet_peer_remove_incoming_commands (ENetList * queue, ENetListIterator startComm
 }
 
 static void
-enet_peer_reset_incoming_commands (ENetList * queue)
+enet_peer_reset_incoming_commands (ENetPeer * peer, ENetList * queue)
 {
-    enet_peer_remove_incoming_commands(queue, enet_list_begin (queue), enet_list_end (queue), NULL);
+    enet_peer_remove_incoming_commands (peer, queue, enet_list_begin (queue), enet_list_end (queue), NULL);
 }
  
 void
@@ -330,7 +344,7 @@ enet_peer_reset_queues (ENetPeer * peer)
     enet_peer_reset_outgoing_commands (& peer -> sentReliableCommands);
     enet_peer_reset_outgoing_commands (& peer -> outgoingCommands);
     enet_peer_reset_outgoing_commands (& peer -> outgoingSendReliableCommands);
-    enet_peer_reset_incoming_commands (& peer -> dispatchedCommands);
+    enet_peer_reset_incoming_commands (peer, & peer -> dispatchedCommands);
 
     if (peer -> channels != NULL && peer -> channelCount > 0)
     {
@@ -338,8 +352,8 @@ enet_peer_reset_queues (ENetPeer * peer)
              channel < & peer -> channels [peer -> channelCount];
              ++ channel)
         {
-            enet_peer_reset_incoming_commands (& channel -> incomingReliableCommands);
-            enet_peer_reset_incoming_commands (& channel -> incomingUnreliableCommands);
+            enet_peer_reset_incoming_commands (peer, & channel -> incomingReliableCommands);
+            enet_peer_reset_incoming_commands (peer, & channel -> incomingUnreliableCommands);
         }
 
         enet_free (peer -> channels);
@@ -801,7 +815,7 @@ enet_peer_dispatch_incoming_unreliable_commands (ENetPeer * peer, ENetChannel * 
        droppedCommand = currentCommand;
     }
 
-    enet_peer_remove_incoming_commands (& channel -> incomingUnreliableCommands, enet_list_begin (& channel -> incomingUnreliableCommands), droppedCommand, queuedCommand);
+    enet_peer_remove_incoming_commands (peer, & channel -> incomingUnreliableCommands, enet_list_begin (& channel -> incomingUnreliableCommands), droppedCommand, queuedCommand);
 }
 
 void
