@@ -72,25 +72,37 @@ enet_packet_destroy (ENetPacket * packet)
     @param packet packet to resize
     @param dataLength new size for the packet data
     @returns 0 on success, < 0 on failure
+    @remarks a packet created with ENET_PACKET_FLAG_NO_ALLOCATE can only shrink, since ENet
+    does not own its data; growing it, or growing any packet past what the protocol's 32-bit
+    total length field can describe, fails and leaves the packet unchanged.
 */
 int
 enet_packet_resize (ENetPacket * packet, size_t dataLength)
 {
     enet_uint8 * newData;
    
-    if (dataLength <= packet -> dataLength || (packet -> flags & ENET_PACKET_FLAG_NO_ALLOCATE))
+    if (dataLength <= packet -> dataLength)
     {
        packet -> dataLength = dataLength;
 
        return 0;
     }
 
+    if ((packet -> flags & ENET_PACKET_FLAG_NO_ALLOCATE) ||
+        dataLength > (size_t) 0xFFFFFFFFU)
+      return -1;
+
     newData = (enet_uint8 *) enet_malloc (dataLength);
     if (newData == NULL)
       return -1;
 
-    memcpy (newData, packet -> data, packet -> dataLength);
-    enet_free (packet -> data);
+    if (packet -> data != NULL)
+    {
+       if (packet -> dataLength > 0)
+         memcpy (newData, packet -> data, packet -> dataLength);
+
+       enet_free (packet -> data);
+    }
     
     packet -> data = newData;
     packet -> dataLength = dataLength;
