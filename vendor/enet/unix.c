@@ -552,9 +552,15 @@ enet_socket_wait (ENetSocket socket, enet_uint32 * condition, enet_uint32 timeou
 
     if (pollCount < 0)
     {
-        if (errno == EINTR && * condition & ENET_SOCKET_WAIT_INTERRUPT)
+        if (errno == EINTR)
         {
-            * condition = ENET_SOCKET_WAIT_INTERRUPT;
+            /* A signal arrived before anything happened on the socket: this is not a
+               socket error, so report it as an interrupt if the caller asked for that
+               and otherwise as a wait that ended with no condition set. */
+            if (* condition & ENET_SOCKET_WAIT_INTERRUPT)
+              * condition = ENET_SOCKET_WAIT_INTERRUPT;
+            else
+              * condition = ENET_SOCKET_WAIT_NONE;
 
             return 0;
         }
@@ -595,9 +601,15 @@ enet_socket_wait (ENetSocket socket, enet_uint32 * condition, enet_uint32 timeou
 
     if (selectCount < 0)
     {
-        if (errno == EINTR && * condition & ENET_SOCKET_WAIT_INTERRUPT)
+        if (errno == EINTR)
         {
-            * condition = ENET_SOCKET_WAIT_INTERRUPT;
+            /* A signal arrived before anything happened on the socket: this is not a
+               socket error, so report it as an interrupt if the caller asked for that
+               and otherwise as a wait that ended with no condition set. */
+            if (* condition & ENET_SOCKET_WAIT_INTERRUPT)
+              * condition = ENET_SOCKET_WAIT_INTERRUPT;
+            else
+              * condition = ENET_SOCKET_WAIT_NONE;
 
             return 0;
         }
