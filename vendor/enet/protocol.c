@@ -453,11 +453,12 @@ enet_protocol_handle_send_reliable (ENetHost * host, ENetPeer * peer, const ENet
       return -1;
 
     dataLength = ENET_NET_TO_HOST_16 (command -> sendReliable.dataLength);
-    * currentData += dataLength;
     if (dataLength > host -> maximumPacketSize ||
         * currentData < host -> receivedData ||
-        * currentData > & host -> receivedData [host -> receivedDataLength])
+        dataLength > (size_t) (& host -> receivedData [host -> receivedDataLength] - * currentData))
       return -1;
+
+    * currentData += dataLength;
 
     if (enet_peer_queue_incoming_command (peer, command, (const enet_uint8 *) command + sizeof (ENetProtocolSendReliable), dataLength, ENET_PACKET_FLAG_RELIABLE, 0) == NULL)
       return -1;
@@ -476,11 +477,12 @@ enet_protocol_handle_send_unsequenced (ENetHost * host, ENetPeer * peer, const E
       return -1;
 
     dataLength = ENET_NET_TO_HOST_16 (command -> sendUnsequenced.dataLength);
-    * currentData += dataLength;
     if (dataLength > host -> maximumPacketSize ||
         * currentData < host -> receivedData ||
-        * currentData > & host -> receivedData [host -> receivedDataLength])
+        dataLength > (size_t) (& host -> receivedData [host -> receivedDataLength] - * currentData))
       return -1; 
+
+    * currentData += dataLength;
 
     unsequencedGroup = ENET_NET_TO_HOST_16 (command -> sendUnsequenced.unsequencedGroup);
     index = unsequencedGroup % ENET_PEER_UNSEQUENCED_WINDOW_SIZE;
@@ -521,11 +523,12 @@ enet_protocol_handle_send_unreliable (ENetHost * host, ENetPeer * peer, const EN
       return -1;
 
     dataLength = ENET_NET_TO_HOST_16 (command -> sendUnreliable.dataLength);
-    * currentData += dataLength;
     if (dataLength > host -> maximumPacketSize ||
         * currentData < host -> receivedData ||
-        * currentData > & host -> receivedData [host -> receivedDataLength])
+        dataLength > (size_t) (& host -> receivedData [host -> receivedDataLength] - * currentData))
       return -1;
+
+    * currentData += dataLength;
 
     if (enet_peer_queue_incoming_command (peer, command, (const enet_uint8 *) command + sizeof (ENetProtocolSendUnreliable), dataLength, 0, 0) == NULL)
       return -1;
@@ -552,12 +555,13 @@ enet_protocol_handle_send_fragment (ENetHost * host, ENetPeer * peer, const ENet
       return -1;
 
     fragmentLength = ENET_NET_TO_HOST_16 (command -> sendFragment.dataLength);
-    * currentData += fragmentLength;
     if (fragmentLength <= 0 ||
         fragmentLength > host -> maximumPacketSize ||
         * currentData < host -> receivedData ||
-        * currentData > & host -> receivedData [host -> receivedDataLength])
+        fragmentLength > (size_t) (& host -> receivedData [host -> receivedDataLength] - * currentData))
       return -1;
+
+    * currentData += fragmentLength;
 
     channel = & peer -> channels [command -> header.channelID];
     startSequenceNumber = ENET_NET_TO_HOST_16 (command -> sendFragment.startSequenceNumber);
@@ -664,12 +668,13 @@ enet_protocol_handle_send_unreliable_fragment (ENetHost * host, ENetPeer * peer,
       return -1;
 
     fragmentLength = ENET_NET_TO_HOST_16 (command -> sendFragment.dataLength);
-    * currentData += fragmentLength;
     if (fragmentLength <= 0 ||
         fragmentLength > host -> maximumPacketSize ||
         * currentData < host -> receivedData ||
-        * currentData > & host -> receivedData [host -> receivedDataLength])
+        fragmentLength > (size_t) (& host -> receivedData [host -> receivedDataLength] - * currentData))
       return -1;
+
+    * currentData += fragmentLength;
 
     channel = & peer -> channels [command -> header.channelID];
     reliableSequenceNumber = command -> header.reliableSequenceNumber;
