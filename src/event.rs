@@ -1,0 +1,63 @@
+//! An ENet event turned into the reference's plain Lua table:
+//! `{type = "connect"|"disconnect"|"receive", peer = <peer>, data = <integer|string>[, channel]}`.
+use crate::ffi::{self as enet, ENetEvent};
+use crate::host::{push_peer, slot_of, HostUd};
+use crate::lua::{ffi, push_bytes, push_cstr, State};
+use std::os::raw::c_int;
+
+/// Pushes the event as a table: a new one, or the caller's table at `target`, whose fields are
+/// all overwritten (zero-garbage delivery).
+///
+/// # Safety
+/// Argument 1 must be the live host userdata that produced `event`.
+pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
+    // SAFETY: the event's peer points into the peer array of the host in argument 1; a received
+    // packet is owned by us and parked in `pending` until Lua has copied it.
+    unsafe {
+        match target {
+            Some(idx) => ffi::lua_pushvalue(l, idx),
+            None => ffi::lua_createtable(l, 0, 4),
+        }
+        let kind = match event.r#type {
+            enet::ENET_EVENT_TYPE_CONNECT => c"connect",
+            enet::ENET_EVENT_TYPE_DISCONNECT => c"disconnect",
+            enet::ENET_EVENT_TYPE_RECEIVE => c"receive",
+            _ => c"none",
+        };
+        push_cstr(l, kind);
+        ffi::lua_setfield(l, -2, c"type".as_ptr());
+
+        let hud = ffi::lua_touserdata(l, 1) as *mut HostUd;
+        if event.peer.is_null() {
+            ffi::lua_pushnil(l);
+        } else {
+            push_peer(l, slot_of((*hud).host, event.peer));
+        }
+        ffi::lua_setfield(l, -2, c"peer".as_ptr());
+
+        match event.r#type {
+            enet::ENET_EVENT_TYPE_RECEIVE => {
+                let packet = event.packet;
+                (*hud).pending = packet;
+                push_bytes(
+                    l,
+                    std::slice::from_raw_parts((*packet).data, (*packet).dataLength),
+                );
+                (*hud).free_pending();
+                ffi::lua_setfield(l, -2, c"data".as_ptr());
+                ffi::lua_pushinteger(l, event.channelID.into());
+            }
+            enet::ENET_EVENT_TYPE_NONE => {
+                ffi::lua_pushnil(l);
+                ffi::lua_setfield(l, -2, c"data".as_ptr());
+                ffi::lua_pushnil(l);
+            }
+            _ => {
+                ffi::lua_pushinteger(l, event.data.into());
+                ffi::lua_setfield(l, -2, c"data".as_ptr());
+                ffi::lua_pushnil(l);
+            }
+        }
+        ffi::lua_setfield(l, -2, c"channel".as_ptr());
+    }
+}

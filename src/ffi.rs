@@ -1,0 +1,276 @@
+//! The part of ENet's C API (vendor/enet/include/enet/enet.h, 1.3.17) that the module uses.
+//!
+//! Struct fields keep their C names so that `build.rs` can check every offset and size against
+//! what the C compiler reports (see `layout_check.rs` in OUT_DIR, included at the bottom): a
+//! mismatch fails the build instead of corrupting memory at run time.
+#![allow(non_snake_case, non_camel_case_types, dead_code)]
+
+use std::os::raw::{c_char, c_int, c_void};
+
+#[cfg(not(windows))]
+pub type ENetSocket = c_int;
+#[cfg(windows)]
+pub type ENetSocket = usize;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ENetAddress {
+    /// IPv4 address in network byte order.
+    pub host: u32,
+    /// Port in host byte order.
+    pub port: u16,
+}
+
+#[repr(C)]
+pub struct ENetListNode {
+    pub next: *mut ENetListNode,
+    pub previous: *mut ENetListNode,
+}
+
+#[repr(C)]
+pub struct ENetList {
+    pub sentinel: ENetListNode,
+}
+
+#[cfg(not(windows))]
+#[repr(C)]
+pub struct ENetBuffer {
+    pub data: *mut c_void,
+    pub dataLength: usize,
+}
+#[cfg(windows)]
+#[repr(C)]
+pub struct ENetBuffer {
+    pub dataLength: usize,
+    pub data: *mut c_void,
+}
+
+/// `ENetProtocol` is a packed union of wire commands; we never look inside it.
+pub type ENetProtocol = [u8; 48];
+pub const ENET_PROTOCOL_MAXIMUM_PACKET_COMMANDS: usize = 32;
+pub const ENET_BUFFER_MAXIMUM: usize = 1 + 2 * ENET_PROTOCOL_MAXIMUM_PACKET_COMMANDS;
+pub const ENET_PROTOCOL_MAXIMUM_MTU: usize = 4096;
+pub const ENET_PROTOCOL_MAXIMUM_PEER_ID: usize = 0xFFF;
+pub const ENET_PEER_UNSEQUENCED_WINDOW_SIZE: usize = 1024;
+
+pub const ENET_PACKET_FLAG_RELIABLE: u32 = 1 << 0;
+pub const ENET_PACKET_FLAG_UNSEQUENCED: u32 = 1 << 1;
+
+pub type ENetPacketFreeCallback = Option<unsafe extern "C" fn(*mut ENetPacket)>;
+
+#[repr(C)]
+pub struct ENetPacket {
+    pub referenceCount: usize,
+    pub flags: u32,
+    pub data: *mut u8,
+    pub dataLength: usize,
+    pub freeCallback: ENetPacketFreeCallback,
+    pub userData: *mut c_void,
+}
+
+pub const ENET_PEER_STATE_DISCONNECTED: c_int = 0;
+pub const ENET_PEER_STATE_CONNECTED: c_int = 5;
+
+#[repr(C)]
+pub struct ENetChannel {
+    _opaque: [u8; 0],
+}
+
+#[repr(C)]
+pub struct ENetPeer {
+    pub dispatchList: ENetListNode,
+    pub host: *mut ENetHost,
+    pub outgoingPeerID: u16,
+    pub incomingPeerID: u16,
+    pub connectID: u32,
+    pub outgoingSessionID: u8,
+    pub incomingSessionID: u8,
+    pub address: ENetAddress,
+    pub data: *mut c_void,
+    /// `ENetPeerState`, a C enum (int-sized on every ABI we build for).
+    pub state: c_int,
+    pub channels: *mut ENetChannel,
+    pub channelCount: usize,
+    pub incomingBandwidth: u32,
+    pub outgoingBandwidth: u32,
+    pub incomingBandwidthThrottleEpoch: u32,
+    pub outgoingBandwidthThrottleEpoch: u32,
+    pub incomingDataTotal: u32,
+    pub outgoingDataTotal: u32,
+    pub lastSendTime: u32,
+    pub lastReceiveTime: u32,
+    pub nextTimeout: u32,
+    pub earliestTimeout: u32,
+    pub packetLossEpoch: u32,
+    pub packetsSent: u32,
+    pub packetsLost: u32,
+    pub packetLoss: u32,
+    pub packetLossVariance: u32,
+    pub packetThrottle: u32,
+    pub packetThrottleLimit: u32,
+    pub packetThrottleCounter: u32,
+    pub packetThrottleEpoch: u32,
+    pub packetThrottleAcceleration: u32,
+    pub packetThrottleDeceleration: u32,
+    pub packetThrottleInterval: u32,
+    pub pingInterval: u32,
+    pub timeoutLimit: u32,
+    pub timeoutMinimum: u32,
+    pub timeoutMaximum: u32,
+    pub lastRoundTripTime: u32,
+    pub lowestRoundTripTime: u32,
+    pub lastRoundTripTimeVariance: u32,
+    pub highestRoundTripTimeVariance: u32,
+    pub roundTripTime: u32,
+    pub roundTripTimeVariance: u32,
+    pub mtu: u32,
+    pub windowSize: u32,
+    pub reliableDataInTransit: u32,
+    pub outgoingReliableSequenceNumber: u16,
+    pub acknowledgements: ENetList,
+    pub sentReliableCommands: ENetList,
+    pub outgoingSendReliableCommands: ENetList,
+    pub outgoingCommands: ENetList,
+    pub dispatchedCommands: ENetList,
+    pub flags: u16,
+    pub reserved: u16,
+    pub incomingUnsequencedGroup: u16,
+    pub outgoingUnsequencedGroup: u16,
+    pub unsequencedWindow: [u32; ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32],
+    pub eventData: u32,
+    pub totalWaitingData: usize,
+}
+
+#[repr(C)]
+pub struct ENetCompressor {
+    pub context: *mut c_void,
+    pub compress: *mut c_void,
+    pub decompress: *mut c_void,
+    pub destroy: *mut c_void,
+}
+
+pub type ENetChecksumCallback = Option<unsafe extern "C" fn(*const ENetBuffer, usize) -> u32>;
+
+#[repr(C)]
+pub struct ENetHost {
+    pub socket: ENetSocket,
+    pub address: ENetAddress,
+    pub incomingBandwidth: u32,
+    pub outgoingBandwidth: u32,
+    pub bandwidthThrottleEpoch: u32,
+    pub mtu: u32,
+    pub randomSeed: u32,
+    pub recalculateBandwidthLimits: c_int,
+    pub peers: *mut ENetPeer,
+    pub peerCount: usize,
+    pub channelLimit: usize,
+    pub serviceTime: u32,
+    pub dispatchQueue: ENetList,
+    pub totalQueued: u32,
+    pub packetSize: usize,
+    pub headerFlags: u16,
+    pub commands: [ENetProtocol; ENET_PROTOCOL_MAXIMUM_PACKET_COMMANDS],
+    pub commandCount: usize,
+    pub buffers: [ENetBuffer; ENET_BUFFER_MAXIMUM],
+    pub bufferCount: usize,
+    pub checksum: ENetChecksumCallback,
+    pub compressor: ENetCompressor,
+    pub packetData: [[u8; ENET_PROTOCOL_MAXIMUM_MTU]; 2],
+    pub receivedAddress: ENetAddress,
+    pub receivedData: *mut u8,
+    pub receivedDataLength: usize,
+    pub totalSentData: u32,
+    pub totalSentPackets: u32,
+    pub totalReceivedData: u32,
+    pub totalReceivedPackets: u32,
+    pub intercept: *mut c_void,
+    pub connectedPeers: usize,
+    pub bandwidthLimitedPeers: usize,
+    pub duplicatePeers: usize,
+    pub maximumPacketSize: usize,
+    pub maximumWaitingData: usize,
+}
+
+pub const ENET_EVENT_TYPE_NONE: c_int = 0;
+pub const ENET_EVENT_TYPE_CONNECT: c_int = 1;
+pub const ENET_EVENT_TYPE_DISCONNECT: c_int = 2;
+pub const ENET_EVENT_TYPE_RECEIVE: c_int = 3;
+
+#[repr(C)]
+pub struct ENetEvent {
+    /// `ENetEventType`, a C enum.
+    pub r#type: c_int,
+    pub peer: *mut ENetPeer,
+    pub channelID: u8,
+    pub data: u32,
+    pub packet: *mut ENetPacket,
+}
+
+impl ENetEvent {
+    pub const fn empty() -> Self {
+        ENetEvent {
+            r#type: ENET_EVENT_TYPE_NONE,
+            peer: std::ptr::null_mut(),
+            channelID: 0,
+            data: 0,
+            packet: std::ptr::null_mut(),
+        }
+    }
+}
+
+extern "C" {
+    pub fn enet_initialize() -> c_int;
+    pub fn enet_linked_version() -> u32;
+
+    pub fn enet_socket_get_address(socket: ENetSocket, address: *mut ENetAddress) -> c_int;
+
+    pub fn enet_address_set_host(address: *mut ENetAddress, hostName: *const c_char) -> c_int;
+
+    pub fn enet_packet_create(
+        data: *const c_void,
+        dataLength: usize,
+        flags: u32,
+    ) -> *mut ENetPacket;
+    pub fn enet_packet_destroy(packet: *mut ENetPacket);
+
+    pub fn enet_host_create(
+        address: *const ENetAddress,
+        peerCount: usize,
+        channelLimit: usize,
+        incomingBandwidth: u32,
+        outgoingBandwidth: u32,
+    ) -> *mut ENetHost;
+    pub fn enet_host_destroy(host: *mut ENetHost);
+    pub fn enet_host_connect(
+        host: *mut ENetHost,
+        address: *const ENetAddress,
+        channelCount: usize,
+        data: u32,
+    ) -> *mut ENetPeer;
+    pub fn enet_host_check_events(host: *mut ENetHost, event: *mut ENetEvent) -> c_int;
+    pub fn enet_host_service(host: *mut ENetHost, event: *mut ENetEvent, timeout: u32) -> c_int;
+    pub fn enet_host_flush(host: *mut ENetHost);
+    pub fn enet_host_broadcast(host: *mut ENetHost, channelID: u8, packet: *mut ENetPacket);
+    pub fn enet_host_compress_with_range_coder(host: *mut ENetHost) -> c_int;
+    pub fn enet_host_channel_limit(host: *mut ENetHost, channelLimit: usize);
+    pub fn enet_host_bandwidth_limit(host: *mut ENetHost, incoming: u32, outgoing: u32);
+
+    pub fn enet_peer_send(peer: *mut ENetPeer, channelID: u8, packet: *mut ENetPacket) -> c_int;
+    pub fn enet_peer_receive(peer: *mut ENetPeer, channelID: *mut u8) -> *mut ENetPacket;
+    pub fn enet_peer_ping(peer: *mut ENetPeer);
+    pub fn enet_peer_ping_interval(peer: *mut ENetPeer, pingInterval: u32);
+    pub fn enet_peer_timeout(peer: *mut ENetPeer, limit: u32, minimum: u32, maximum: u32);
+    pub fn enet_peer_reset(peer: *mut ENetPeer);
+    pub fn enet_peer_disconnect(peer: *mut ENetPeer, data: u32);
+    pub fn enet_peer_disconnect_now(peer: *mut ENetPeer, data: u32);
+    pub fn enet_peer_disconnect_later(peer: *mut ENetPeer, data: u32);
+    pub fn enet_peer_throttle_configure(
+        peer: *mut ENetPeer,
+        interval: u32,
+        acceleration: u32,
+        deceleration: u32,
+    );
+}
+
+// Compile-time proof that the structs above match the C compiler's view of enet.h.
+include!(concat!(env!("OUT_DIR"), "/layout_check.rs"));
