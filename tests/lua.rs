@@ -1,0 +1,277 @@
+//! Runs every `tests/lua/*.lua` script with the module just built, in each real interpreter of
+//! the Lua flavour selected by the cargo feature (LuaJIT also inside LÖVE), and the scripts
+//! whose first line says `valgrind` again under valgrind (PUC Lua only).
+//!
+//! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
+//! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
+//! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+
+fn flavour() -> (&'static str, &'static [&'static str]) {
+    if cfg!(feature = "lua51") {
+        ("lua51", &["lua5.1"])
+    } else if cfg!(feature = "lua52") {
+        ("lua52", &["lua5.2"])
+    } else if cfg!(feature = "lua53") {
+        ("lua53", &["lua5.3"])
+    } else if cfg!(feature = "lua54") {
+        ("lua54", &["lua5.4"])
+    } else if cfg!(feature = "lua55") {
+        ("lua55", &["lua5.5"])
+    } else {
+        ("luajit", &["luajit", "love"])
+    }
+}
+
+struct Job {
+    name: String,
+    command: Command,
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (flavour, interpreters) = flavour();
+    let ci = std::env::var_os("CI").is_some();
+    let module_dir = stage_module(&root, flavour);
+
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("tests/lua"))
+        .expect("tests/lua")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .collect();
+    scripts.sort();
+
+    let mut jobs = Vec::new();
+    let mut failures = Vec::new();
+    for interp in interpreters {
+        if !have(interp) {
+            let msg = format!("interpreter {interp} not found (apt-get install it)");
+            if ci {
+                failures.push(msg);
+            } else {
+                eprintln!("SKIPPED: {msg}");
+            }
+            continue;
+        }
+        for script in &scripts {
+            let stem = script.file_stem().unwrap().to_string_lossy().into_owned();
+            let love_only = stem.starts_with("love_");
+            if love_only != (*interp == "love") && !(*interp == "love" && !love_only) {
+                continue;
+            }
+            let name = format!("{interp}/{stem}");
+            if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+                continue;
+            }
+            jobs.push(Job {
+                name: name.clone(),
+                command: lua_command(interp, script, &module_dir, &root),
+            });
+            if *interp != "luajit" && *interp != "love" && wants_valgrind(script) {
+                if have("valgrind") {
+                    let mut cmd = Command::new("valgrind");
+                    cmd.args([
+                        "-q",
+                        "--error-exitcode=99",
+                        "--leak-check=full",
+                        "--errors-for-leak-kinds=definite",
+                        "--show-leak-kinds=definite",
+                    ]);
+                    cmd.arg(interp).arg(script);
+                    set_lua_env(&mut cmd, &module_dir, &root);
+                    jobs.push(Job {
+                        name: format!("valgrind {name}"),
+                        command: cmd,
+                    });
+                } else if ci {
+                    failures.push("valgrind not found (apt-get install valgrind)".into());
+                }
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let total = jobs.len();
+    let queue = Arc::new(Mutex::new(jobs));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4);
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            let results = Arc::clone(&results);
+            std::thread::spawn(move || loop {
+                let Some(job) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let outcome = run(job.command);
+                let ok = outcome.is_ok();
+                match &outcome {
+                    Ok(summary) => println!("test {} ... ok ({summary})", job.name),
+                    Err(out) => println!("test {} ... FAILED\n{out}", job.name),
+                }
+                results.lock().unwrap().push((job.name, ok));
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+
+    let results = results.lock().unwrap();
+    let passed = results.iter().filter(|r| r.1).count();
+    for (name, ok) in results.iter() {
+        if !ok {
+            failures.push(format!("{name} failed"));
+        }
+    }
+    if total == 0 && failures.is_empty() && filter.is_empty() {
+        failures.push("no Lua test ran".into());
+    }
+    for f in &failures {
+        println!("failure: {f}");
+    }
+    let failed = failures.len();
+    println!(
+        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out; finished in {:.2}s",
+        if failed == 0 { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    std::process::exit(if failed == 0 { 0 } else { 101 });
+}
+
+/// Copies the freshly built cdylib to `target/lua-tests/<flavour>/enet.so`, the name `require`
+/// looks for.
+fn stage_module(root: &Path, flavour: &str) -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let built = ["libenet.so", "libenet.dylib", "enet.dll"]
+        .iter()
+        .map(|n| deps.join(n))
+        .chain(
+            ["libenet.so", "libenet.dylib", "enet.dll"]
+                .iter()
+                .map(|n| deps.parent().unwrap().join(n)),
+        )
+        .find(|p| p.exists())
+        .expect("the enet cdylib next to the test binary");
+    let dir = root.join("target/lua-tests").join(flavour);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ext = if cfg!(windows) { "dll" } else { "so" };
+    std::fs::copy(&built, dir.join(format!("enet.{ext}"))).unwrap();
+    dir
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn wants_valgrind(script: &Path) -> bool {
+    std::fs::read_to_string(script)
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.contains("valgrind")))
+        .unwrap_or(false)
+}
+
+fn set_lua_env(cmd: &mut Command, module_dir: &Path, root: &Path) {
+    cmd.env("LUA_CPATH", format!("{}/?.so;;", module_dir.display()));
+    cmd.env(
+        "LUA_PATH",
+        format!("{}/tests/lua/lib/?.lua;;", root.display()),
+    );
+    cmd.env("ENET_TEST_ROOT", root);
+    cmd.current_dir(root);
+}
+
+/// The command that runs `script` in `interp`; for LÖVE a throwaway game directory whose
+/// main.lua loads our module in place of LÖVE's bundled one and runs the script.
+fn lua_command(interp: &str, script: &Path, module_dir: &Path, root: &Path) -> Command {
+    if interp != "love" {
+        let mut cmd = Command::new(interp);
+        cmd.arg(script);
+        set_lua_env(&mut cmd, module_dir, root);
+        return cmd;
+    }
+    let stem = script.file_stem().unwrap().to_string_lossy();
+    let game = module_dir.join("love").join(stem.as_ref());
+    std::fs::create_dir_all(&game).unwrap();
+    std::fs::copy(root.join("tests/love/conf.lua"), game.join("conf.lua")).unwrap();
+    let main = format!(
+        "package.cpath = {cpath:?} .. package.cpath\n\
+         package.path = {path:?} .. package.path\n\
+         LOVE_ENET_PRELOAD = package.preload.enet\n\
+         package.preload.enet = nil\n\
+         package.loaded.enet = nil\n\
+         local ok, err = xpcall(function() dofile({script:?}) end, debug.traceback)\n\
+         if not ok then print(err) os.exit(1) end\n\
+         os.exit(0)\n",
+        cpath = format!("{}/?.so;", module_dir.display()),
+        path = format!("{}/tests/lua/lib/?.lua;", root.display()),
+        script = script.display().to_string(),
+    );
+    std::fs::write(game.join("main.lua"), main).unwrap();
+    let mut cmd = Command::new("love");
+    cmd.arg(&game);
+    cmd.current_dir(root);
+    cmd.env("ENET_TEST_ROOT", root);
+    cmd
+}
+
+/// Runs one script with a deadline. Ok(summary line) when it exits 0 having run at least one
+/// test and failed none; Err(output) otherwise.
+fn run(mut cmd: Command) -> Result<String, String> {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = text
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .unwrap_or("")
+        .to_owned();
+    let counts: Vec<u64> = summary
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match (status, counts.as_slice()) {
+        (None, _) => Err(format!("{text}\n(killed after {}s)", TIMEOUT.as_secs())),
+        (Some(s), [p, 0]) if s.success() && *p > 0 => Ok(summary),
+        (Some(s), _) => Err(format!("{text}\n(exit status {s})")),
+    }
+}
