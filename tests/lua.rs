@@ -168,7 +168,9 @@ fn stage_module(root: &Path, flavour: &str) -> PathBuf {
         )
         .find(|p| p.exists())
         .expect("the enet cdylib next to the test binary");
-    let dir = root.join("target/lua-tests").join(flavour);
+    // <target>/<profile>/deps/<test binary>: stage under this build's own target directory.
+    let target = deps.parent().and_then(Path::parent).unwrap_or(root);
+    let dir = target.join("lua-tests").join(flavour);
     std::fs::create_dir_all(&dir).unwrap();
     let ext = if cfg!(windows) { "dll" } else { "so" };
     std::fs::copy(&built, dir.join(format!("enet.{ext}"))).unwrap();
