@@ -65,7 +65,7 @@ fn main() {
         for script in &scripts {
             let stem = script.file_stem().unwrap().to_string_lossy().into_owned();
             let love_only = stem.starts_with("love_");
-            if love_only != (*interp == "love") && !(*interp == "love" && !love_only) {
+            if love_only && *interp != "love" {
                 continue;
             }
             let name = format!("{interp}/{stem}");
