@@ -41,29 +41,24 @@ pub(crate) use lua_fn;
 
 /// Runs a function body and converts its error (or a Rust panic) into a Lua error.
 ///
-/// On PUC Lua a Lua error is a `longjmp`, which passes over `catch_unwind` frames without running
-/// anything, so bodies run inside `catch_unwind` and a panic becomes a Lua error. LuaJIT on the
-/// other hand raises with the platform unwinder: a Lua error inside `catch_unwind` would be a
-/// foreign exception, which Rust turns into an abort; there we let a panic unwind into LuaJIT,
-/// which converts foreign exceptions into Lua errors by itself.
+/// The body runs inside `catch_unwind` on every flavour. On PUC Lua a Lua error is a `longjmp`,
+/// which passes over the `catch_unwind` frame without running anything. LuaJIT raises with the
+/// platform unwinder instead, and cannot be left to catch a panic itself (it deletes the foreign
+/// exception, which makes Rust abort). The one cost: a LuaJIT *memory* error raised inside a
+/// body would reach `catch_unwind` as a foreign exception and abort; with LuaJIT's GC64 (the
+/// x64/arm64 default) that only happens when the whole system is out of memory.
 ///
 /// # Safety
 /// `l` must be the state that called the C function, with its arguments on the stack.
 #[inline(always)]
 pub unsafe fn guard(l: State, body: unsafe fn(State) -> Ret) -> c_int {
-    #[cfg(not(feature = "luajit"))]
     let result = match std::panic::catch_unwind(|| {
         // SAFETY: forwarded from the caller's contract.
         unsafe { body(l) }
     }) {
         Ok(result) => result,
-        Err(_) => Err(Raise::Msg(
-            "enet: internal error (Rust panic), please report it".into(),
-        )),
+        Err(_) => Err(Raise::Msg("enet: internal error (Rust panic), please report it".into())),
     };
-    #[cfg(feature = "luajit")]
-    // SAFETY: forwarded from the caller's contract.
-    let result = unsafe { body(l) };
     match result {
         Ok(n) => n,
         // SAFETY: `l` is the calling state; `raise` owns the only value with a destructor.
