@@ -72,6 +72,12 @@ unsafe fn open(l: State) {
             push_method(l, f, host_mt, peer_mt);
             lua_ffi::lua_setfield(l, -2, name.as_ptr());
         }
+        // This module's own version (enet.linked_version() is ENet's).
+        let version = env!("CARGO_PKG_VERSION");
+        lua::push_bytes(l, version.as_bytes());
+        lua_ffi::lua_setfield(l, -2, c"version".as_ptr());
+        lua::push_bytes(l, format!("enet {version}").as_bytes());
+        lua_ffi::lua_setfield(l, -2, c"_VERSION".as_ptr());
         // The tutorial uses the global `enet` after `require "enet"`, on every Lua version.
         lua_ffi::lua_pushvalue(l, -1);
         lua_ffi::lua_setglobal(l, c"enet".as_ptr());
