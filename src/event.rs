@@ -1,6 +1,6 @@
 //! An ENet event turned into the reference's plain Lua table:
 //! `{type = "connect"|"disconnect"|"receive", peer = <peer>, data = <integer|string>[, channel]}`.
-use crate::ffi::{self as enet, ENetEvent};
+use crate::ffi::{self as enet, ENetEvent, ENetPacket};
 use crate::host::{push_peer, slot_of, HostUd};
 use crate::lua::{ffi, push_bytes, push_cstr, State};
 use std::os::raw::c_int;
@@ -39,10 +39,7 @@ pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
             enet::ENET_EVENT_TYPE_RECEIVE => {
                 let packet = event.packet;
                 (*hud).pending = packet;
-                push_bytes(
-                    l,
-                    std::slice::from_raw_parts((*packet).data, (*packet).dataLength),
-                );
+                push_bytes(l, packet_bytes(packet));
                 (*hud).free_pending();
                 ffi::lua_setfield(l, -2, c"data".as_ptr());
                 ffi::lua_pushinteger(l, event.channelID.into());
@@ -59,5 +56,22 @@ pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
             }
         }
         ffi::lua_setfield(l, -2, c"channel".as_ptr());
+    }
+}
+
+/// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
+/// slice must never have, so that case is the empty slice.
+///
+/// # Safety
+/// `packet` must be a valid packet that outlives the returned slice.
+pub unsafe fn packet_bytes<'a>(packet: *const ENetPacket) -> &'a [u8] {
+    // SAFETY: a valid packet's non-null `data` points to `dataLength` bytes.
+    unsafe {
+        let (data, len) = ((*packet).data, (*packet).dataLength);
+        if data.is_null() || len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(data, len)
+        }
     }
 }

@@ -138,10 +138,7 @@ unsafe fn receive(l: State) -> Ret {
             return Ok(0);
         }
         (*hud).pending = packet;
-        push_bytes(
-            l,
-            std::slice::from_raw_parts((*packet).data, (*packet).dataLength),
-        );
+        push_bytes(l, crate::event::packet_bytes(packet));
         (*hud).free_pending();
         ffi::lua_pushinteger(l, channel.into());
         Ok(2)
