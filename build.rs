@@ -94,6 +94,7 @@ const LAYOUT: &[(&str, &[&str])] = &[
             "unsequencedWindow",
             "eventData",
             "totalWaitingData",
+            "disconnectReason",
         ],
     ),
     (

@@ -1,5 +1,6 @@
 //! An ENet event turned into the reference's plain Lua table:
-//! `{type = "connect"|"disconnect"|"receive", peer = <peer>, data = <integer|string>[, channel]}`.
+//! `{type = "connect"|"disconnect"|"receive", peer = <peer>, data = <integer|string>[, channel]}`,
+//! plus `reason` on disconnect events (an addition).
 use crate::ffi::{self as enet, ENetEvent, ENetPacket};
 use crate::host::{push_peer, slot_of, HostUd};
 use crate::lua::{ffi, push_bytes, push_cstr, State};
@@ -56,6 +57,29 @@ pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
             }
         }
         ffi::lua_setfield(l, -2, c"channel".as_ptr());
+
+        // Addition: why a peer disconnected (vendor/enet/PATCHES.md §9).
+        match (event.r#type, disconnect_reason(event)) {
+            (enet::ENET_EVENT_TYPE_DISCONNECT, Some(reason)) => push_cstr(l, reason),
+            _ => ffi::lua_pushnil(l),
+        }
+        ffi::lua_setfield(l, -2, c"reason".as_ptr());
+    }
+}
+
+/// `"local"`, `"remote"`, `"timeout"` or `"refused"` for a disconnect event.
+fn disconnect_reason(event: &ENetEvent) -> Option<&'static std::ffi::CStr> {
+    if event.peer.is_null() {
+        return None;
+    }
+    // SAFETY: the event's peer points into its live host's peer array.
+    let reason = unsafe { (*event.peer).disconnectReason };
+    match reason {
+        enet::ENET_DISCONNECT_REASON_LOCAL => Some(c"local"),
+        enet::ENET_DISCONNECT_REASON_REMOTE => Some(c"remote"),
+        enet::ENET_DISCONNECT_REASON_TIMEOUT => Some(c"timeout"),
+        enet::ENET_DISCONNECT_REASON_REFUSED => Some(c"refused"),
+        _ => None,
     }
 }
 

@@ -139,6 +139,8 @@ pub struct ENetPeer {
     pub unsequencedWindow: [u32; ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32],
     pub eventData: u32,
     pub totalWaitingData: usize,
+    /// Local patch (vendor/enet/PATCHES.md §9): why the last DISCONNECT event happened.
+    pub disconnectReason: u32,
 }
 
 #[repr(C)]
@@ -190,6 +192,11 @@ pub struct ENetHost {
     pub maximumPacketSize: usize,
     pub maximumWaitingData: usize,
 }
+
+pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;
+pub const ENET_DISCONNECT_REASON_REMOTE: u32 = 2;
+pub const ENET_DISCONNECT_REASON_TIMEOUT: u32 = 3;
+pub const ENET_DISCONNECT_REASON_REFUSED: u32 = 4;
 
 pub const ENET_EVENT_TYPE_NONE: c_int = 0;
 pub const ENET_EVENT_TYPE_CONNECT: c_int = 1;

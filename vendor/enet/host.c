@@ -118,6 +118,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
          ++ currentPeer)
     {
        currentPeer -> host = host;
+       currentPeer -> disconnectReason = ENET_DISCONNECT_REASON_NONE;
        currentPeer -> incomingPeerID = currentPeer - host -> peers;
        currentPeer -> outgoingSessionID = currentPeer -> incomingSessionID = 0xFF;
        currentPeer -> data = NULL;

@@ -134,8 +134,16 @@ enet_protocol_notify_connect (ENetHost * host, ENetPeer * peer, ENetEvent * even
 }
 
 static void
-enet_protocol_notify_disconnect (ENetHost * host, ENetPeer * peer, ENetEvent * event)
+enet_protocol_notify_disconnect (ENetHost * host, ENetPeer * peer, ENetEvent * event, enet_uint32 reason)
 {
+    if (peer -> state == ENET_PEER_STATE_CONNECTING)
+      peer -> disconnectReason = ENET_DISCONNECT_REASON_REFUSED;
+    else
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTING)
+      peer -> disconnectReason = ENET_DISCONNECT_REASON_LOCAL;
+    else
+      peer -> disconnectReason = reason;
+
     if (peer -> state >= ENET_PEER_STATE_CONNECTION_PENDING)
        host -> recalculateBandwidthLimits = 1;
 
@@ -833,6 +841,8 @@ enet_protocol_handle_disconnect (ENetHost * host, ENetPeer * peer, const ENetPro
 
     enet_peer_reset_queues (peer);
 
+    peer -> disconnectReason = peer -> state == ENET_PEER_STATE_CONNECTING ? ENET_DISCONNECT_REASON_REFUSED : ENET_DISCONNECT_REASON_REMOTE;
+
     if (peer -> state == ENET_PEER_STATE_CONNECTION_SUCCEEDED || peer -> state == ENET_PEER_STATE_DISCONNECTING || peer -> state == ENET_PEER_STATE_CONNECTING)
         enet_protocol_dispatch_state (host, peer, ENET_PEER_STATE_ZOMBIE);
     else
@@ -937,7 +947,7 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
        if (commandNumber != ENET_PROTOCOL_COMMAND_DISCONNECT)
          return -1;
 
-       enet_protocol_notify_disconnect (host, peer, event);
+       enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_LOCAL);
        break;
 
     case ENET_PEER_STATE_DISCONNECT_LATER:
@@ -970,6 +980,7 @@ enet_protocol_handle_verify_connect (ENetHost * host, ENetEvent * event, ENetPee
         command -> verifyConnect.connectID != peer -> connectID)
     {
         peer -> eventData = 0;
+        peer -> disconnectReason = ENET_DISCONNECT_REASON_REFUSED;
 
         enet_protocol_dispatch_state (host, peer, ENET_PEER_STATE_ZOMBIE);
 
@@ -1386,7 +1397,7 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
                ((1 << (outgoingCommand -> sendAttempts - 1)) >= peer -> timeoutLimit &&
                  ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> earliestTimeout) >= peer -> timeoutMinimum)))
        {
-          enet_protocol_notify_disconnect (host, peer, event);
+          enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_TIMEOUT);
 
           return 1;
        }

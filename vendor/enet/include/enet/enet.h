@@ -251,6 +251,16 @@ typedef struct _ENetChannel
    ENetList     incomingUnreliableCommands;
 } ENetChannel;
 
+/** local patch: why a peer produced an ENET_EVENT_TYPE_DISCONNECT event */
+typedef enum _ENetDisconnectReason
+{
+   ENET_DISCONNECT_REASON_NONE    = 0,
+   ENET_DISCONNECT_REASON_LOCAL   = 1, /**< our disconnect was acknowledged (or the remote vanished while we were disconnecting) */
+   ENET_DISCONNECT_REASON_REMOTE  = 2, /**< the remote peer asked to disconnect */
+   ENET_DISCONNECT_REASON_TIMEOUT = 3, /**< an established connection timed out */
+   ENET_DISCONNECT_REASON_REFUSED = 4  /**< a connection attempt never succeeded */
+} ENetDisconnectReason;
+
 typedef enum _ENetPeerFlag
 {
    ENET_PEER_FLAG_NEEDS_DISPATCH   = (1 << 0),
@@ -324,6 +334,7 @@ typedef struct _ENetPeer
    enet_uint32   unsequencedWindow [ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32]; 
    enet_uint32   eventData;
    size_t        totalWaitingData;
+   enet_uint32   disconnectReason;   /**< local patch: why the last DISCONNECT event happened (ENetDisconnectReason) */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
