@@ -121,8 +121,13 @@ pub fn resolve(text: &[u8]) -> Result<ENetAddress, AddressError> {
 
 /// `a.b.c.d:port`, correct on any byte order (the host field is in network order in memory).
 pub fn format(address: &ENetAddress) -> String {
+    format!("{}:{}", format_ip(address), address.port)
+}
+
+/// `a.b.c.d`.
+pub fn format_ip(address: &ENetAddress) -> String {
     let [a, b, c, d] = address.host.to_ne_bytes();
-    format!("{a}.{b}.{c}.{d}:{}", address.port)
+    format!("{a}.{b}.{c}.{d}")
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! plus `reason` on disconnect events (an addition).
 use crate::ffi::{self as enet, ENetEvent, ENetPacket};
 use crate::host::{push_peer, slot_of, HostUd};
-use crate::lua::{ffi, push_bytes, push_cstr, State};
+use crate::lua::{ffi, push_cstr, State};
 use std::os::raw::c_int;
 
 /// Pushes the event as a table: a new one, or the caller's table at `target`, whose fields are
@@ -38,10 +38,8 @@ pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
 
         match event.r#type {
             enet::ENET_EVENT_TYPE_RECEIVE => {
-                let packet = event.packet;
-                (*hud).pending = packet;
-                push_bytes(l, packet_bytes(packet));
-                (*hud).free_pending();
+                let slot = slot_of((*hud).host, event.peer);
+                (*hud).deliver_packet(l, slot, event.peer, event.packet);
                 ffi::lua_setfield(l, -2, c"data".as_ptr());
                 ffi::lua_pushinteger(l, event.channelID.into());
             }

@@ -68,7 +68,12 @@ pub struct ENetPacket {
     pub userData: *mut c_void,
 }
 
+pub const ENET_SOCKOPT_RCVBUF: c_int = 3;
+pub const ENET_SOCKOPT_SNDBUF: c_int = 4;
+pub const ENET_PROTOCOL_MINIMUM_MTU: u32 = 576;
+
 pub const ENET_PEER_STATE_DISCONNECTED: c_int = 0;
+pub const ENET_PEER_STATE_ZOMBIE: c_int = 9;
 pub const ENET_PEER_STATE_CONNECTED: c_int = 5;
 
 #[repr(C)]
@@ -230,6 +235,10 @@ extern "C" {
     pub fn enet_linked_version() -> u32;
 
     pub fn enet_socket_get_address(socket: ENetSocket, address: *mut ENetAddress) -> c_int;
+    pub fn enet_socket_set_option(socket: ENetSocket, option: c_int, value: c_int) -> c_int;
+    pub fn enet_socket_get_option(socket: ENetSocket, option: c_int, value: *mut c_int) -> c_int;
+    pub fn enet_crc32(buffers: *const ENetBuffer, bufferCount: usize) -> u32;
+    pub fn enet_host_compress(host: *mut ENetHost, compressor: *const ENetCompressor);
 
     pub fn enet_address_set_host(address: *mut ENetAddress, hostName: *const c_char) -> c_int;
 

@@ -8,8 +8,8 @@ use crate::address;
 use crate::event::push_event;
 use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPacket};
 use crate::lua::{
-    check_bytes, check_u32, ffi, lua_fn, opt_bytes, opt_u32, push_bytes, to_udata, type_error,
-    Raise, Ret, State, HOST_MT,
+    check_bytes, check_u32, ffi, is_absent, lua_fn, opt_bytes, opt_u32, push_bytes, to_udata,
+    type_error, Raise, Ret, State, HOST_MT,
 };
 use crate::peer::{self, PeerUd};
 use std::os::raw::c_int;
@@ -23,6 +23,73 @@ pub struct HostUd {
     /// A received packet while its bytes are being copied into Lua. If a memory error interrupts
     /// the copy, the packet is freed by the next call (or by `destroy`) instead of leaking.
     pub pending: *mut ENetPacket,
+    /// Per-slot state the binding keeps (addition): counters and user-data ownership. Empty
+    /// once destroyed. The userdata memory is freed by Lua without Drop, so `destroy` frees it.
+    pub slots: Vec<SlotInfo>,
+    /// `duplicatePeers` saved while `refuse_connections(true)` holds it at 0.
+    pub refused_duplicate_peers: Option<usize>,
+}
+
+/// What the binding remembers about one peer slot, for the connection `connect_id`.
+#[derive(Clone, Copy, Default)]
+pub struct SlotInfo {
+    pub connect_id: u32,
+    pub messages_sent: u64,
+    pub bytes_sent: u64,
+    pub messages_received: u64,
+    pub bytes_received: u64,
+    /// The connection that `peer:set_data` was called for.
+    pub data_connect_id: u32,
+}
+
+impl HostUd {
+    /// The slot's info for the peer's current connection; counters restart with a new one.
+    ///
+    /// # Safety
+    /// `peer` must be slot `slot` of this block's live host.
+    pub unsafe fn slot_info(
+        &mut self,
+        slot: usize,
+        peer: *const enet::ENetPeer,
+    ) -> Option<&mut SlotInfo> {
+        // SAFETY: by contract `peer` is valid.
+        let connect_id = unsafe { (*peer).connectID };
+        let info = self.slots.get_mut(slot)?;
+        if connect_id != 0 && info.connect_id != connect_id {
+            *info = SlotInfo {
+                connect_id,
+                data_connect_id: info.data_connect_id,
+                ..SlotInfo::default()
+            };
+        }
+        Some(info)
+    }
+
+    /// Copies a received packet into a Lua string on the stack, frees it, and counts it.
+    ///
+    /// # Safety
+    /// `packet` was just received from `peer` (slot `slot` of this live host) and is ours.
+    pub unsafe fn deliver_packet(
+        &mut self,
+        l: State,
+        slot: usize,
+        peer: *const enet::ENetPeer,
+        packet: *mut ENetPacket,
+    ) {
+        // SAFETY: the packet is parked in `pending` while Lua copies it (a memory error then
+        // leaves it to the next call to free), and freed right after.
+        unsafe {
+            self.pending = packet;
+            let bytes = crate::event::packet_bytes(packet);
+            let len = bytes.len() as u64;
+            push_bytes(l, bytes);
+            self.free_pending();
+            if let Some(info) = self.slot_info(slot, peer) {
+                info.messages_received += 1;
+                info.bytes_received += len;
+            }
+        }
+    }
 }
 
 impl HostUd {
@@ -105,6 +172,8 @@ unsafe fn host_create(l: State) -> Ret {
             HostUd {
                 host: ptr::null_mut(),
                 pending: ptr::null_mut(),
+                slots: Vec::new(),
+                refused_duplicate_peers: None,
             },
         );
         ffi::lua_pushvalue(l, ffi::lua_upvalueindex(HOST_MT));
@@ -123,6 +192,7 @@ unsafe fn host_create(l: State) -> Ret {
             };
             return Ok(push_failure(l, &what));
         }
+        (*ud).slots = vec![SlotInfo::default(); peers as usize];
         (*ud).host = host;
         Ok(1)
     }
@@ -277,9 +347,35 @@ unsafe fn broadcast(l: State) -> Ret {
     unsafe {
         let host = check_host(l)?;
         let packet = peer::packet_from_args(l)?;
-        let channel = opt_u32(l, 3, 0)? as u8;
+        let channel = match opt_u32(l, 3, 0) {
+            Ok(c) => c as u8,
+            Err(e) => {
+                enet::enet_packet_destroy(packet);
+                return Err(e);
+            }
+        };
+        count_broadcast(check_host_ud(l, 1)?, host, channel, (*packet).dataLength);
         enet::enet_host_broadcast(host, channel, packet);
         Ok(0)
+    }
+}
+
+/// Counts a broadcast on every peer that ENet will queue it for (its own acceptance test).
+unsafe fn count_broadcast(ud: *mut HostUd, host: *mut ENetHost, channel: u8, len: usize) {
+    // SAFETY: live host; `slots` has one entry per peer slot.
+    unsafe {
+        let peers = std::slice::from_raw_parts((*host).peers, (*host).peerCount);
+        for (slot, peer) in peers.iter().enumerate() {
+            if peer.state == enet::ENET_PEER_STATE_CONNECTED
+                && usize::from(channel) < peer.channelCount
+                && len <= (*host).maximumPacketSize
+            {
+                if let Some(info) = (*ud).slot_info(slot, peer) {
+                    info.messages_sent += 1;
+                    info.bytes_sent += len as u64;
+                }
+            }
+        }
     }
 }
 
@@ -352,13 +448,9 @@ unsafe fn get_peer(l: State) -> Ret {
 
 /// `host:get_socket_address()`
 unsafe fn get_socket_address(l: State) -> Ret {
-    // SAFETY: live host; `addr` is a valid out-parameter.
+    // SAFETY: live host.
     unsafe {
-        let host = check_host(l)?;
-        let mut addr = enet::ENetAddress::default();
-        if enet::enet_socket_get_address((*host).socket, &mut addr) != 0 {
-            addr = enet::ENetAddress::default();
-        }
+        let addr = socket_address(check_host(l)?);
         push_bytes(l, address::format(&addr).as_bytes());
         Ok(1)
     }
@@ -386,8 +478,274 @@ unsafe fn destroy(l: State) -> Ret {
         }
         (*ud).free_pending();
         (*ud).host = ptr::null_mut();
+        drop(std::mem::take(&mut (*ud).slots));
         enet::enet_host_destroy(host);
         Ok(0)
+    }
+}
+
+// ---- Additions (issue 7): statistics and tunables. All optional to callers. ----
+
+unsafe fn connected_peers(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_host_integer(l, |h| h.connectedPeers as u64) }
+}
+
+unsafe fn total_sent_packets(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_host_integer(l, |h| h.totalSentPackets.into()) }
+}
+
+unsafe fn total_received_packets(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_host_integer(l, |h| h.totalReceivedPackets.into()) }
+}
+
+/// The socket's bound address, `0.0.0.0:0` when the OS cannot tell.
+unsafe fn socket_address(host: *mut ENetHost) -> enet::ENetAddress {
+    let mut addr = enet::ENetAddress::default();
+    // SAFETY: live host; `addr` is a valid out-parameter.
+    if unsafe { enet::enet_socket_get_address((*host).socket, &mut addr) } != 0 {
+        addr = enet::ENetAddress::default();
+    }
+    addr
+}
+
+/// `host:get_socket_ip_port()`: the bound ip string and port number.
+unsafe fn get_socket_ip_port(l: State) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let addr = socket_address(check_host(l)?);
+        push_bytes(l, address::format_ip(&addr).as_bytes());
+        ffi::lua_pushinteger(l, addr.port.into());
+        Ok(2)
+    }
+}
+
+/// Getter/setter of a numeric host tunable, the new value checked against `min..=max`.
+unsafe fn tunable(l: State, field: fn(&mut ENetHost) -> &mut usize, min: u32, name: &str) -> Ret {
+    // SAFETY: live host, borrowed mutably only inside this call.
+    unsafe {
+        let host = &mut *check_host(l)?;
+        if !is_absent(l, 2) {
+            let value = check_u32(l, 2)?;
+            if value < min || value > i32::MAX as u32 {
+                return Err(Raise::Arg(
+                    2,
+                    format!("{name} must be {min}..{}", i32::MAX).into(),
+                ));
+            }
+            *field(host) = value as usize;
+        }
+        ffi::lua_pushinteger(l, *field(host) as ffi::lua_Integer);
+        Ok(1)
+    }
+}
+
+/// `host:maximum_packet_size([bytes])`: larger sends are refused (`send` returns -1).
+unsafe fn maximum_packet_size(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { tunable(l, |h| &mut h.maximumPacketSize, 1, "maximum_packet_size") }
+}
+
+/// `host:maximum_waiting_data([bytes])`: per-peer cap on data buffered for delivery.
+unsafe fn maximum_waiting_data(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { tunable(l, |h| &mut h.maximumWaitingData, 1, "maximum_waiting_data") }
+}
+
+/// `host:mtu([bytes])`: the MTU offered to future connections (576..4096).
+unsafe fn mtu(l: State) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let host = check_host(l)?;
+        if !is_absent(l, 2) {
+            let value = check_u32(l, 2)?;
+            if !(enet::ENET_PROTOCOL_MINIMUM_MTU..=enet::ENET_PROTOCOL_MAXIMUM_MTU as u32)
+                .contains(&value)
+            {
+                return Err(Raise::Arg(2, "mtu must be 576..4096".into()));
+            }
+            (*host).mtu = value;
+        }
+        ffi::lua_pushinteger(l, (*host).mtu.into());
+        Ok(1)
+    }
+}
+
+/// `host:duplicate_peers([n])`: how many peers may connect from one IP address (0..4095).
+unsafe fn duplicate_peers(l: State) -> Ret {
+    // SAFETY: live host and its block.
+    unsafe {
+        let ud = check_host_ud(l, 1)?;
+        let host = live_host(ud)?;
+        if !is_absent(l, 2) {
+            let value = check_u32(l, 2)? as usize;
+            if value > enet::ENET_PROTOCOL_MAXIMUM_PEER_ID {
+                return Err(Raise::Arg(2, "duplicate_peers must be 0..4095".into()));
+            }
+            match &mut (*ud).refused_duplicate_peers {
+                Some(saved) => *saved = value,
+                None => (*host).duplicatePeers = value,
+            }
+        }
+        let current = (*ud)
+            .refused_duplicate_peers
+            .unwrap_or((*host).duplicatePeers);
+        ffi::lua_pushinteger(l, current as ffi::lua_Integer);
+        Ok(1)
+    }
+}
+
+/// `host:refuse_connections([on])`: while on, new incoming connections are ignored (ENet does
+/// not answer them, so the other side sees its attempt fail). Returns the current setting.
+unsafe fn refuse_connections(l: State) -> Ret {
+    // SAFETY: live host and its block.
+    unsafe {
+        let ud = check_host_ud(l, 1)?;
+        let host = live_host(ud)?;
+        if !is_absent(l, 2) {
+            set_refusing(ud, host, ffi::lua_toboolean(l, 2) != 0);
+        }
+        ffi::lua_pushboolean(l, (*ud).refused_duplicate_peers.is_some() as c_int);
+        Ok(1)
+    }
+}
+
+/// ENet refuses a connection when an address already has `duplicatePeers` peers; 0 refuses all.
+unsafe fn set_refusing(ud: *mut HostUd, host: *mut ENetHost, on: bool) {
+    // SAFETY: live host and its block, by the callers' checks.
+    unsafe {
+        match (on, (*ud).refused_duplicate_peers) {
+            (true, None) => {
+                (*ud).refused_duplicate_peers = Some((*host).duplicatePeers);
+                (*host).duplicatePeers = 0;
+            }
+            (false, Some(saved)) => {
+                (*host).duplicatePeers = saved;
+                (*ud).refused_duplicate_peers = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+unsafe extern "C" fn crc32(buffers: *const enet::ENetBuffer, count: usize) -> u32 {
+    // SAFETY: ENet passes its own buffer array, as it would to enet_crc32 directly.
+    unsafe { enet::enet_crc32(buffers, count) }
+}
+
+/// `host:checksum([on])`: CRC32 checksums on every datagram (both ends must agree).
+unsafe fn checksum(l: State) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let host = check_host(l)?;
+        if !is_absent(l, 2) {
+            (*host).checksum = (ffi::lua_toboolean(l, 2) != 0).then_some(crc32 as _);
+        }
+        ffi::lua_pushboolean(l, (*host).checksum.is_some() as c_int);
+        Ok(1)
+    }
+}
+
+/// `host:compression([on])`: ENet's range coder on or off (both ends must agree).
+unsafe fn compression(l: State) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let host = check_host(l)?;
+        if !is_absent(l, 2) {
+            if ffi::lua_toboolean(l, 2) != 0 {
+                if enet::enet_host_compress_with_range_coder(host) != 0 {
+                    return Ok(push_failure(l, "could not enable compression"));
+                }
+            } else {
+                enet::enet_host_compress(host, ptr::null());
+            }
+        }
+        ffi::lua_pushboolean(l, !(*host).compressor.context.is_null() as c_int);
+        Ok(1)
+    }
+}
+
+/// `host:socket_buffer_sizes([receive [, send]])`: sets the given sizes (bytes) and returns
+/// both as the OS reports them (Linux reports twice what was asked).
+unsafe fn socket_buffer_sizes(l: State) -> Ret {
+    // SAFETY: live host; out-parameters are valid.
+    unsafe {
+        let host = check_host(l)?;
+        let socket = (*host).socket;
+        for (idx, option) in [
+            (2, enet::ENET_SOCKOPT_RCVBUF),
+            (3, enet::ENET_SOCKOPT_SNDBUF),
+        ] {
+            if !is_absent(l, idx) {
+                let size = check_u32(l, idx)?.min(i32::MAX as u32) as c_int;
+                enet::enet_socket_set_option(socket, option, size);
+            }
+        }
+        for option in [enet::ENET_SOCKOPT_RCVBUF, enet::ENET_SOCKOPT_SNDBUF] {
+            let mut value: c_int = 0;
+            enet::enet_socket_get_option(socket, option, &mut value);
+            ffi::lua_pushinteger(l, value.into());
+        }
+        Ok(2)
+    }
+}
+
+/// `host:shutdown([timeout_ms [, data]])`: says goodbye to every peer after its queued data
+/// (`disconnect_later`), refuses new connections meanwhile, and services the host until every
+/// peer is gone or `timeout_ms` (default 3000) passes; the rest are disconnected at once.
+/// Events during the wait are consumed (received packets dropped). Returns the number of peers
+/// that disconnected cleanly and the number that had to be cut off. The host stays usable.
+unsafe fn shutdown(l: State) -> Ret {
+    // SAFETY: live host; peers are slots of its array; received packets are ours to free.
+    unsafe {
+        let ud = check_host_ud(l, 1)?;
+        let host = live_host(ud)?;
+        let timeout = opt_u32(l, 2, 3000)?;
+        let data = opt_u32(l, 3, 0)?;
+        let was_refusing = (*ud).refused_duplicate_peers.is_some();
+        set_refusing(ud, host, true);
+
+        let peers = std::slice::from_raw_parts_mut((*host).peers, (*host).peerCount);
+        for peer in peers.iter_mut() {
+            if peer.state != enet::ENET_PEER_STATE_DISCONNECTED {
+                enet::enet_peer_disconnect_later(peer, data);
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout.into());
+        let mut clean = 0;
+        while peers
+            .iter()
+            .any(|p| p.state != enet::ENET_PEER_STATE_DISCONNECTED)
+        {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let mut event = ENetEvent::empty();
+            match enet::enet_host_service(host, &mut event, left.as_millis().min(10) as u32) {
+                rc if rc < 0 => break,
+                0 => {}
+                _ if event.r#type == enet::ENET_EVENT_TYPE_RECEIVE => {
+                    enet::enet_packet_destroy(event.packet)
+                }
+                _ if event.r#type == enet::ENET_EVENT_TYPE_DISCONNECT => clean += 1,
+                _ => {}
+            }
+        }
+        let mut forced = 0;
+        for peer in peers.iter_mut() {
+            if peer.state != enet::ENET_PEER_STATE_DISCONNECTED {
+                enet::enet_peer_disconnect_now(peer, data);
+                forced += 1;
+            }
+        }
+        enet::enet_host_flush(host);
+        set_refusing(ud, host, was_refusing);
+        ffi::lua_pushinteger(l, clean);
+        ffi::lua_pushinteger(l, forced);
+        Ok(2)
     }
 }
 
@@ -407,6 +765,19 @@ lua_fn!(lua_peer_count => peer_count);
 lua_fn!(lua_get_peer => get_peer);
 lua_fn!(lua_get_socket_address => get_socket_address);
 lua_fn!(lua_destroy => destroy);
+lua_fn!(lua_connected_peers => connected_peers);
+lua_fn!(lua_total_sent_packets => total_sent_packets);
+lua_fn!(lua_total_received_packets => total_received_packets);
+lua_fn!(lua_get_socket_ip_port => get_socket_ip_port);
+lua_fn!(lua_maximum_packet_size => maximum_packet_size);
+lua_fn!(lua_maximum_waiting_data => maximum_waiting_data);
+lua_fn!(lua_mtu => mtu);
+lua_fn!(lua_duplicate_peers => duplicate_peers);
+lua_fn!(lua_refuse_connections => refuse_connections);
+lua_fn!(lua_checksum => checksum);
+lua_fn!(lua_compression => compression);
+lua_fn!(lua_socket_buffer_sizes => socket_buffer_sizes);
+lua_fn!(lua_shutdown => shutdown);
 
 /// The host methods, as Lua sees them.
 pub const METHODS: &[(&std::ffi::CStr, ffi::lua_CFunction)] = &[
@@ -425,6 +796,20 @@ pub const METHODS: &[(&std::ffi::CStr, ffi::lua_CFunction)] = &[
     (c"get_peer", lua_get_peer),
     (c"get_socket_address", lua_get_socket_address),
     (c"destroy", lua_destroy),
+    // additions
+    (c"connected_peers", lua_connected_peers),
+    (c"total_sent_packets", lua_total_sent_packets),
+    (c"total_received_packets", lua_total_received_packets),
+    (c"get_socket_ip_port", lua_get_socket_ip_port),
+    (c"maximum_packet_size", lua_maximum_packet_size),
+    (c"maximum_waiting_data", lua_maximum_waiting_data),
+    (c"mtu", lua_mtu),
+    (c"duplicate_peers", lua_duplicate_peers),
+    (c"refuse_connections", lua_refuse_connections),
+    (c"checksum", lua_checksum),
+    (c"compression", lua_compression),
+    (c"socket_buffer_sizes", lua_socket_buffer_sizes),
+    (c"shutdown", lua_shutdown),
 ];
 
 /// Metamethods of the host metatable besides `__index`.

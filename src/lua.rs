@@ -57,7 +57,9 @@ pub unsafe fn guard(l: State, body: unsafe fn(State) -> Ret) -> c_int {
         unsafe { body(l) }
     }) {
         Ok(result) => result,
-        Err(_) => Err(Raise::Msg("enet: internal error (Rust panic), please report it".into())),
+        Err(_) => Err(Raise::Msg(
+            "enet: internal error (Rust panic), please report it".into(),
+        )),
     };
     match result {
         Ok(n) => n,

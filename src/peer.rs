@@ -115,9 +115,16 @@ unsafe fn send(l: State) -> Ret {
                 return Err(e);
             }
         };
+        let len = (*packet).dataLength as u64;
         let rc = enet::enet_peer_send(peer, channel, packet);
         if rc < 0 && (*packet).referenceCount == 0 {
             enet::enet_packet_destroy(packet);
+        } else if rc >= 0 {
+            let ud = check_peer_ud(l, 1)?;
+            if let Some(info) = (*(*ud).host).slot_info((*ud).slot, peer) {
+                info.messages_sent += 1;
+                info.bytes_sent += len;
+            }
         }
         ffi::lua_pushinteger(l, if rc < 0 { -1 } else { 0 });
         Ok(1)
@@ -137,9 +144,7 @@ unsafe fn receive(l: State) -> Ret {
         if packet.is_null() {
             return Ok(0);
         }
-        (*hud).pending = packet;
-        push_bytes(l, crate::event::packet_bytes(packet));
-        (*hud).free_pending();
+        (*hud).deliver_packet(l, (*check_peer_ud(l, 1)?).slot, peer, packet);
         ffi::lua_pushinteger(l, channel.into());
         Ok(2)
     }
@@ -298,18 +303,210 @@ unsafe fn connect_id(l: State) -> Ret {
     }
 }
 
-/// `tostring(peer)`: `a.b.c.d:port`, the last known address once the host is gone.
-unsafe fn tostring(l: State) -> Ret {
-    // SAFETY: the block is ours (checked); the ENet peer is read only while its host is live.
+/// The peer's address: the slot's current one, or the last known once the host is gone.
+unsafe fn current_address(ud: *mut PeerUd) -> ENetAddress {
+    // SAFETY: the block is ours; the ENet peer is read only while its host is live.
     unsafe {
-        let ud = check_peer_ud(l, 1)?;
         let host = (*(*ud).host).host;
-        let addr = if host.is_null() {
+        if host.is_null() {
             (*ud).last_address
         } else {
             (*(*host).peers.add((*ud).slot)).address
-        };
+        }
+    }
+}
+
+/// `tostring(peer)`: `a.b.c.d:port`, the last known address once the host is gone.
+unsafe fn tostring(l: State) -> Ret {
+    // SAFETY: the block is checked to be ours.
+    unsafe {
+        let addr = current_address(check_peer_ud(l, 1)?);
         push_bytes(l, address::format(&addr).as_bytes());
+        Ok(1)
+    }
+}
+
+// ---- Additions (issue 7): statistics, identity, user data. All optional to callers. ----
+
+/// `peer:address()`: the remote ip string and port number (last known once the host is gone).
+unsafe fn peer_address(l: State) -> Ret {
+    // SAFETY: the block is checked to be ours.
+    unsafe {
+        let addr = current_address(check_peer_ud(l, 1)?);
+        push_bytes(l, address::format_ip(&addr).as_bytes());
+        ffi::lua_pushinteger(l, addr.port.into());
+        Ok(2)
+    }
+}
+
+/// ENet's packet loss and throttle are ratios scaled by these constants.
+const PACKET_LOSS_SCALE: f64 = 65536.0;
+const PACKET_THROTTLE_SCALE: f64 = 32.0;
+
+/// Pushes one number read from the live peer.
+unsafe fn push_peer_number(l: State, read: fn(&ENetPeer) -> f64) -> Ret {
+    // SAFETY: live peer.
+    unsafe {
+        let peer = check_peer(l)?;
+        ffi::lua_pushnumber(l, read(&*peer));
+        Ok(1)
+    }
+}
+
+/// Pushes one integer read from the live peer.
+unsafe fn push_peer_integer(l: State, read: fn(&ENetPeer) -> u64) -> Ret {
+    // SAFETY: live peer.
+    unsafe {
+        let peer = check_peer(l)?;
+        ffi::lua_pushinteger(l, read(&*peer) as ffi::lua_Integer);
+        Ok(1)
+    }
+}
+
+/// `peer:packet_loss()`: mean loss of reliable packets, 0..1.
+unsafe fn packet_loss(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_peer_number(l, |p| f64::from(p.packetLoss) / PACKET_LOSS_SCALE) }
+}
+
+unsafe fn round_trip_time_variance(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_peer_integer(l, |p| p.roundTripTimeVariance.into()) }
+}
+
+unsafe fn peer_mtu(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_peer_integer(l, |p| p.mtu.into()) }
+}
+
+unsafe fn channel_count(l: State) -> Ret {
+    // SAFETY: forwarded.
+    unsafe { push_peer_integer(l, |p| p.channelCount as u64) }
+}
+
+/// `peer:stats([t])`: every statistic in one table (the caller's `t`, filled, or a new one).
+unsafe fn stats(l: State) -> Ret {
+    // SAFETY: live peer and its host block; only plain table writes on the Lua side.
+    unsafe {
+        let peer = &*check_peer(l)?;
+        let ud = check_peer_ud(l, 1)?;
+        let info = (*(*ud).host)
+            .slot_info((*ud).slot, peer)
+            .copied()
+            .unwrap_or_default();
+        if ffi::lua_type(l, 2) == ffi::LUA_TTABLE {
+            ffi::lua_settop(l, 2);
+        } else {
+            ffi::lua_settop(l, 1);
+            ffi::lua_createtable(l, 0, 24);
+        }
+        let integers: [(&std::ffi::CStr, u64); 19] = [
+            (c"round_trip_time", peer.roundTripTime.into()),
+            (
+                c"round_trip_time_variance",
+                peer.roundTripTimeVariance.into(),
+            ),
+            (c"last_round_trip_time", peer.lastRoundTripTime.into()),
+            (c"lowest_round_trip_time", peer.lowestRoundTripTime.into()),
+            (c"mtu", peer.mtu.into()),
+            (c"channel_count", peer.channelCount as u64),
+            (c"connect_id", peer.connectID.into()),
+            (c"incoming_bandwidth", peer.incomingBandwidth.into()),
+            (c"outgoing_bandwidth", peer.outgoingBandwidth.into()),
+            (c"last_send_time", peer.lastSendTime.into()),
+            (c"last_receive_time", peer.lastReceiveTime.into()),
+            (
+                c"reliable_data_in_transit",
+                peer.reliableDataInTransit.into(),
+            ),
+            (c"packets_sent", peer.packetsSent.into()),
+            (c"packets_lost", peer.packetsLost.into()),
+            (c"messages_sent", info.messages_sent),
+            (c"bytes_sent", info.bytes_sent),
+            (c"messages_received", info.messages_received),
+            (c"bytes_received", info.bytes_received),
+            (c"waiting_data", peer.totalWaitingData as u64),
+        ];
+        for (name, value) in integers {
+            ffi::lua_pushinteger(l, value as ffi::lua_Integer);
+            ffi::lua_setfield(l, -2, name.as_ptr());
+        }
+        let ratios: [(&std::ffi::CStr, f64); 3] = [
+            (
+                c"packet_loss",
+                f64::from(peer.packetLoss) / PACKET_LOSS_SCALE,
+            ),
+            (
+                c"packet_loss_variance",
+                f64::from(peer.packetLossVariance) / PACKET_LOSS_SCALE,
+            ),
+            (
+                c"packet_throttle",
+                f64::from(peer.packetThrottle) / PACKET_THROTTLE_SCALE,
+            ),
+        ];
+        for (name, value) in ratios {
+            ffi::lua_pushnumber(l, value);
+            ffi::lua_setfield(l, -2, name.as_ptr());
+        }
+        Ok(1)
+    }
+}
+
+/// Pushes the per-host store of peer user data: the metatable of the peer cache (a strong
+/// table owned by the host, see host.rs), indexed by slot + 1.
+unsafe fn push_data_store(l: State) -> bool {
+    // SAFETY: argument 1 is a checked peer; its user value is its host's peer cache.
+    unsafe {
+        ffi::lua_getuservalue(l, 1);
+        let ok = ffi::lua_getmetatable(l, -1) != 0;
+        ffi::lua_remove(l, if ok { -2 } else { -1 });
+        ok
+    }
+}
+
+/// `peer:set_data(value)`: attaches any Lua value to the peer's current connection. It stays
+/// readable through that connection's disconnect event, and is dropped when a new connection
+/// starts on the slot.
+unsafe fn set_data(l: State) -> Ret {
+    // SAFETY: live peer; the store is a plain table.
+    unsafe {
+        let peer = check_peer(l)?;
+        let ud = check_peer_ud(l, 1)?;
+        if let Some(info) = (&mut (*(*ud).host).slots).get_mut((*ud).slot) {
+            info.data_connect_id = (*peer).connectID;
+        }
+        ffi::lua_settop(l, 2);
+        if push_data_store(l) {
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_rawseti(l, -2, (*ud).slot as ffi::lua_Integer + 1);
+        }
+        Ok(0)
+    }
+}
+
+/// `peer:get_data()`: the value given to `set_data` for this connection, or nil.
+unsafe fn get_data(l: State) -> Ret {
+    // SAFETY: live peer; the store is a plain table.
+    unsafe {
+        let peer = check_peer(l)?;
+        let ud = check_peer_ud(l, 1)?;
+        let owner = (&(*(*ud).host).slots)
+            .get((*ud).slot)
+            .map_or(0, |i| i.data_connect_id);
+        let current = (*peer).connectID;
+        ffi::lua_settop(l, 1);
+        if !push_data_store(l) {
+            return Ok(0);
+        }
+        let slot = (*ud).slot as ffi::lua_Integer + 1;
+        // connectID is 0 once ENet reset the slot (so during its disconnect event).
+        if current != 0 && current != owner {
+            ffi::lua_pushnil(l);
+            ffi::lua_rawseti(l, -2, slot);
+            return Ok(0);
+        }
+        ffi::lua_rawgeti(l, -1, slot);
         Ok(1)
     }
 }
@@ -330,6 +527,14 @@ lua_fn!(lua_index => index);
 lua_fn!(lua_state => state);
 lua_fn!(lua_connect_id => connect_id);
 lua_fn!(lua_tostring => tostring);
+lua_fn!(lua_peer_address => peer_address);
+lua_fn!(lua_packet_loss => packet_loss);
+lua_fn!(lua_round_trip_time_variance => round_trip_time_variance);
+lua_fn!(lua_peer_mtu => peer_mtu);
+lua_fn!(lua_channel_count => channel_count);
+lua_fn!(lua_stats => stats);
+lua_fn!(lua_set_data => set_data);
+lua_fn!(lua_get_data => get_data);
 
 /// The peer methods, as Lua sees them.
 pub const METHODS: &[(&std::ffi::CStr, ffi::lua_CFunction)] = &[
@@ -348,6 +553,15 @@ pub const METHODS: &[(&std::ffi::CStr, ffi::lua_CFunction)] = &[
     (c"last_round_trip_time", lua_last_round_trip_time),
     (c"throttle_configure", lua_throttle_configure),
     (c"timeout", lua_timeout),
+    // additions
+    (c"address", lua_peer_address),
+    (c"packet_loss", lua_packet_loss),
+    (c"round_trip_time_variance", lua_round_trip_time_variance),
+    (c"mtu", lua_peer_mtu),
+    (c"channel_count", lua_channel_count),
+    (c"stats", lua_stats),
+    (c"set_data", lua_set_data),
+    (c"get_data", lua_get_data),
 ];
 
 /// Metamethods of the peer metatable besides `__index`.

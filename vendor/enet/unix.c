@@ -370,6 +370,16 @@ enet_socket_get_option (ENetSocket socket, ENetSocketOption option, int * value)
             result = getsockopt (socket, SOL_SOCKET, SO_ERROR, value, & len);
             break;
 
+        case ENET_SOCKOPT_RCVBUF:
+            len = sizeof (int);
+            result = getsockopt (socket, SOL_SOCKET, SO_RCVBUF, value, & len);
+            break;
+
+        case ENET_SOCKOPT_SNDBUF:
+            len = sizeof (int);
+            result = getsockopt (socket, SOL_SOCKET, SO_SNDBUF, value, & len);
+            break;
+
         case ENET_SOCKOPT_TTL:
             len = sizeof (int);
             result = getsockopt (socket, IPPROTO_IP, IP_TTL, (char *) value, & len);
