@@ -707,18 +707,17 @@ unsafe fn shutdown(l: State) -> Ret {
         let was_refusing = (*ud).refused_duplicate_peers.is_some();
         set_refusing(ud, host, true);
 
-        let peers = std::slice::from_raw_parts_mut((*host).peers, (*host).peerCount);
-        for peer in peers.iter_mut() {
-            if peer.state != enet::ENET_PEER_STATE_DISCONNECTED {
-                enet::enet_peer_disconnect_later(peer, data);
-            }
+        // Raw pointers, not a slice: enet_host_service mutates the peers while we loop.
+        let peers: Vec<*mut enet::ENetPeer> = (0..(*host).peerCount)
+            .map(|i| (*host).peers.add(i))
+            .collect();
+        let active = |p: &*mut enet::ENetPeer| (**p).state != enet::ENET_PEER_STATE_DISCONNECTED;
+        for &peer in peers.iter().filter(|p| active(p)) {
+            enet::enet_peer_disconnect_later(peer, data);
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout.into());
         let mut clean = 0;
-        while peers
-            .iter()
-            .any(|p| p.state != enet::ENET_PEER_STATE_DISCONNECTED)
-        {
+        while peers.iter().any(active) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 break;
@@ -735,11 +734,9 @@ unsafe fn shutdown(l: State) -> Ret {
             }
         }
         let mut forced = 0;
-        for peer in peers.iter_mut() {
-            if peer.state != enet::ENET_PEER_STATE_DISCONNECTED {
-                enet::enet_peer_disconnect_now(peer, data);
-                forced += 1;
-            }
+        for &peer in peers.iter().filter(|p| active(p)) {
+            enet::enet_peer_disconnect_now(peer, data);
+            forced += 1;
         }
         enet::enet_host_flush(host);
         set_refusing(ud, host, was_refusing);
