@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn stops_at_nul() {
         assert_eq!(parse(b"127.0.0.1:1236\0zzz").unwrap().port, 1236);
-        assert_eq!(parse(b"\0127.0.0.1:1"), Err(AddressError::Parse));
+        assert_eq!(parse(b"\x00127.0.0.1:1"), Err(AddressError::Parse));
     }
 
     #[test]

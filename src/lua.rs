@@ -31,6 +31,8 @@ pub type Ret = Result<c_int, Raise>;
 macro_rules! lua_fn {
     ($(#[$m:meta])* $name:ident => $body:path) => {
         $(#[$m])*
+        /// # Safety
+        /// Called by Lua only, as a C function of this module (with its upvalues).
         pub unsafe extern "C-unwind" fn $name(l: $crate::lua::State) -> ::std::os::raw::c_int {
             // SAFETY: Lua calls this with a valid state; `guard` upholds the raise rules.
             unsafe { $crate::lua::guard(l, $body) }

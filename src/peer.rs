@@ -473,7 +473,8 @@ unsafe fn set_data(l: State) -> Ret {
     unsafe {
         let peer = check_peer(l)?;
         let ud = check_peer_ud(l, 1)?;
-        if let Some(info) = (&mut (*(*ud).host).slots).get_mut((*ud).slot) {
+        let host_ud = &mut *(*ud).host;
+        if let Some(info) = host_ud.slots.get_mut((*ud).slot) {
             info.data_connect_id = (*peer).connectID;
         }
         ffi::lua_settop(l, 2);
@@ -491,7 +492,9 @@ unsafe fn get_data(l: State) -> Ret {
     unsafe {
         let peer = check_peer(l)?;
         let ud = check_peer_ud(l, 1)?;
-        let owner = (&(*(*ud).host).slots)
+        let host_ud = &*(*ud).host;
+        let owner = host_ud
+            .slots
             .get((*ud).slot)
             .map_or(0, |i| i.data_connect_id);
         let current = (*peer).connectID;
