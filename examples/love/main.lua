@@ -5,9 +5,11 @@
 --   love examples/love --server [address]   server (it is a player too), default "*:6789"
 --   love examples/love --connect <address>  client
 --   ... --enet /path/to/enet.so             load our module from that file (package.loadlib)
---   ... --headless <frames>                 no window; the dot moves by itself; quits after
---                                           <frames> frames (a headless server quits earlier,
---                                           once every client that joined has left)
+--   ... --frames <n>                        quit after <n> frames (a server quits earlier, once
+--                                           every client that joined has left)
+--   ... --headless <n>                      no window, the dot moves by itself, --frames <n>
+--                                           (ENET_LOVE_HEADLESS=<n> in the environment does
+--                                           the same)
 --
 -- The server relays: clients send their position, the server sends everyone's positions back
 -- 30 times a second. Positions go "unreliable" on channel 1 (a lost one is replaced by the next;
@@ -61,11 +63,15 @@ local function parse(args)
     elseif a == "--enet" then
       opts.enet, i = args[i + 1], i + 1
     elseif a == "--headless" then
+      opts.frames, opts.headless, i = tonumber(args[i + 1]), true, i + 1
+    elseif a == "--frames" then
       opts.frames, i = tonumber(args[i + 1]), i + 1
     end
     i = i + 1
   end
-  opts.frames = opts.frames or tonumber(os.getenv("ENET_LOVE_HEADLESS"))
+  if os.getenv("ENET_LOVE_HEADLESS") then
+    opts.frames, opts.headless = opts.frames or tonumber(os.getenv("ENET_LOVE_HEADLESS")), true
+  end
   return opts
 end
 
@@ -87,7 +93,7 @@ end
 
 function love.load(args)
   local opts = parse(args or arg)
-  max_frames, headless = opts.frames, opts.frames ~= nil
+  max_frames, headless = opts.frames, opts.headless
   frames = 0
   enet, how = load_enet(opts.enet)
   assert(enet.version, "this is LÖVE's bundled enet, not ours")
