@@ -30,12 +30,20 @@
 ---| "disconnect" # a connection ended: goodbye, timeout or failed attempt
 ---| "receive"    # a packet arrived
 
+---Why a connection ended (an addition: lua-enet has no `reason`).
+---@alias enet.DisconnectReason
+---| "local"   # this side disconnected
+---| "remote"  # the other side disconnected
+---| "timeout" # the other side stopped answering
+---| "refused" # the connection attempt was refused
+
 ---A plain table returned by `host:service` and `host:check_events`.
 ---@class enet.Event
 ---@field type enet.EventType
 ---@field peer enet.Peer the peer the event is about; the same object every time for one slot
 ---@field data string|integer receive: the packet (binary-safe string); connect and disconnect: the integer the other side passed to `connect` / `disconnect*` (0 if none)
 ---@field channel integer? receive: the 0-based channel; nil for connect and disconnect
+---@field reason enet.DisconnectReason? disconnect: why the connection ended; nil for the other types
 
 ---@class enet
 ---@field version string this module's version, e.g. "0.1.0" (`linked_version()` is ENet's)
@@ -161,6 +169,78 @@ function Host:get_socket_address() end
 ---raises `Tried to index a nil host!` and every method of its peers `enet: peer of a destroyed host`.
 function Host:destroy() end
 
+-- Additions (not in lua-enet): statistics and tunables.
+
+---The number of peers currently connected.
+---@return integer
+function Host:connected_peers() end
+
+---Packets sent by this host so far.
+---@return integer
+function Host:total_sent_packets() end
+
+---Packets received by this host so far.
+---@return integer
+function Host:total_received_packets() end
+
+---The local address of the socket as two values: "a.b.c.d" and the port number.
+---@return string ip
+---@return integer port
+function Host:get_socket_ip_port() end
+
+---Gets, or sets and returns, the largest packet `send` accepts (bytes); larger sends return -1.
+---@param bytes integer?
+---@return integer bytes
+function Host:maximum_packet_size(bytes) end
+
+---Gets, or sets and returns, how much received data may wait per peer for delivery (bytes).
+---@param bytes integer?
+---@return integer bytes
+function Host:maximum_waiting_data(bytes) end
+
+---Gets, or sets and returns, the MTU offered to future connections (576..4096).
+---@param bytes integer?
+---@return integer bytes
+function Host:mtu(bytes) end
+
+---Gets, or sets and returns, how many peers may connect from one IP address (0..4095).
+---@param n integer?
+---@return integer n
+function Host:duplicate_peers(n) end
+
+---Gets, or sets and returns, whether new incoming connections are ignored.
+---@param on boolean?
+---@return boolean on
+function Host:refuse_connections(on) end
+
+---Gets, or sets and returns, whether every datagram carries a CRC32 (both ends must agree).
+---@param on boolean?
+---@return boolean on
+function Host:checksum(on) end
+
+---Gets, or turns on or off and returns, ENet's range-coder compression (both ends must agree).
+---@param on boolean?
+---@return boolean|nil on
+---@return string? err
+function Host:compression(on) end
+
+---Sets the socket's receive and send buffer sizes (bytes, each optional) and returns both as
+---the OS reports them.
+---@param receive integer?
+---@param send integer?
+---@return integer receive
+---@return integer send
+function Host:socket_buffer_sizes(receive, send) end
+
+---Says goodbye to every peer after its queued data, refusing new connections meanwhile, and
+---services the host until all are gone or `timeout_ms` passed; the rest are cut off. Events
+---during the wait are consumed. The host stays usable.
+---@param timeout_ms integer? default 3000
+---@param data integer? for the peers' "disconnect" events (default 0)
+---@return integer clean peers that acknowledged the goodbye
+---@return integer forced peers that were cut off
+function Host:shutdown(timeout_ms, data) end
+
 ---One peer slot of a host: the other end of a connection. `tostring(peer)` gives its
 ---address, "a.b.c.d:port".
 ---@class enet.Peer
@@ -253,5 +333,41 @@ function Peer:state() end
 ---The peer object stays the same across connections on its slot; this number does not.
 ---@return integer
 function Peer:connect_id() end
+
+-- Additions (not in lua-enet): statistics, address, per-connection data.
+
+---The remote address as two values: "a.b.c.d" and the port number.
+---@return string ip
+---@return integer port
+function Peer:address() end
+
+---Mean loss of reliable packets, 0..1.
+---@return number
+function Peer:packet_loss() end
+
+---Variance of the round-trip time in milliseconds.
+---@return integer
+function Peer:round_trip_time_variance() end
+
+---The MTU of this connection in bytes.
+---@return integer
+function Peer:mtu() end
+
+---The number of channels of this connection.
+---@return integer
+function Peer:channel_count() end
+
+---Every statistic of the peer in one table (round_trip_time, packet_loss, bytes_sent, ...).
+---@param t table? a table to fill and return instead of allocating a new one
+---@return table stats
+function Peer:stats(t) end
+
+---Attaches any Lua value to the current connection; readable until the slot's next connection.
+---@param value any
+function Peer:set_data(value) end
+
+---The value given to `set_data` for this connection, or nil.
+---@return any
+function Peer:get_data() end
 
 return enet
