@@ -374,6 +374,32 @@ T.test("service on a socket error returns nil, message and the loop goes on", fu
   c:destroy()
 end)
 
+-- LuaSocket as the stranger (outside LÖVE: its bundled copy's sendto is refused there).
+local has_socket, socket = pcall(require, "socket")
+if not love and has_socket and type(socket) == "table" and socket.udp then
+  T.test("a stranger's oversized or garbage datagram is skipped, the host keeps serving", function()
+    local server = assert(enet.host_create("127.0.0.1:*", 4))
+    local port = tonumber(server:get_socket_address():match(":(%d+)$"))
+    local u = assert(socket.udp())
+    assert(u:sendto(string.rep("x", 5000), "127.0.0.1", port))
+    assert(u:sendto(string.rep("\255", 3000), "127.0.0.1", port))
+    assert(u:sendto("\0\1", "127.0.0.1", port))
+    for _ = 1, 5 do
+      local ok, a, b = pcall(server.service, server, 5)
+      T.ok(ok, "service does not raise: " .. tostring(a))
+      T.eq(a, nil, "no event from garbage")
+      T.eq(b, nil, "no failure either: the datagrams are skipped")
+    end
+    u:close()
+    local client = enet.host_create(nil, 1)
+    local p = client:connect(server:get_socket_address())
+    T.pump({ server, client }, function() return p:state() == "connected" end)
+    p:send("after the garbage")
+    T.eq(T.receive(server, 1, { client })[1].data, "after the garbage", "still serving")
+    server:destroy() client:destroy()
+  end)
+end
+
 T.test("events kept in a table stay plain data after the host is gone", function()
   local server, client, cpeer = T.pair()
   cpeer:send("keep me", 1)
