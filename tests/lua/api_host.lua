@@ -376,6 +376,13 @@ end)
 
 -- LuaSocket as the stranger (outside LÖVE: its bundled copy's sendto is refused there).
 local has_socket, socket = pcall(require, "socket")
+if not love and not has_socket and os.getenv("CI") then
+  T.test("LuaSocket is installed (tests/install-deps installs lua-socket)", function()
+    error("require 'socket' failed: " .. tostring(socket))
+  end)
+elseif not love and not has_socket then
+  print("SKIPPED: stranger-datagram test needs LuaSocket (apt-get install lua-socket)")
+end
 if not love and has_socket and type(socket) == "table" and socket.udp then
   T.test("a stranger's oversized or garbage datagram is skipped, the host keeps serving", function()
     local server = assert(enet.host_create("127.0.0.1:*", 4))
