@@ -266,9 +266,10 @@ pub unsafe fn slot_of(host: *mut ENetHost, peer: *mut enet::ENetPeer) -> usize {
 unsafe fn service(l: State) -> Ret {
     // SAFETY: `host` is live for the whole call (checked, and self is on the stack).
     unsafe {
-        let host = check_host(l)?;
+        let ud = check_host_ud(l, 1)?;
+        let host = live_host(ud)?;
         let timeout = opt_u32(l, 2, 0)?;
-        (*check_host_ud(l, 1)?).free_pending();
+        (*ud).free_pending();
         let mut event = ENetEvent::empty();
         let rc = enet::enet_host_service(host, &mut event, timeout);
         dispatch(l, rc, &event, 3, "service")
@@ -279,8 +280,9 @@ unsafe fn service(l: State) -> Ret {
 unsafe fn check_events(l: State) -> Ret {
     // SAFETY: as `service`.
     unsafe {
-        let host = check_host(l)?;
-        (*check_host_ud(l, 1)?).free_pending();
+        let ud = check_host_ud(l, 1)?;
+        let host = live_host(ud)?;
+        (*ud).free_pending();
         let mut event = ENetEvent::empty();
         let rc = enet::enet_host_check_events(host, &mut event);
         dispatch(l, rc, &event, 2, "check_events")

@@ -53,13 +53,19 @@ fn init_enet() -> mlua::Result<()> {
 /// Builds the module table (and the global `enet`), leaving it on the stack.
 unsafe fn open(l: State) {
     // SAFETY: runs inside exec_raw's protected call, so API errors are caught; stack indices
-    // 1..=3 are the two metatables and the module table, as pushed below.
+    // 1..=4 are the two metatables, the names array and the module table, as pushed below.
     unsafe {
         lua_ffi::lua_settop(l, 0);
         let host_mt = shared_metatable(l, HOST_MT_KEY, c"enet_host");
         let peer_mt = shared_metatable(l, PEER_MT_KEY, c"enet_peer");
-        set_methods(l, host_mt, host_mt, peer_mt, host::METHODS, host::META);
-        set_methods(l, peer_mt, host_mt, peer_mt, peer::METHODS, peer::META);
+        lua_ffi::lua_createtable(l, lua::NAME_LIST.len() as c_int, 0);
+        for (i, name) in lua::NAME_LIST.iter().enumerate() {
+            lua_ffi::lua_pushstring(l, name.as_ptr());
+            lua_ffi::lua_rawseti(l, -2, i as lua_ffi::lua_Integer + 1);
+        }
+        let upvalues = host_mt; // host_mt, peer_mt, names: consecutive stack slots
+        set_methods(l, host_mt, upvalues, host::METHODS, host::META);
+        set_methods(l, peer_mt, upvalues, peer::METHODS, peer::META);
 
         lua_ffi::lua_createtable(l, 0, 2);
         for (name, f) in [
@@ -69,7 +75,7 @@ unsafe fn open(l: State) {
             ),
             (c"linked_version", lua_linked_version),
         ] {
-            push_method(l, f, host_mt, peer_mt);
+            push_method(l, f, upvalues);
             lua_ffi::lua_setfield(l, -2, name.as_ptr());
         }
         // This module's own version (enet.linked_version() is ENet's).
@@ -110,24 +116,17 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
 type Methods = &'static [(&'static CStr, lua_ffi::lua_CFunction)];
 
 /// Fills metatable `mt` with a fresh `__index` table of `methods` and the metamethods `meta`.
-unsafe fn set_methods(
-    l: State,
-    mt: c_int,
-    host_mt: c_int,
-    peer_mt: c_int,
-    methods: Methods,
-    meta: Methods,
-) {
-    // SAFETY: `mt`, `host_mt`, `peer_mt` are absolute indices of tables on the stack.
+unsafe fn set_methods(l: State, mt: c_int, upvalues: c_int, methods: Methods, meta: Methods) {
+    // SAFETY: `mt` and `upvalues` are absolute indices of the tables pushed by `open`.
     unsafe {
         lua_ffi::lua_createtable(l, 0, methods.len() as c_int);
         for (name, f) in methods {
-            push_method(l, *f, host_mt, peer_mt);
+            push_method(l, *f, upvalues);
             lua_ffi::lua_setfield(l, -2, name.as_ptr());
         }
         lua_ffi::lua_setfield(l, mt, c"__index".as_ptr());
         for (name, f) in meta {
-            push_method(l, *f, host_mt, peer_mt);
+            push_method(l, *f, upvalues);
             lua_ffi::lua_setfield(l, mt, name.as_ptr());
         }
     }

@@ -16,6 +16,79 @@ pub type State = *mut ffi::lua_State;
 /// Upvalue slots that every function of the module carries.
 pub const HOST_MT: c_int = 1;
 pub const PEER_MT: c_int = 2;
+pub const NAMES: c_int = 3;
+
+/// Strings the hot paths push, interned once per module load in the `NAMES` upvalue (an array
+/// in this order), so pushing one is an array read instead of hashing a C string.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+pub enum Name {
+    Type = 1,
+    Peer,
+    Data,
+    Channel,
+    Reason,
+    Connect,
+    Disconnect,
+    Receive,
+    None,
+    Local,
+    Remote,
+    Timeout,
+    Refused,
+    Unknown,
+    /// The ten peer state names follow, in ENet's `ENetPeerState` order.
+    Disconnected,
+}
+
+pub const NAME_LIST: [&std::ffi::CStr; 24] = [
+    c"type",
+    c"peer",
+    c"data",
+    c"channel",
+    c"reason",
+    c"connect",
+    c"disconnect",
+    c"receive",
+    c"none",
+    c"local",
+    c"remote",
+    c"timeout",
+    c"refused",
+    c"unknown",
+    c"disconnected",
+    c"connecting",
+    c"acknowledging_connect",
+    c"connection_pending",
+    c"connection_succeeded",
+    c"connected",
+    c"disconnect_later",
+    c"disconnecting",
+    c"acknowledging_disconnect",
+    c"zombie",
+];
+
+/// Pushes the interned string number `index` of [`NAME_LIST`] (1-based).
+///
+/// # Safety
+/// `l` must run a function of this module (so the `NAMES` upvalue exists).
+#[inline]
+pub unsafe fn push_name_at(l: State, index: i32) {
+    // SAFETY: the upvalue is the names array built in lib.rs.
+    unsafe {
+        ffi::lua_rawgeti(l, ffi::lua_upvalueindex(NAMES), index.into());
+    }
+}
+
+/// Pushes an interned name.
+///
+/// # Safety
+/// As [`push_name_at`].
+#[inline]
+pub unsafe fn push_name(l: State, name: Name) {
+    // SAFETY: forwarded.
+    unsafe { push_name_at(l, name as i32) }
+}
 
 /// An error to raise in Lua once the Rust frame is clean.
 pub enum Raise {
@@ -103,8 +176,12 @@ unsafe fn raise(l: State, e: Raise) -> ! {
 /// `l` must be a valid state with a free stack slot.
 #[inline]
 pub unsafe fn push_bytes(l: State, bytes: &[u8]) {
-    // SAFETY: `bytes` is a valid slice for its length; Lua copies it.
+    // SAFETY: `bytes` is a valid slice for its length; Lua copies it. On 5.1/LuaJIT the raw
+    // function skips mlua's compat wrapper, which calls lua_tolstring only to return a pointer.
     unsafe {
+        #[cfg(any(feature = "lua51", feature = "luajit"))]
+        ffi::lua_pushlstring_(l, bytes.as_ptr() as *const c_char, bytes.len());
+        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
         ffi::lua_pushlstring(l, bytes.as_ptr() as *const c_char, bytes.len());
     }
 }
@@ -284,16 +361,18 @@ pub unsafe fn to_udata(l: State, idx: c_int, mt: c_int) -> *mut c_void {
     }
 }
 
-/// Pushes a new C closure carrying the module's two metatables as upvalues.
+/// Pushes a new C closure carrying the module's upvalues (`HOST_MT`, `PEER_MT`, `NAMES`).
 ///
 /// # Safety
-/// The host and peer metatables must be at stack indices `host_mt` and `peer_mt` (absolute).
-pub unsafe fn push_method(l: State, f: ffi::lua_CFunction, host_mt: c_int, peer_mt: c_int) {
-    // SAFETY: the two indices are valid by contract; lua_pushcclosure pops the upvalues.
+/// The host metatable, peer metatable and names array must be at the absolute stack indices
+/// `upvalues`, `upvalues + 1` and `upvalues + 2`.
+pub unsafe fn push_method(l: State, f: ffi::lua_CFunction, upvalues: c_int) {
+    // SAFETY: the indices are valid by contract; lua_pushcclosure pops the upvalues.
     unsafe {
-        ffi::lua_pushvalue(l, host_mt);
-        ffi::lua_pushvalue(l, peer_mt);
-        ffi::lua_pushcclosure(l, f, 2);
+        for i in 0..3 {
+            ffi::lua_pushvalue(l, upvalues + i);
+        }
+        ffi::lua_pushcclosure(l, f, 3);
     }
 }
 

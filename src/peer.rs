@@ -4,8 +4,8 @@ use crate::address;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPacket, ENetPeer};
 use crate::host::HostUd;
 use crate::lua::{
-    check_bytes, check_u32, ffi, is_absent, lua_fn, opt_bytes, opt_u32, push_bytes, to_udata,
-    type_error, Raise, Ret, State, PEER_MT,
+    check_bytes, check_u32, ffi, is_absent, lua_fn, opt_bytes, opt_u32, push_bytes, push_name,
+    push_name_at, to_udata, type_error, Name, Raise, Ret, State, PEER_MT,
 };
 use std::os::raw::c_int;
 
@@ -41,12 +41,13 @@ unsafe fn check_peer_ud(l: State, idx: c_int) -> Result<*mut PeerUd, Raise> {
     Ok(ud)
 }
 
-/// The one way from a peer object to its ENet peer: argument 1 as a peer of a live host.
+/// The one way from a peer object to its ENet peer: argument 1 as a peer of a live host,
+/// with its block.
 ///
 /// # Safety
 /// `l` must run a function of this module.
 #[inline]
-unsafe fn check_peer(l: State) -> Result<*mut ENetPeer, Raise> {
+unsafe fn check_peer_full(l: State) -> Result<(*mut PeerUd, *mut ENetPeer), Raise> {
     // SAFETY: the peer block keeps its host block alive (user value chain, host.rs); a non-null
     // host pointer means the ENet host is alive, and `slot < peerCount` was checked when the
     // object was made.
@@ -56,8 +57,18 @@ unsafe fn check_peer(l: State) -> Result<*mut ENetPeer, Raise> {
         if host.is_null() {
             return Err(Raise::Msg("enet: peer of a destroyed host".into()));
         }
-        Ok((*host).peers.add((*ud).slot))
+        Ok((ud, (*host).peers.add((*ud).slot)))
     }
+}
+
+/// Argument 1 as the ENet peer of a live host (see [`check_peer_full`]).
+///
+/// # Safety
+/// `l` must run a function of this module.
+#[inline]
+unsafe fn check_peer(l: State) -> Result<*mut ENetPeer, Raise> {
+    // SAFETY: forwarded.
+    unsafe { check_peer_full(l).map(|(_, peer)| peer) }
 }
 
 /// Records the current address of the peer object at `idx` (if it is one of ours) before
@@ -106,7 +117,7 @@ pub unsafe fn packet_from_args(l: State) -> Result<*mut ENetPacket, Raise> {
 unsafe fn send(l: State) -> Ret {
     // SAFETY: live peer; a refused packet that no queue references is ours to free.
     unsafe {
-        let peer = check_peer(l)?;
+        let (ud, peer) = check_peer_full(l)?;
         let packet = packet_from_args(l)?;
         let channel = match opt_u32(l, 3, 0) {
             Ok(c) => c as u8,
@@ -120,7 +131,6 @@ unsafe fn send(l: State) -> Ret {
         if rc < 0 && (*packet).referenceCount == 0 {
             enet::enet_packet_destroy(packet);
         } else if rc >= 0 {
-            let ud = check_peer_ud(l, 1)?;
             if let Some(info) = (*(*ud).host).slot_info((*ud).slot, peer) {
                 info.messages_sent += 1;
                 info.bytes_sent += len;
@@ -135,16 +145,16 @@ unsafe fn send(l: State) -> Ret {
 unsafe fn receive(l: State) -> Ret {
     // SAFETY: live peer; the packet is parked in `pending` while Lua copies it, then freed.
     unsafe {
-        let peer = check_peer(l)?;
+        let (ud, peer) = check_peer_full(l)?;
         opt_u32(l, 2, 0)?; // validated for compatibility, has no effect (as in the reference)
-        let hud = (*check_peer_ud(l, 1)?).host;
+        let hud = (*ud).host;
         (*hud).free_pending();
         let mut channel = 0u8;
         let packet = enet::enet_peer_receive(peer, &mut channel);
         if packet.is_null() {
             return Ok(0);
         }
-        (*hud).deliver_packet(l, (*check_peer_ud(l, 1)?).slot, peer, packet);
+        (*hud).deliver_packet(l, (*ud).slot, peer, packet);
         ffi::lua_pushinteger(l, channel.into());
         Ok(2)
     }
@@ -260,36 +270,22 @@ unsafe fn index(l: State) -> Ret {
     // SAFETY: the object's slot is fixed; checking the host keeps the reference's behaviour of
     // raising on a destroyed host.
     unsafe {
-        check_peer(l)?;
-        let slot = (*check_peer_ud(l, 1)?).slot;
+        let (ud, _) = check_peer_full(l)?;
+        let slot = (*ud).slot;
         ffi::lua_pushinteger(l, slot as ffi::lua_Integer + 1);
         Ok(1)
     }
 }
 
-const STATES: [&std::ffi::CStr; 10] = [
-    c"disconnected",
-    c"connecting",
-    c"acknowledging_connect",
-    c"connection_pending",
-    c"connection_succeeded",
-    c"connected",
-    c"disconnect_later",
-    c"disconnecting",
-    c"acknowledging_disconnect",
-    c"zombie",
-];
-
 unsafe fn state(l: State) -> Ret {
     // SAFETY: live peer.
     unsafe {
-        let peer = check_peer(l)?;
-        let name = usize::try_from((*peer).state)
-            .ok()
-            .and_then(|s| STATES.get(s))
-            .copied()
-            .unwrap_or(c"unknown");
-        crate::lua::push_cstr(l, name);
+        let state = (*check_peer(l)?).state;
+        if (0..10).contains(&state) {
+            push_name_at(l, Name::Disconnected as i32 + state);
+        } else {
+            push_name(l, Name::Unknown);
+        }
         Ok(1)
     }
 }
@@ -388,8 +384,8 @@ unsafe fn channel_count(l: State) -> Ret {
 unsafe fn stats(l: State) -> Ret {
     // SAFETY: live peer and its host block; only plain table writes on the Lua side.
     unsafe {
-        let peer = &*check_peer(l)?;
-        let ud = check_peer_ud(l, 1)?;
+        let (ud, peer) = check_peer_full(l)?;
+        let peer = &*peer;
         let info = (*(*ud).host)
             .slot_info((*ud).slot, peer)
             .copied()
@@ -471,8 +467,7 @@ unsafe fn push_data_store(l: State) -> bool {
 unsafe fn set_data(l: State) -> Ret {
     // SAFETY: live peer; the store is a plain table.
     unsafe {
-        let peer = check_peer(l)?;
-        let ud = check_peer_ud(l, 1)?;
+        let (ud, peer) = check_peer_full(l)?;
         let host_ud = &mut *(*ud).host;
         if let Some(info) = host_ud.slots.get_mut((*ud).slot) {
             info.data_connect_id = (*peer).connectID;
@@ -490,8 +485,7 @@ unsafe fn set_data(l: State) -> Ret {
 unsafe fn get_data(l: State) -> Ret {
     // SAFETY: live peer; the store is a plain table.
     unsafe {
-        let peer = check_peer(l)?;
-        let ud = check_peer_ud(l, 1)?;
+        let (ud, peer) = check_peer_full(l)?;
         let host_ud = &*(*ud).host;
         let owner = host_ud
             .slots
