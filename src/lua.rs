@@ -258,7 +258,11 @@ pub fn wrap_u32(n: f64) -> Option<u32> {
     if !n.is_finite() {
         return None;
     }
-    // fmod is exact for doubles, so this is the true remainder even above 2^53.
+    // Below 2^63 in magnitude, `as i64` truncates toward zero exactly and `as u32` wraps.
+    if n.abs() < 9_223_372_036_854_775_808.0 {
+        return Some(n as i64 as u32);
+    }
+    // fmod is exact for doubles, so this is the true remainder even for huge values.
     Some(n.trunc().rem_euclid(4_294_967_296.0) as u32)
 }
 
@@ -388,6 +392,10 @@ mod tests {
         assert_eq!(wrap_u32(4_294_967_296.0 + 5.0), Some(5));
         assert_eq!(wrap_u32(3e9), Some(3_000_000_000));
         assert_eq!(wrap_u32(2f64.powi(64) + 2f64.powi(33)), Some(0));
+        assert_eq!(wrap_u32(-(2f64.powi(63))), Some(0));
+        assert_eq!(wrap_u32(2f64.powi(63) + 2f64.powi(40) * 3.0), Some(0));
+        assert_eq!(wrap_u32(-4_294_967_297.5), Some(u32::MAX));
+        assert_eq!(wrap_u32(2f64.powi(62) + 7.0 * 2f64.powi(10)), Some(7 * 1024));
         assert_eq!(wrap_u32(f64::NAN), None);
         assert_eq!(wrap_u32(f64::INFINITY), None);
     }
