@@ -270,23 +270,10 @@ pub fn wrap_u32(n: f64) -> Option<u32> {
 ///
 /// # Safety
 /// `l` must be a valid state.
+#[inline]
 pub unsafe fn check_u32(l: State, idx: c_int) -> Result<u32, Raise> {
-    // SAFETY: read-only conversions on a valid state.
-    unsafe {
-        #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
-        if ffi::lua_isinteger(l, idx) != 0 {
-            return Ok(ffi::lua_tointeger(l, idx) as u32);
-        }
-        let mut isnum: c_int = 0;
-        let n = ffi::lua_tonumberx(l, idx, &mut isnum);
-        if isnum == 0 {
-            return Err(type_error(l, idx, "number"));
-        }
-        wrap_u32(n).ok_or(Raise::Arg(
-            idx,
-            "number has no integer representation".into(),
-        ))
-    }
+    // SAFETY: forwarded.
+    unsafe { u32_of_type(l, idx, ffi::lua_type(l, idx)) }
 }
 
 /// An optional integer argument: `default` when absent or nil.
@@ -297,11 +284,43 @@ pub unsafe fn check_u32(l: State, idx: c_int) -> Result<u32, Raise> {
 pub unsafe fn opt_u32(l: State, idx: c_int, default: u32) -> Result<u32, Raise> {
     // SAFETY: forwarded.
     unsafe {
-        if is_absent(l, idx) {
-            Ok(default)
-        } else {
-            check_u32(l, idx)
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(default),
+            t => u32_of_type(l, idx, t),
         }
+    }
+}
+
+/// Argument `idx`, whose type is `t`, as a wrapped 32-bit integer.
+#[inline]
+unsafe fn u32_of_type(l: State, idx: c_int, t: c_int) -> Result<u32, Raise> {
+    // SAFETY: read-only conversions on a valid state.
+    unsafe {
+        if t == ffi::LUA_TNUMBER {
+            #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+            if ffi::lua_isinteger(l, idx) != 0 {
+                return Ok(ffi::lua_tointeger(l, idx) as u32);
+            }
+            let n = ffi::lua_tonumber(l, idx);
+            return wrap_u32(n).ok_or(Raise::Arg(
+                idx,
+                "number has no integer representation".into(),
+            ));
+        }
+        // Strings that convert to numbers are accepted, as luaL_checkinteger does.
+        let mut isnum: c_int = 0;
+        let n = if t == ffi::LUA_TSTRING {
+            ffi::lua_tonumberx(l, idx, &mut isnum)
+        } else {
+            0.0
+        };
+        if isnum == 0 {
+            return Err(type_error(l, idx, "number"));
+        }
+        wrap_u32(n).ok_or(Raise::Arg(
+            idx,
+            "number has no integer representation".into(),
+        ))
     }
 }
 
@@ -310,21 +329,10 @@ pub unsafe fn opt_u32(l: State, idx: c_int, default: u32) -> Result<u32, Raise> 
 ///
 /// # Safety
 /// `l` must be a valid state, and the caller must not pop argument `idx` while using the slice.
+#[inline]
 pub unsafe fn check_bytes<'a>(l: State, idx: c_int) -> Result<&'a [u8], Raise> {
-    // SAFETY: lua_tolstring returns a pointer to `len` bytes owned by the Lua string at `idx`.
-    unsafe {
-        match ffi::lua_type(l, idx) {
-            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(l, idx, &mut len);
-                if p.is_null() {
-                    return Err(type_error(l, idx, "string"));
-                }
-                Ok(std::slice::from_raw_parts(p as *const u8, len))
-            }
-            _ => Err(type_error(l, idx, "string")),
-        }
-    }
+    // SAFETY: forwarded.
+    unsafe { bytes_of_type(l, idx, ffi::lua_type(l, idx)) }
 }
 
 /// An optional string argument: `None` when absent or nil.
@@ -335,11 +343,26 @@ pub unsafe fn check_bytes<'a>(l: State, idx: c_int) -> Result<&'a [u8], Raise> {
 pub unsafe fn opt_bytes<'a>(l: State, idx: c_int) -> Result<Option<&'a [u8]>, Raise> {
     // SAFETY: forwarded.
     unsafe {
-        if is_absent(l, idx) {
-            Ok(None)
-        } else {
-            check_bytes(l, idx).map(Some)
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(None),
+            t => bytes_of_type(l, idx, t).map(Some),
         }
+    }
+}
+
+/// Argument `idx`, whose type is `t`, as the bytes of a string.
+#[inline]
+unsafe fn bytes_of_type<'a>(l: State, idx: c_int, t: c_int) -> Result<&'a [u8], Raise> {
+    // SAFETY: lua_tolstring returns a pointer to `len` bytes owned by the Lua string at `idx`.
+    unsafe {
+        if t == ffi::LUA_TSTRING || t == ffi::LUA_TNUMBER {
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(l, idx, &mut len);
+            if !p.is_null() {
+                return Ok(std::slice::from_raw_parts(p as *const u8, len));
+            }
+        }
+        Err(type_error(l, idx, "string"))
     }
 }
 
@@ -395,7 +418,10 @@ mod tests {
         assert_eq!(wrap_u32(-(2f64.powi(63))), Some(0));
         assert_eq!(wrap_u32(2f64.powi(63) + 2f64.powi(40) * 3.0), Some(0));
         assert_eq!(wrap_u32(-4_294_967_297.5), Some(u32::MAX));
-        assert_eq!(wrap_u32(2f64.powi(62) + 7.0 * 2f64.powi(10)), Some(7 * 1024));
+        assert_eq!(
+            wrap_u32(2f64.powi(62) + 7.0 * 2f64.powi(10)),
+            Some(7 * 1024)
+        );
         assert_eq!(wrap_u32(f64::NAN), None);
         assert_eq!(wrap_u32(f64::INFINITY), None);
     }
