@@ -27,4 +27,7 @@ build = {
    install = {
       lib = { enet = "enet.so" },
    },
+   -- Copied into the rock's directory (`luarocks show --rock-dir enet`): library/enet.lua is the
+   -- lua-language-server type definitions (docs/api.md says how to use them).
+   copy_directories = { "library", "docs" },
 }
