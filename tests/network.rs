@@ -147,7 +147,6 @@ fn impaired_timeout(ctx: &Ctx) -> Outcome {
     behind_relay(ctx, "impaired_timeout", "timeout", 0, profile)
 }
 
-#[allow(dead_code)]
 fn soak(ctx: &Ctx) -> Outcome {
     let out = ctx.run_script(
         "soak.lua",
@@ -202,6 +201,10 @@ const CASES: &[Case] = &[
     Case {
         name: "hostile_fuzz_valgrind",
         run: hostile::fuzz_valgrind,
+    },
+    Case {
+        name: "soak",
+        run: soak,
     },
 ];
 
