@@ -366,8 +366,13 @@ unsafe fn bytes_of_type<'a>(l: State, idx: c_int, t: c_int) -> Result<&'a [u8], 
     }
 }
 
-/// The block of argument `idx` if it is a full userdata whose metatable is the one in upvalue
-/// `mt`; null otherwise.
+/// The block of argument `idx` if it is a userdata whose metatable is the one in upvalue `mt`;
+/// null otherwise.
+///
+/// No separate `lua_type` check: `lua_touserdata` is null for everything but userdata, and a
+/// light userdata can only carry our metatable through `debug.setmetatable`, with which a
+/// script can just as well give it to any full userdata: the debug library is outside what any
+/// C module's type check (`luaL_checkudata` included) can defend against.
 ///
 /// # Safety
 /// `l` must be a valid state running a function of this module (so upvalue `mt` exists).
@@ -375,13 +380,14 @@ unsafe fn bytes_of_type<'a>(l: State, idx: c_int, t: c_int) -> Result<&'a [u8], 
 pub unsafe fn to_udata(l: State, idx: c_int, mt: c_int) -> *mut c_void {
     // SAFETY: queries on a valid state; the metatable pushed by lua_getmetatable is popped.
     unsafe {
-        if ffi::lua_type(l, idx) != ffi::LUA_TUSERDATA || ffi::lua_getmetatable(l, idx) == 0 {
+        let block = ffi::lua_touserdata(l, idx);
+        if block.is_null() || ffi::lua_getmetatable(l, idx) == 0 {
             return std::ptr::null_mut();
         }
         let ours = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(mt)) != 0;
         ffi::lua_pop(l, 1);
         if ours {
-            ffi::lua_touserdata(l, idx)
+            block
         } else {
             std::ptr::null_mut()
         }
