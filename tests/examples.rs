@@ -10,68 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The helpers this runner shares with tests/lua.rs (flavour, staging the module, environment).
-/// tests/common/mod.rs is meant to hold them for every runner; switch to `mod common;` once it
-/// is committed.
-mod common {
-    use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
-
-    /// The cargo feature of this build and its interpreters (LuaJIT also runs inside LÖVE).
-    pub fn flavour() -> (&'static str, &'static [&'static str]) {
-        if cfg!(feature = "lua51") {
-            ("lua51", &["lua5.1"])
-        } else if cfg!(feature = "lua52") {
-            ("lua52", &["lua5.2"])
-        } else if cfg!(feature = "lua53") {
-            ("lua53", &["lua5.3"])
-        } else if cfg!(feature = "lua54") {
-            ("lua54", &["lua5.4"])
-        } else if cfg!(feature = "lua55") {
-            ("lua55", &["lua5.5"])
-        } else {
-            ("luajit", &["luajit", "love"])
-        }
-    }
-
-    /// Copies the cdylib built next to this test binary (`<target>/<profile>/deps`, or its
-    /// parent) to `<target>/<sub>/<flavour>/enet.so`, the name `require` looks for.
-    pub fn stage_module(root: &Path, sub: &str, flavour: &str) -> PathBuf {
-        let deps = std::env::current_exe()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let names = ["libenet.so", "libenet.dylib", "enet.dll"];
-        let built = [deps.clone(), deps.parent().unwrap().to_path_buf()]
-            .iter()
-            .flat_map(|d| names.iter().map(move |n| d.join(n)))
-            .find(|p| p.exists())
-            .expect("the enet cdylib next to the test binary");
-        let target = deps.parent().and_then(Path::parent).unwrap_or(root);
-        let dir = target.join(sub).join(flavour);
-        std::fs::create_dir_all(&dir).unwrap();
-        let ext = if cfg!(windows) { "dll" } else { "so" };
-        std::fs::copy(&built, dir.join(format!("enet.{ext}"))).unwrap();
-        dir
-    }
-
-    pub fn have(program: &str) -> bool {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {program}"))
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    /// LUA_CPATH finds the staged module; ENET_TEST_ROOT is the repository.
-    pub fn set_lua_env(cmd: &mut Command, module_dir: &Path, root: &Path) {
-        cmd.env("LUA_CPATH", format!("{}/?.so;;", module_dir.display()));
-        cmd.env("ENET_TEST_ROOT", root);
-        cmd.current_dir(root);
-    }
-}
+mod common;
 
 /// Any one process of an example gets this long.
 const TIMEOUT: Duration = Duration::from_secs(60);

@@ -5,28 +5,15 @@
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
 //! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
+mod common;
+
+use common::{flavour, have, set_lua_env, stage_module};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(240);
-
-fn flavour() -> (&'static str, &'static [&'static str]) {
-    if cfg!(feature = "lua51") {
-        ("lua51", &["lua5.1"])
-    } else if cfg!(feature = "lua52") {
-        ("lua52", &["lua5.2"])
-    } else if cfg!(feature = "lua53") {
-        ("lua53", &["lua5.3"])
-    } else if cfg!(feature = "lua54") {
-        ("lua54", &["lua5.4"])
-    } else if cfg!(feature = "lua55") {
-        ("lua55", &["lua5.5"])
-    } else {
-        ("luajit", &["luajit", "love"])
-    }
-}
 
 struct Job {
     name: String,
@@ -41,7 +28,7 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (flavour, interpreters) = flavour();
     let ci = std::env::var_os("CI").is_some();
-    let module_dir = stage_module(&root, flavour);
+    let module_dir = stage_module(&root, "lua-tests", flavour);
 
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("tests/lua"))
         .expect("tests/lua")
@@ -150,57 +137,11 @@ fn main() {
     std::process::exit(if failed == 0 { 0 } else { 101 });
 }
 
-/// Copies the freshly built cdylib to `target/lua-tests/<flavour>/enet.so`, the name `require`
-/// looks for.
-fn stage_module(root: &Path, flavour: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let built = ["libenet.so", "libenet.dylib", "enet.dll"]
-        .iter()
-        .map(|n| deps.join(n))
-        .chain(
-            ["libenet.so", "libenet.dylib", "enet.dll"]
-                .iter()
-                .map(|n| deps.parent().unwrap().join(n)),
-        )
-        .find(|p| p.exists())
-        .expect("the enet cdylib next to the test binary");
-    // <target>/<profile>/deps/<test binary>: stage under this build's own target directory.
-    let target = deps.parent().and_then(Path::parent).unwrap_or(root);
-    let dir = target.join("lua-tests").join(flavour);
-    std::fs::create_dir_all(&dir).unwrap();
-    let ext = if cfg!(windows) { "dll" } else { "so" };
-    std::fs::copy(&built, dir.join(format!("enet.{ext}"))).unwrap();
-    dir
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn wants_valgrind(script: &Path) -> bool {
     std::fs::read_to_string(script)
         .ok()
         .and_then(|s| s.lines().next().map(|l| l.contains("valgrind")))
         .unwrap_or(false)
-}
-
-fn set_lua_env(cmd: &mut Command, module_dir: &Path, root: &Path) {
-    cmd.env("LUA_CPATH", format!("{}/?.so;;", module_dir.display()));
-    cmd.env(
-        "LUA_PATH",
-        format!("{}/tests/lua/lib/?.lua;;", root.display()),
-    );
-    cmd.env("ENET_TEST_ROOT", root);
-    cmd.current_dir(root);
 }
 
 /// The command that runs `script` in `interp`; for LÖVE a throwaway game directory whose
