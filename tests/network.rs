@@ -124,7 +124,7 @@ fn impaired_worst(ctx: &Ctx) -> Outcome {
         delay_ms: 50,
         jitter_ms: 50,
     };
-    behind_relay(ctx, "impaired_worst", "reliable", 60, profile)
+    behind_relay(ctx, "impaired_worst", "reliable", 25, profile)
 }
 
 fn impaired_fragments(ctx: &Ctx) -> Outcome {
