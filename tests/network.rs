@@ -160,6 +160,82 @@ fn soak(ctx: &Ctx) -> Outcome {
     Ok(lines_with(&out, "COUNT "))
 }
 
+/// The module built for another flavour, in its own target dir under ours (built once; cargo
+/// makes later runs no-ops).
+fn module_for(ctx: &Ctx, other: &str) -> Result<PathBuf, String> {
+    let target = common::target_dir(&ctx.root).join(format!("interop-{other}"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--lib", "--features", other, "--target-dir"])
+        .arg(&target)
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(&ctx.root)
+        .output()
+        .map_err(|e| format!("cargo build for {other}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build --features {other} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let built = common::find_cdylib(&target.join("debug"))
+        .ok_or_else(|| format!("no cdylib in {}", target.display()))?;
+    Ok(common::stage_file(
+        &built,
+        &common::target_dir(&ctx.root)
+            .join("net-tests")
+            .join(format!("interop-{other}")),
+    ))
+}
+
+/// A server on one flavour and a client on another, then the other way round.
+fn interop(ctx: &Ctx) -> Outcome {
+    let other = if ctx.flavour == "luajit" {
+        "lua54"
+    } else {
+        "lua51"
+    };
+    let other_interp = common::interpreter_of(other);
+    if !common::have(other_interp) {
+        return if ctx.ci {
+            Err(format!("{other_interp} not found"))
+        } else {
+            Ok(format!("SKIPPED: {other_interp} not found"))
+        };
+    }
+    let other_dir = module_for(ctx, other)?;
+    let ours = (ctx.interp, ctx.module_dir.clone());
+    let theirs = (other_interp, other_dir);
+    let mut counts = Vec::new();
+    for (server, client) in [(&theirs, &ours), (&ours, &theirs)] {
+        let cmd = ctx.lua(
+            server.0,
+            &server.1,
+            "interop.lua",
+            &[("ENET_ROLE", "server".into())],
+        );
+        let mut server_proc = LuaProcess::spawn(cmd)?;
+        let ready = server_proc.wait_line("READY", Duration::from_secs(10))?;
+        let env = [
+            ("ENET_ROLE", "client".to_string()),
+            ("ENET_SERVER", ready[6..].trim().to_string()),
+        ];
+        let cmd = ctx.lua(client.0, &client.1, "interop.lua", &env);
+        let client_out = LuaProcess::spawn(cmd)?.finish(Duration::from_secs(40), |_| {});
+        let server_out = server_proc.finish(Duration::from_secs(40), |_| {});
+        let client_out = client_out.map_err(|e| format!("client {}:\n{e}", client.0))?;
+        let server_out = server_out.map_err(|e| format!("server {}:\n{e}", server.0))?;
+        counts.push(format!(
+            "{} <- {}: {}; {}",
+            server.0,
+            client.0,
+            lines_with(&server_out, "COUNT "),
+            lines_with(&client_out, "COUNT ")
+        ));
+    }
+    Ok(counts.join(" | "))
+}
+
 struct Case {
     name: &'static str,
     run: fn(&Ctx) -> Outcome,
@@ -205,6 +281,10 @@ const CASES: &[Case] = &[
     Case {
         name: "soak",
         run: soak,
+    },
+    Case {
+        name: "interop",
+        run: interop,
     },
 ];
 
