@@ -136,6 +136,29 @@ T.test("checksums and compression, on both ends, on and off", function()
   T.eq(server:duplicate_peers(2), 2, "duplicate peers set")
 end)
 
+T.test("checksums on: datagrams without a valid checksum are dropped, good clients served", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 4, 1))
+  server:checksum(true)
+  local good = enet.host_create(nil, 1, 1)
+  good:checksum(true)
+  local bad = enet.host_create(nil, 1, 1) -- no checksum: every datagram fails the server's check
+  local gp = good:connect(server:get_socket_address(), 1)
+  local bp = bad:connect(server:get_socket_address(), 1)
+  bp:timeout(1, 300, 600)
+  local bad_reason, received, server_connects = nil, 0, 0
+  T.pump({ server, good, bad }, function() return bad_reason and received == 20 end, function(h, e)
+    if h == server and e.type == "connect" then server_connects = server_connects + 1 end
+    if h == server and e.type == "receive" then received = received + 1 end
+    if h == good and e.type == "connect" then
+      for i = 1, 20 do e.peer:send("checked " .. i) end
+    end
+    if h == bad and e.type == "disconnect" then bad_reason = e.reason end
+  end)
+  T.eq(bad_reason, "refused", "the unchecked client never got in")
+  T.eq(server_connects, 1, "only the good client connected")
+  T.eq(received, 20, "the good client's messages all arrived")
+end)
+
 -- shutdown blocks while it waits for acknowledgements, so the other side must run elsewhere:
 -- a second interpreter process (not available inside LÖVE, which has no interpreter to spawn).
 if arg and arg[-1] and not love then

@@ -55,10 +55,11 @@ end
 -- handler(host, event) sees every event.
 function T.pump(hosts, cond, handler, ms)
   ms = ms or 5000
-  local step = 2
-  for _ = 1, ms / step do
+  -- each host waits at least 1 ms (service truncates fractions), so `ms` is real time
+  local wait = math.max(1, math.floor(2 / #hosts))
+  for _ = 1, ms / (wait * #hosts) do
     for _, h in ipairs(hosts) do
-      local e = h:service(step / #hosts)
+      local e = h:service(wait)
       while e do
         if handler then handler(h, e) end
         e = h:check_events()
