@@ -7,7 +7,7 @@
 //! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
 mod common;
 
-use common::{flavour, have, set_lua_env, stage_module};
+use common::{flavour, have, lua_command, set_lua_env, stage_module};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -142,40 +142,6 @@ fn wants_valgrind(script: &Path) -> bool {
         .ok()
         .and_then(|s| s.lines().next().map(|l| l.contains("valgrind")))
         .unwrap_or(false)
-}
-
-/// The command that runs `script` in `interp`; for LÖVE a throwaway game directory whose
-/// main.lua loads our module in place of LÖVE's bundled one and runs the script.
-fn lua_command(interp: &str, script: &Path, module_dir: &Path, root: &Path) -> Command {
-    if interp != "love" {
-        let mut cmd = Command::new(interp);
-        cmd.arg(script);
-        set_lua_env(&mut cmd, module_dir, root);
-        return cmd;
-    }
-    let stem = script.file_stem().unwrap().to_string_lossy();
-    let game = module_dir.join("love").join(stem.as_ref());
-    std::fs::create_dir_all(&game).unwrap();
-    std::fs::copy(root.join("tests/love/conf.lua"), game.join("conf.lua")).unwrap();
-    let main = format!(
-        "package.cpath = {cpath:?} .. package.cpath\n\
-         package.path = {path:?} .. package.path\n\
-         LOVE_ENET_PRELOAD = package.preload.enet\n\
-         package.preload.enet = nil\n\
-         package.loaded.enet = nil\n\
-         local ok, err = xpcall(function() dofile({script:?}) end, debug.traceback)\n\
-         if not ok then print(err) os.exit(1) end\n\
-         os.exit(0)\n",
-        cpath = format!("{}/?.so;", module_dir.display()),
-        path = format!("{}/tests/lua/lib/?.lua;", root.display()),
-        script = script.display().to_string(),
-    );
-    std::fs::write(game.join("main.lua"), main).unwrap();
-    let mut cmd = Command::new("love");
-    cmd.arg(&game);
-    cmd.current_dir(root);
-    cmd.env("ENET_TEST_ROOT", root);
-    cmd
 }
 
 /// Runs one script with a deadline. Ok(summary line) when it exits 0 having run at least one

@@ -50,9 +50,8 @@ impl Ctx {
         script: &str,
         env: &[(&str, String)],
     ) -> Command {
-        let mut cmd = Command::new(interp);
-        cmd.arg(self.root.join("tests/net").join(script));
-        common::set_lua_env(&mut cmd, module_dir, &self.root);
+        let script = self.root.join("tests/net").join(script);
+        let mut cmd = common::lua_command(interp, &script, module_dir, &self.root);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -207,7 +206,17 @@ fn interop(ctx: &Ctx) -> Outcome {
     let ours = (ctx.interp, ctx.module_dir.clone());
     let theirs = (other_interp, other_dir);
     let mut counts = Vec::new();
-    for (server, client) in [(&theirs, &ours), (&ours, &theirs)] {
+    let mut pairs = vec![(&theirs, &ours), (&ours, &theirs)];
+    // LuaJIT inside LÖVE, as a client of the other flavour's server process.
+    let in_love = ("love", ctx.module_dir.clone());
+    if ctx.flavour == "luajit" {
+        if common::have("love") {
+            pairs.push((&theirs, &in_love));
+        } else if ctx.ci {
+            return Err("love not found".into());
+        }
+    }
+    for (server, client) in pairs {
         let cmd = ctx.lua(
             server.0,
             &server.1,

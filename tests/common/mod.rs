@@ -212,3 +212,40 @@ pub fn lines_with(output: &str, prefix: &str) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// The command that runs `script` in `interp`; for LÖVE a throwaway game directory whose
+/// main.lua loads our module in place of LÖVE's bundled one and runs the script.
+pub fn lua_command(interp: &str, script: &Path, module_dir: &Path, root: &Path) -> Command {
+    if interp != "love" {
+        let mut cmd = Command::new(interp);
+        cmd.arg(script);
+        set_lua_env(&mut cmd, module_dir, root);
+        return cmd;
+    }
+    let stem = script.file_stem().unwrap().to_string_lossy();
+    let game = module_dir.join("love").join(stem.as_ref());
+    std::fs::create_dir_all(&game).unwrap();
+    std::fs::copy(root.join("tests/love/conf.lua"), game.join("conf.lua")).unwrap();
+    let main = format!(
+        "package.cpath = {cpath:?} .. package.cpath\n\
+         package.path = {path:?} .. package.path\n\
+         LOVE_ENET_PRELOAD = package.preload.enet\n\
+         package.preload.enet = nil\n\
+         package.loaded.enet = nil\n\
+         local ok, err = xpcall(function() dofile({script:?}) end, debug.traceback)\n\
+         if not ok then print(err) os.exit(1) end\n\
+         os.exit(0)\n",
+        cpath = format!("{}/?.so;", module_dir.display()),
+        path = format!(
+            "{root}/tests/lua/lib/?.lua;{root}/tests/net/lib/?.lua;",
+            root = root.display()
+        ),
+        script = script.display().to_string(),
+    );
+    std::fs::write(game.join("main.lua"), main).unwrap();
+    let mut cmd = Command::new("love");
+    cmd.arg(&game);
+    cmd.current_dir(root);
+    cmd.env("ENET_TEST_ROOT", root);
+    cmd
+}

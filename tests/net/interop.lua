@@ -8,6 +8,7 @@ require "enet"
 
 local role = N.env("ENET_ROLE", "server")
 local version = (jit and jit.version) or _VERSION
+if love then version = version .. string.format(" in LÖVE %d.%d", love.getVersion()) end
 
 if role == "server" then
   T.test("server on " .. version .. " echoes a client of another flavour", function()
