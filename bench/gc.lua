@@ -26,7 +26,7 @@ local function measure(reuse)
     local e = server:service(0, event)
     while e do
       if e.type == "receive" then received = received + 1 end
-      e = server:check_events(event)
+      e = server:service(0, event)
     end
     check()
     if sent >= N and received < N then
