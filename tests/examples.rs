@@ -299,10 +299,7 @@ fn love_window(ctx: &Ctx) -> Outcome {
 type Case = fn(&Ctx) -> Outcome;
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter = common::filters();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (flavour, interpreters) = common::flavour();
     let ci = std::env::var_os("CI").is_some();
@@ -366,15 +363,5 @@ fn main() {
     if cases.is_empty() && failures.is_empty() && filter.is_empty() && skipped.is_empty() {
         failures.push("no example ran".into());
     }
-    for f in &failures {
-        println!("failure: {f}");
-    }
-    let failed = failures.len();
-    println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; {} ignored; 0 measured; 0 filtered out; finished in {:.2}s",
-        if failed == 0 { "ok" } else { "FAILED" },
-        skipped.len(),
-        started.elapsed().as_secs_f64()
-    );
-    std::process::exit(if failed == 0 { 0 } else { 101 });
+    common::finish(passed, &failures, skipped.len(), 0, started);
 }

@@ -27,5 +27,10 @@ fn only_luaopen_enet_is_exported() {
             matches!(kind, "T" | "D" | "B" | "R").then_some(name)
         })
         .collect();
-    assert_eq!(exported, ["luaopen_enet"], "exported symbols of {}", module.display());
+    assert_eq!(
+        exported,
+        ["luaopen_enet"],
+        "exported symbols of {}",
+        module.display()
+    );
 }

@@ -21,10 +21,7 @@ struct Job {
 }
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter = common::filters();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (flavour, interpreters) = flavour();
     let ci = std::env::var_os("CI").is_some();
@@ -125,16 +122,7 @@ fn main() {
     if total == 0 && failures.is_empty() && filter.is_empty() {
         failures.push("no Lua test ran".into());
     }
-    for f in &failures {
-        println!("failure: {f}");
-    }
-    let failed = failures.len();
-    println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out; finished in {:.2}s",
-        if failed == 0 { "ok" } else { "FAILED" },
-        started.elapsed().as_secs_f64()
-    );
-    std::process::exit(if failed == 0 { 0 } else { 101 });
+    common::finish(passed, &failures, 0, 0, started);
 }
 
 fn wants_valgrind(script: &Path) -> bool {

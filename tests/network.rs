@@ -298,10 +298,7 @@ const CASES: &[Case] = &[
 ];
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter = common::filters();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (flavour, interpreters) = common::flavour();
     let interp = interpreters[0];
@@ -363,14 +360,9 @@ fn main() {
             }
         }
     }
-    for f in &failed {
-        println!("failure: {f} (seed {seed})");
-    }
-    println!(
-        "\ntest result: {}. {passed} passed; {} failed; 0 ignored; 0 measured; {skipped} filtered out; finished in {:.2}s",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        failed.len(),
-        started.elapsed().as_secs_f64()
-    );
-    std::process::exit(if failed.is_empty() { 0 } else { 101 });
+    let failures: Vec<String> = failed
+        .iter()
+        .map(|f| format!("{f} (seed {seed})"))
+        .collect();
+    common::finish(passed, &failures, 0, skipped, started);
 }

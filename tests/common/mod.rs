@@ -249,3 +249,32 @@ pub fn lua_command(interp: &str, script: &Path, module_dir: &Path, root: &Path) 
     cmd.env("ENET_TEST_ROOT", root);
     cmd
 }
+
+/// The test-name filters given after `--` (`cargo test --test lua -- api_host`).
+pub fn filters() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
+
+/// Prints the failures and libtest's summary line (which tests/run-all and CI read), then exits
+/// with libtest's status.
+pub fn finish(
+    passed: usize,
+    failures: &[String],
+    ignored: usize,
+    filtered: usize,
+    started: Instant,
+) -> ! {
+    for f in failures {
+        println!("failure: {f}");
+    }
+    println!(
+        "\ntest result: {}. {passed} passed; {} failed; {ignored} ignored; 0 measured; {filtered} filtered out; finished in {:.2}s",
+        if failures.is_empty() { "ok" } else { "FAILED" },
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    std::process::exit(if failures.is_empty() { 0 } else { 101 });
+}
