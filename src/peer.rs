@@ -423,9 +423,12 @@ unsafe fn stats(l: State) -> Ret {
             (c"bytes_received", info.bytes_received),
             (c"waiting_data", peer.totalWaitingData as u64),
         ];
+        // Raw sets: the caller's table may have a __newindex that could run Lua code (and
+        // destroy the host) while `peer` is borrowed.
         for (name, value) in integers {
+            ffi::lua_pushstring(l, name.as_ptr());
             ffi::lua_pushinteger(l, value as ffi::lua_Integer);
-            ffi::lua_setfield(l, -2, name.as_ptr());
+            ffi::lua_rawset(l, -3);
         }
         let ratios: [(&std::ffi::CStr, f64); 3] = [
             (
@@ -442,8 +445,9 @@ unsafe fn stats(l: State) -> Ret {
             ),
         ];
         for (name, value) in ratios {
+            ffi::lua_pushstring(l, name.as_ptr());
             ffi::lua_pushnumber(l, value);
-            ffi::lua_setfield(l, -2, name.as_ptr());
+            ffi::lua_rawset(l, -3);
         }
         Ok(1)
     }

@@ -42,6 +42,25 @@ T.test("statistics follow the traffic", function()
   T.eq(speer:stats().messages_sent, 1, "broadcast counted on the peer")
 end)
 
+T.test("stats(t) and service(0, t) write raw: a __newindex that destroys the host never runs", function()
+  local server, client, cpeer, speer = T.pair()
+  local calls = 0
+  local mt = { __newindex = function() calls = calls + 1; server:destroy() end }
+  local trap = setmetatable({}, mt)
+  T.ok(speer:stats(trap) == trap, "stats fills t")
+  T.ok(rawget(trap, "round_trip_time") ~= nil, "fields set")
+  cpeer:send("x")
+  local event = setmetatable({}, mt)
+  local got
+  for _ = 1, 2000 do
+    client:service(1)
+    got = server:service(1, event)
+    if got and got.type == "receive" then break end
+  end
+  T.ok(got == event and rawget(event, "data") == "x", "service filled the table")
+  T.eq(calls, 0, "__newindex never ran")
+end)
+
 T.test("a lowered maximum packet size refuses larger sends", function()
   local server, client, cpeer = T.pair()
   T.eq(client:maximum_packet_size(), 32 * 1024 * 1024, "ENet default")
