@@ -7,7 +7,7 @@
 //! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
 mod common;
 
-use common::{flavour, have, lua_command, set_lua_env, stage_module};
+use common::{flavour, have, lua_command, stage_module};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -62,16 +62,8 @@ fn main() {
             });
             if *interp != "luajit" && *interp != "love" && wants_valgrind(script) {
                 if have("valgrind") {
-                    let mut cmd = Command::new("valgrind");
-                    cmd.args([
-                        "-q",
-                        "--error-exitcode=99",
-                        "--leak-check=full",
-                        "--errors-for-leak-kinds=definite",
-                        "--show-leak-kinds=definite",
-                    ]);
-                    cmd.arg(interp).arg(script);
-                    set_lua_env(&mut cmd, &module_dir, &root);
+                    let cmd =
+                        common::under_valgrind(&lua_command(interp, script, &module_dir, &root));
                     jobs.push(Job {
                         name: format!("valgrind {name}"),
                         command: cmd,

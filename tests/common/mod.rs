@@ -278,3 +278,27 @@ pub fn finish(
     );
     std::process::exit(if failures.is_empty() { 0 } else { 101 });
 }
+
+/// `inner` (program, arguments, environment, directory) run under valgrind: memory errors and
+/// definite leaks make it exit with 99.
+pub fn under_valgrind(inner: &Command) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "-q",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--show-leak-kinds=definite",
+    ]);
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}

@@ -97,22 +97,7 @@ fn run(ctx: &Ctx, name: &str, mode: Mode, compress: bool, valgrind: bool) -> Out
     let mut cmd = ctx.lua(ctx.interp, &ctx.module_dir, "hostile.lua", &env);
     cmd.env("ENET_ACK_DIR", &acks.dir);
     if valgrind {
-        let inner = cmd;
-        cmd = std::process::Command::new("valgrind");
-        cmd.args([
-            "-q",
-            "--error-exitcode=99",
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite",
-            "--show-leak-kinds=definite",
-        ]);
-        cmd.arg(inner.get_program()).args(inner.get_args());
-        for (k, v) in inner.get_envs() {
-            if let Some(v) = v {
-                cmd.env(k, v);
-            }
-        }
-        cmd.current_dir(&ctx.root);
+        cmd = crate::common::under_valgrind(&cmd);
     }
     let mut proc = LuaProcess::spawn(cmd)?;
     let startup = Duration::from_secs(if valgrind { 60 } else { 20 });
