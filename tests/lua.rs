@@ -8,6 +8,7 @@
 mod common;
 
 use common::{flavour, have, lua_command, stage_module};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -131,6 +132,9 @@ fn run(mut cmd: Command) -> Result<String, String> {
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
     let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+    // Drain both pipes while the child runs: one that fills a pipe buffer would block forever.
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
     let deadline = Instant::now() + TIMEOUT;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
@@ -138,15 +142,15 @@ fn run(mut cmd: Command) -> Result<String, String> {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
+            let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let text = format!(
         "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
     );
     let summary = text
         .lines()
@@ -163,4 +167,15 @@ fn run(mut cmd: Command) -> Result<String, String> {
         (Some(s), [p, 0]) if s.success() && *p > 0 => Ok(summary),
         (Some(s), _) => Err(format!("{text}\n(exit status {s})")),
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut text);
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    })
 }

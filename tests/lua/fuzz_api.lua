@@ -72,8 +72,14 @@ end
 
 local function pack(...) return { n = select("#", ...), ... } end
 
+local last_step = "start"
 local function call(fn, ...)
   stats.calls = stats.calls + 1
+  if stats.calls % 1000 == 0 then
+    -- progress, so that a run killed by the runner's deadline shows where it was
+    print(string.format("fuzz seed %d: %d calls, last step: %s", seed, stats.calls, last_step))
+    io.stdout:flush()
+  end
   local results = pack(pcall(fn, ...))
   if not results[1] then
     stats.errors = stats.errors + 1
@@ -107,6 +113,7 @@ local function step()
   elseif k <= 11 then
     local self = rnd(10) == 1 and value() or (rnd(5) == 1 and #dead > 0 and pick(dead)) or pick(hosts)
     local m = pick(host_methods)
+    last_step = "host:" .. m
     if m == "destroy" and rnd(4) ~= 1 then m = "flush" end
     local fn = getmetatable(hosts[1]).__index[m]
     if rnd(3) == 1 then
@@ -127,6 +134,7 @@ local function step()
   elseif #peers > 0 then
     local self = rnd(10) == 1 and value() or pick(peers)
     local m = pick(peer_methods)
+    last_step = "peer:" .. m
     local fn = getmetatable(peers[1]).__index[m]
     if rnd(2) == 1 then
       local data = m == "send" and string.rep("x", rnd(3000)) or rnd(100)
@@ -140,6 +148,8 @@ local function step()
   if rnd(3) == 1 then collectgarbage() end
 end
 
+print("fuzz seed " .. seed .. " (ENET_FUZZ_SEED=" .. seed .. " replays it)")
+io.stdout:flush()
 T.test("random API calls only return values or raise string errors (seed " .. seed .. ")", function()
   for _ = 1, CALLS do step() end
   for _, h in ipairs(hosts) do h:destroy() end
