@@ -1,5 +1,7 @@
 //! Builds the vendored ENet C core (vendor/enet) into the module, and checks that the Rust view
-//! of ENet's structs (src/ffi.rs) matches the C compiler's.
+//! of ENet's ABI (src/ffi.rs: struct layouts and constants) matches the C compiler's: with a
+//! probe run at build time where the host can run target code, and always with a table compiled
+//! for the target that the module compares at `require` time.
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
@@ -7,138 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const LUA_FEATURES: [&str; 6] = ["LUA51", "LUA52", "LUA53", "LUA54", "LUA55", "LUAJIT"];
-
-/// Every struct field src/ffi.rs declares, checked against C's `offsetof`.
-const LAYOUT: &[(&str, &[&str])] = &[
-    ("ENetAddress", &["host", "port"]),
-    (
-        "ENetPacket",
-        &[
-            "referenceCount",
-            "flags",
-            "data",
-            "dataLength",
-            "freeCallback",
-            "userData",
-        ],
-    ),
-    (
-        "ENetEvent",
-        &["type", "peer", "channelID", "data", "packet"],
-    ),
-    ("ENetBuffer", &["data", "dataLength"]),
-    (
-        "ENetCompressor",
-        &["context", "compress", "decompress", "destroy"],
-    ),
-    (
-        "ENetPeer",
-        &[
-            "dispatchList",
-            "host",
-            "outgoingPeerID",
-            "incomingPeerID",
-            "connectID",
-            "outgoingSessionID",
-            "incomingSessionID",
-            "address",
-            "data",
-            "state",
-            "channels",
-            "channelCount",
-            "incomingBandwidth",
-            "outgoingBandwidth",
-            "incomingBandwidthThrottleEpoch",
-            "outgoingBandwidthThrottleEpoch",
-            "incomingDataTotal",
-            "outgoingDataTotal",
-            "lastSendTime",
-            "lastReceiveTime",
-            "nextTimeout",
-            "earliestTimeout",
-            "packetLossEpoch",
-            "packetsSent",
-            "packetsLost",
-            "packetLoss",
-            "packetLossVariance",
-            "packetThrottle",
-            "packetThrottleLimit",
-            "packetThrottleCounter",
-            "packetThrottleEpoch",
-            "packetThrottleAcceleration",
-            "packetThrottleDeceleration",
-            "packetThrottleInterval",
-            "pingInterval",
-            "timeoutLimit",
-            "timeoutMinimum",
-            "timeoutMaximum",
-            "lastRoundTripTime",
-            "lowestRoundTripTime",
-            "lastRoundTripTimeVariance",
-            "highestRoundTripTimeVariance",
-            "roundTripTime",
-            "roundTripTimeVariance",
-            "mtu",
-            "windowSize",
-            "reliableDataInTransit",
-            "outgoingReliableSequenceNumber",
-            "acknowledgements",
-            "sentReliableCommands",
-            "outgoingSendReliableCommands",
-            "outgoingCommands",
-            "dispatchedCommands",
-            "flags",
-            "reserved",
-            "incomingUnsequencedGroup",
-            "outgoingUnsequencedGroup",
-            "unsequencedWindow",
-            "eventData",
-            "totalWaitingData",
-            "disconnectReason",
-        ],
-    ),
-    (
-        "ENetHost",
-        &[
-            "socket",
-            "address",
-            "incomingBandwidth",
-            "outgoingBandwidth",
-            "bandwidthThrottleEpoch",
-            "mtu",
-            "randomSeed",
-            "recalculateBandwidthLimits",
-            "peers",
-            "peerCount",
-            "channelLimit",
-            "serviceTime",
-            "dispatchQueue",
-            "totalQueued",
-            "packetSize",
-            "headerFlags",
-            "commands",
-            "commandCount",
-            "buffers",
-            "bufferCount",
-            "checksum",
-            "compressor",
-            "packetData",
-            "receivedAddress",
-            "receivedData",
-            "receivedDataLength",
-            "totalSentData",
-            "totalSentPackets",
-            "totalReceivedData",
-            "totalReceivedPackets",
-            "intercept",
-            "connectedPeers",
-            "bandwidthLimitedPeers",
-            "duplicatePeers",
-            "maximumPacketSize",
-            "maximumWaitingData",
-        ],
-    ),
-];
 
 fn main() {
     let enabled: Vec<_> = LUA_FEATURES
@@ -189,6 +59,8 @@ fn main() {
             build.define(flag, "1");
         }
     }
+    let abi = Abi::read(Path::new("src/ffi.rs"));
+    build.file(abi.write_target_table());
     build.compile("enet");
 
     if windows {
@@ -202,67 +74,158 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=vendor/enet");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/ffi.rs");
 
-    write_layout_check(&include);
+    abi.write_build_check(&include);
 }
 
-/// Compiles and runs a C program that prints `offsetof`/`sizeof` of every field in LAYOUT, and
-/// turns its output into compile-time assertions on the Rust structs.
-fn write_layout_check(include: &Path) {
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    let check = out.join("layout_check.rs");
-    let host = env::var("HOST").unwrap_or_default();
-    let target = env::var("TARGET").unwrap_or_default();
-    if host != target || target.contains("windows") {
-        println!("cargo:warning=enet: struct layout not checked (cross or MSVC build)");
-        fs::write(&check, "").expect("write layout_check.rs");
-        return;
-    }
+/// What src/ffi.rs assumes about ENet: every field of its `ENet*` structs and every `ENET_*`
+/// constant, read from the file itself so that there is one list.
+struct Abi {
+    /// `(struct, [fields])`, in file order; a struct declared twice (per platform) once.
+    structs: Vec<(String, Vec<String>)>,
+    constants: Vec<String>,
+}
 
-    let mut c = String::from("#include <stdio.h>\n#include <stddef.h>\n#include <enet/enet.h>\n");
-    c.push_str("int main(void) {\n");
-    for (ty, fields) in LAYOUT {
-        writeln!(c, "  printf(\"{ty} size %zu\\n\", sizeof({ty}));").unwrap();
-        for f in *fields {
-            writeln!(c, "  printf(\"{ty} {f} %zu\\n\", offsetof({ty}, {f}));").unwrap();
+impl Abi {
+    fn read(path: &Path) -> Abi {
+        let text = fs::read_to_string(path).expect("read src/ffi.rs");
+        let mut abi = Abi {
+            structs: Vec::new(),
+            constants: Vec::new(),
+        };
+        let mut current: Option<(String, Vec<String>)> = None;
+        for line in text.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("pub struct ENet") {
+                let name = format!("ENet{}", rest.trim_end_matches('{').trim());
+                current = Some((name, Vec::new()));
+            } else if let Some((name, fields)) = current.as_mut() {
+                if line == "}" {
+                    let done = (std::mem::take(name), std::mem::take(fields));
+                    current = None;
+                    if !done.1.is_empty() && !abi.structs.iter().any(|(n, _)| *n == done.0) {
+                        abi.structs.push(done);
+                    }
+                } else if let Some(field) = line.strip_prefix("pub ") {
+                    let field = field.split(':').next().unwrap_or_default().trim();
+                    fields.push(field.trim_start_matches("r#").to_owned());
+                }
+            } else if let Some(rest) = line.strip_prefix("pub const ENET_") {
+                let name = rest.split(':').next().unwrap_or_default().trim();
+                abi.constants.push(format!("ENET_{name}"));
+            }
         }
+        assert!(
+            abi.structs.iter().any(|(n, _)| n == "ENetPeer") && !abi.constants.is_empty(),
+            "build.rs could not read the structs and constants of src/ffi.rs"
+        );
+        abi
     }
-    c.push_str("  return 0;\n}\n");
-    let src = out.join("layout.c");
-    let exe = out.join("layout");
-    fs::write(&src, c).expect("write layout.c");
 
-    let compiler = cc::Build::new().get_compiler();
-    let status = compiler
-        .to_command()
-        .arg("-I")
-        .arg(include)
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .expect("run the C compiler for the layout check");
-    assert!(status.success(), "enet: compiling the layout probe failed");
-    let output = Command::new(&exe).output().expect("run the layout probe");
-    assert!(output.status.success(), "enet: the layout probe failed");
-
-    let mut rust = String::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let parts: Vec<&str> = line.split(' ').collect();
-        let [ty, field, value] = parts[..] else {
-            panic!("layout probe: bad line {line:?}")
-        };
-        let expr = if field == "size" {
-            format!("::core::mem::size_of::<{ty}>()")
-        } else {
-            let rust_field = if field == "type" { "r#type" } else { field };
-            format!("::core::mem::offset_of!({ty}, {rust_field})")
-        };
-        writeln!(
-            rust,
-            "const _: () = assert!({expr} == {value}, \"ffi.rs disagrees with enet.h on {ty}.{field}\");"
-        )
-        .unwrap();
+    /// Every checked item: a label, its C expression and its Rust expression.
+    fn items(&self) -> Vec<(String, String, String)> {
+        let mut items = Vec::new();
+        for (ty, fields) in &self.structs {
+            items.push((
+                format!("sizeof({ty})"),
+                format!("sizeof({ty})"),
+                format!("::core::mem::size_of::<{ty}>()"),
+            ));
+            for f in fields {
+                let rust_field = if f == "type" { "r#type" } else { f };
+                items.push((
+                    format!("offsetof({ty}, {f})"),
+                    format!("offsetof({ty}, {f})"),
+                    format!("::core::mem::offset_of!({ty}, {rust_field})"),
+                ));
+            }
+        }
+        for c in &self.constants {
+            items.push((c.clone(), format!("({c})"), c.clone()));
+        }
+        items
     }
-    fs::write(&check, rust).expect("write layout_check.rs");
+
+    /// The C table `enet_rs_layout` (compiled for the target into the ENet library) and its
+    /// Rust twin `LAYOUT_EXPECTED`; returns the C file to compile.
+    fn write_target_table(&self) -> PathBuf {
+        let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+        let items = self.items();
+        let mut c = String::from(
+            "#include <stddef.h>\n#include <enet/enet.h>\n\
+             /* Generated by build.rs from src/ffi.rs. */\n\
+             const unsigned long long enet_rs_layout[] = {\n",
+        );
+        let mut rust = format!(
+            "const LAYOUT_EXPECTED: [(&str, u64); {}] = [\n",
+            items.len()
+        );
+        for (label, c_expr, rust_expr) in &items {
+            writeln!(c, "  (unsigned long long)({c_expr}),").unwrap();
+            writeln!(rust, "    ({label:?}, ({rust_expr}) as u64),").unwrap();
+        }
+        c.push_str("};\n");
+        rust.push_str("];\n");
+        let c_file = out.join("layout_table.c");
+        fs::write(&c_file, c).expect("write layout_table.c");
+        fs::write(out.join("layout_table.rs"), rust).expect("write layout_table.rs");
+        c_file
+    }
+
+    /// Compiles and runs a C probe that prints every item, and turns its output into
+    /// compile-time assertions (an empty file where the probe cannot run: cross and Windows
+    /// builds, which the target table covers at `require` time).
+    fn write_build_check(&self, include: &Path) {
+        let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+        let check = out.join("layout_check.rs");
+        let host = env::var("HOST").unwrap_or_default();
+        let target = env::var("TARGET").unwrap_or_default();
+        if host != target || target.contains("windows") {
+            println!(
+                "cargo:warning=enet: ABI checked at require time only (cross or Windows build)"
+            );
+            fs::write(&check, "").expect("write layout_check.rs");
+            return;
+        }
+        let items = self.items();
+        let mut c = String::from(
+            "#include <stdio.h>\n#include <stddef.h>\n#include <enet/enet.h>\nint main(void) {\n",
+        );
+        for (_, c_expr, _) in &items {
+            writeln!(c, "  printf(\"%llu\\n\", (unsigned long long)({c_expr}));").unwrap();
+        }
+        c.push_str("  return 0;\n}\n");
+        let src = out.join("layout.c");
+        let exe = out.join("layout");
+        fs::write(&src, c).expect("write layout.c");
+
+        let compiler = cc::Build::new().get_compiler();
+        let status = compiler
+            .to_command()
+            .arg("-I")
+            .arg(include)
+            .arg(&src)
+            .arg("-o")
+            .arg(&exe)
+            .status()
+            .expect("run the C compiler for the layout check");
+        assert!(status.success(), "enet: compiling the layout probe failed");
+        let output = Command::new(&exe).output().expect("run the layout probe");
+        assert!(output.status.success(), "enet: the layout probe failed");
+
+        let values: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(values.len(), items.len(), "layout probe: wrong line count");
+        let mut rust = String::new();
+        for ((label, _, rust_expr), value) in items.iter().zip(&values) {
+            writeln!(
+                rust,
+                "const _: () = assert!(({rust_expr}) as u64 == {value}, \"src/ffi.rs disagrees with enet.h on {label}\");"
+            )
+            .unwrap();
+        }
+        fs::write(&check, rust).expect("write layout_check.rs");
+    }
 }

@@ -1,7 +1,8 @@
 //! `"host:port"` strings: parsing with the reference's rules and texts (SPEC §6, reference §3.3),
 //! resolving through ENet, and formatting as `a.b.c.d:port`.
 use crate::ffi::{enet_address_set_host, ENetAddress};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::fmt;
 
 /// Host parts of 128 characters or more, and port parts of 32 or more, are refused (the
 /// reference's buffer sizes, without its overrun).
@@ -18,15 +19,15 @@ pub enum AddressError {
 }
 
 impl AddressError {
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> &'static CStr {
         match self {
-            AddressError::TooLong => "Hostname too long",
+            AddressError::TooLong => c"Hostname too long",
             AddressError::Ipv6 => {
-                "Failed to parse address: IPv6 is not supported (ENet 1.3 speaks IPv4 only)"
+                c"Failed to parse address: IPv6 is not supported (ENet 1.3 speaks IPv4 only)"
             }
-            AddressError::Parse => "Failed to parse address",
-            AddressError::MissingPort => "Missing port in address",
-            AddressError::Resolve => "Failed to resolve host name",
+            AddressError::Parse => c"Failed to parse address",
+            AddressError::MissingPort => c"Missing port in address",
+            AddressError::Resolve => c"Failed to resolve host name",
         }
     }
 }
@@ -119,15 +120,24 @@ pub fn resolve(text: &[u8]) -> Result<ENetAddress, AddressError> {
     Ok(address)
 }
 
-/// `a.b.c.d:port`, correct on any byte order (the host field is in network order in memory).
-pub fn format(address: &ENetAddress) -> String {
-    format!("{}:{}", format_ip(address), address.port)
+/// Formats an address as `a.b.c.d:port`, correct on any byte order (the host field is in
+/// network order in memory).
+pub struct Display<'a>(pub &'a ENetAddress);
+
+impl fmt::Display for Display<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", Ip(self.0), self.0.port)
+    }
 }
 
-/// `a.b.c.d`.
-pub fn format_ip(address: &ENetAddress) -> String {
-    let [a, b, c, d] = address.host.to_ne_bytes();
-    format!("{a}.{b}.{c}.{d}")
+/// Formats an address's host as `a.b.c.d`.
+pub struct Ip<'a>(pub &'a ENetAddress);
+
+impl fmt::Display for Ip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0.host.to_ne_bytes();
+        write!(f, "{a}.{b}.{c}.{d}")
+    }
 }
 
 #[cfg(test)]
@@ -206,7 +216,7 @@ mod tests {
             host: u32::from_ne_bytes([127, 0, 0, 1]),
             port: 5678,
         };
-        assert_eq!(format(&a), "127.0.0.1:5678");
-        assert_eq!(format(&ENetAddress::default()), "0.0.0.0:0");
+        assert_eq!(Display(&a).to_string(), "127.0.0.1:5678");
+        assert_eq!(Display(&ENetAddress::default()).to_string(), "0.0.0.0:0");
     }
 }

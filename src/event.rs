@@ -1,80 +1,138 @@
 //! An ENet event turned into the reference's plain Lua table:
 //! `{type = "connect"|"disconnect"|"receive", peer = <peer>, data = <integer|string>[, channel]}`,
 //! plus `reason` on disconnect events (an addition).
-use crate::ffi::{self as enet, ENetEvent, ENetPacket};
-use crate::host::{push_peer, slot_of, HostUd};
-use crate::lua::{ffi, push_name, Name, State};
+//!
+//! The body turns ENet's event into an [`Event`] (plain data and the received packet, which is
+//! ours from then on); the reply phase builds the table ([`Event::push`]).
+use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPacket};
+use crate::lua::{ffi, push_name, push_packet, Name, State};
+use crate::object::{self, HostCore};
 use std::os::raw::c_int;
 
-/// Pushes the event as a table: a new one, or the caller's table at `target`, whose fields are
-/// all overwritten (zero-garbage delivery). Keys are interned names, set with `rawset`.
-///
-/// # Safety
-/// Argument 1 must be the live host userdata that produced `event`.
-pub unsafe fn push_event(l: State, event: &ENetEvent, target: Option<c_int>) {
-    // SAFETY: the event's peer points into the peer array of the host in argument 1; a received
-    // packet is owned by us and handed to `deliver_packet`, which frees it.
-    unsafe {
-        let fresh = target.is_none();
-        match target {
-            Some(idx) => ffi::lua_pushvalue(l, idx),
-            None => ffi::lua_createtable(l, 0, 4),
-        }
-        let kind = match event.r#type {
-            enet::ENET_EVENT_TYPE_CONNECT => Name::Connect,
-            enet::ENET_EVENT_TYPE_DISCONNECT => Name::Disconnect,
-            enet::ENET_EVENT_TYPE_RECEIVE => Name::Receive,
-            _ => Name::None,
-        };
-        push_name(l, Name::Type);
-        push_name(l, kind);
-        ffi::lua_rawset(l, -3);
+/// An event, ready to become a table.
+#[derive(Clone, Copy)]
+pub struct Event {
+    kind: Name,
+    /// Stack index of the host userdata that produced the event.
+    host: c_int,
+    /// The peer's slot, if the event has a peer.
+    slot: Option<usize>,
+    channel: u8,
+    data: u32,
+    /// A received packet, owned by the event until it is pushed.
+    packet: *mut ENetPacket,
+    reason: Option<Name>,
+    /// The caller's table to fill (`service(timeout, t)`), or a new one.
+    target: Option<c_int>,
+}
 
-        let hud = ffi::lua_touserdata(l, 1) as *mut HostUd;
-        let slot = (!event.peer.is_null()).then(|| slot_of((*hud).host, event.peer));
-        push_name(l, Name::Peer);
-        match slot {
-            Some(slot) => push_peer(l, slot),
-            None => ffi::lua_pushnil(l),
+impl Event {
+    /// Takes over what ENet reported: reads everything the table needs now, while the host is
+    /// certainly alive, and counts a received packet on its slot.
+    ///
+    /// # Safety
+    /// `event` was just filled by ENet for the live `host`, owned by `core`, which is the host
+    /// userdata at stack index `host_idx`.
+    pub unsafe fn take(
+        event: &ENetEvent,
+        core: &mut HostCore,
+        host: *mut ENetHost,
+        host_idx: c_int,
+        target: Option<c_int>,
+    ) -> Event {
+        // SAFETY: the event's peer points into the host's peer array; the packet is ours.
+        unsafe {
+            let slot =
+                (!event.peer.is_null()).then(|| event.peer.offset_from((*host).peers) as usize);
+            let kind = match event.r#type {
+                enet::ENET_EVENT_TYPE_CONNECT => Name::Connect,
+                enet::ENET_EVENT_TYPE_DISCONNECT => Name::Disconnect,
+                enet::ENET_EVENT_TYPE_RECEIVE => Name::Receive,
+                _ => Name::None,
+            };
+            let mut packet = std::ptr::null_mut();
+            if kind == Name::Receive {
+                packet = event.packet;
+                if let Some(info) = slot.and_then(|s| core.slot_info(s, event.peer)) {
+                    info.messages_received += 1;
+                    info.bytes_received += packet_bytes(packet).len() as u64;
+                }
+            }
+            Event {
+                kind,
+                host: host_idx,
+                slot,
+                channel: event.channelID,
+                data: event.data,
+                packet,
+                reason: (kind == Name::Disconnect)
+                    .then(|| disconnect_reason(event))
+                    .flatten(),
+                target,
+            }
         }
-        ffi::lua_rawset(l, -3);
+    }
 
-        push_name(l, Name::Data);
-        match (event.r#type, slot) {
-            (enet::ENET_EVENT_TYPE_RECEIVE, Some(slot)) => {
-                (*hud).deliver_packet(l, slot, event.peer, event.packet);
-                ffi::lua_rawset(l, -3);
-                push_name(l, Name::Channel);
-                ffi::lua_pushinteger(l, event.channelID.into());
-                ffi::lua_rawset(l, -3);
+    /// Pushes the event as a table: a new one, or the caller's table, whose fields are all
+    /// overwritten (zero-garbage delivery). Keys are interned names, set with `rawset`.
+    ///
+    /// # Safety
+    /// `l` runs the function whose body made this event (its host is still on the stack).
+    pub unsafe fn push(self, l: State) {
+        // SAFETY: the packet is freed by push_packet, before anything else allocates; the rest
+        // is plain data and the module's own objects (object.rs).
+        unsafe {
+            let fresh = self.target.is_none();
+            if !self.packet.is_null() {
+                push_packet(l, self.packet);
             }
-            (enet::ENET_EVENT_TYPE_NONE, _) => {
-                ffi::lua_pushnil(l);
-                ffi::lua_rawset(l, -3);
+            match self.target {
+                Some(idx) => ffi::lua_pushvalue(l, idx),
+                None => ffi::lua_createtable(l, 0, 4),
             }
-            _ => {
-                ffi::lua_pushinteger(l, event.data.into());
-                ffi::lua_rawset(l, -3);
-            }
-        }
-        if !fresh && event.r#type != enet::ENET_EVENT_TYPE_RECEIVE {
-            push_name(l, Name::Channel);
-            ffi::lua_pushnil(l);
+            push_name(l, Name::Type);
+            push_name(l, self.kind);
             ffi::lua_rawset(l, -3);
-        }
 
-        // Addition: why a peer disconnected (vendor/enet/PATCHES.md §9).
-        let reason = match event.r#type {
-            enet::ENET_EVENT_TYPE_DISCONNECT => disconnect_reason(event),
-            _ => None,
-        };
-        if reason.is_some() || !fresh {
-            push_name(l, Name::Reason);
-            match reason {
-                Some(reason) => push_name(l, reason),
+            push_name(l, Name::Peer);
+            match self.slot {
+                Some(slot) => object::push_peer(l, self.host, slot),
                 None => ffi::lua_pushnil(l),
             }
             ffi::lua_rawset(l, -3);
+
+            push_name(l, Name::Data);
+            if !self.packet.is_null() {
+                ffi::lua_pushvalue(l, -3);
+            } else if self.kind == Name::None {
+                ffi::lua_pushnil(l);
+            } else {
+                ffi::lua_pushinteger(l, self.data.into());
+            }
+            ffi::lua_rawset(l, -3);
+
+            if self.kind == Name::Receive {
+                push_name(l, Name::Channel);
+                ffi::lua_pushinteger(l, self.channel.into());
+                ffi::lua_rawset(l, -3);
+            } else if !fresh {
+                push_name(l, Name::Channel);
+                ffi::lua_pushnil(l);
+                ffi::lua_rawset(l, -3);
+            }
+
+            // Addition: why a peer disconnected (vendor/enet/PATCHES.md).
+            if self.reason.is_some() || !fresh {
+                push_name(l, Name::Reason);
+                match self.reason {
+                    Some(reason) => push_name(l, reason),
+                    None => ffi::lua_pushnil(l),
+                }
+                ffi::lua_rawset(l, -3);
+            }
+            if !self.packet.is_null() {
+                ffi::lua_replace(l, -2); // drop the data string below the table
+            }
         }
     }
 }
@@ -94,6 +152,7 @@ fn disconnect_reason(event: &ENetEvent) -> Option<Name> {
         _ => None,
     }
 }
+
 /// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
 /// slice must never have, so that case is the empty slice.
 ///

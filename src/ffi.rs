@@ -1,8 +1,11 @@
 //! The part of ENet's C API (vendor/enet/include/enet/enet.h, 1.3.17) that the module uses.
 //!
-//! Struct fields keep their C names so that `build.rs` can check every offset and size against
-//! what the C compiler reports (see `layout_check.rs` in OUT_DIR, included at the bottom): a
-//! mismatch fails the build instead of corrupting memory at run time.
+//! This file is the one list of what we assume about ENet's ABI: `build.rs` reads it and checks
+//! every `ENet*` struct's size and field offsets, and every `ENET_*` constant's value, against
+//! the C compiler: at build time where it can run a probe (compile-time assertions, included
+//! at the bottom), and always at `require` time against a table compiled for the target
+//! ([`check_layout`]), so a cross or Windows build with a different layout fails cleanly with
+//! `enet: ABI mismatch` instead of corrupting memory. Fields keep their C names for that.
 #![allow(non_snake_case, non_camel_case_types, dead_code)]
 
 use std::os::raw::{c_char, c_int, c_void};
@@ -50,7 +53,7 @@ pub type ENetProtocol = [u8; 48];
 pub const ENET_PROTOCOL_MAXIMUM_PACKET_COMMANDS: usize = 32;
 pub const ENET_BUFFER_MAXIMUM: usize = 1 + 2 * ENET_PROTOCOL_MAXIMUM_PACKET_COMMANDS;
 pub const ENET_PROTOCOL_MAXIMUM_MTU: usize = 4096;
-pub const ENET_PROTOCOL_MAXIMUM_PEER_ID: usize = 0xFFF;
+pub const ENET_PROTOCOL_MAXIMUM_PEER_ID: u32 = 0xFFF;
 pub const ENET_PEER_UNSEQUENCED_WINDOW_SIZE: usize = 1024;
 
 pub const ENET_PACKET_FLAG_RELIABLE: u32 = 1 << 0;
@@ -73,8 +76,18 @@ pub const ENET_SOCKOPT_SNDBUF: c_int = 4;
 pub const ENET_PROTOCOL_MINIMUM_MTU: u32 = 576;
 
 pub const ENET_PEER_STATE_DISCONNECTED: c_int = 0;
-pub const ENET_PEER_STATE_ZOMBIE: c_int = 9;
+pub const ENET_PEER_STATE_CONNECTING: c_int = 1;
+pub const ENET_PEER_STATE_ACKNOWLEDGING_CONNECT: c_int = 2;
+pub const ENET_PEER_STATE_CONNECTION_PENDING: c_int = 3;
+pub const ENET_PEER_STATE_CONNECTION_SUCCEEDED: c_int = 4;
 pub const ENET_PEER_STATE_CONNECTED: c_int = 5;
+pub const ENET_PEER_STATE_DISCONNECT_LATER: c_int = 6;
+pub const ENET_PEER_STATE_DISCONNECTING: c_int = 7;
+pub const ENET_PEER_STATE_ACKNOWLEDGING_DISCONNECT: c_int = 8;
+pub const ENET_PEER_STATE_ZOMBIE: c_int = 9;
+
+pub const ENET_PEER_PACKET_LOSS_SCALE: u32 = 1 << 16;
+pub const ENET_PEER_PACKET_THROTTLE_SCALE: u32 = 32;
 
 #[repr(C)]
 pub struct ENetChannel {
@@ -288,5 +301,79 @@ extern "C" {
     );
 }
 
-// Compile-time proof that the structs above match the C compiler's view of enet.h.
+// Compile-time proof that the structs above match the C compiler's view of enet.h (empty when
+// build.rs could not run its probe: cross and Windows builds).
 include!(concat!(env!("OUT_DIR"), "/layout_check.rs"));
+
+// `LAYOUT_EXPECTED`: every size, offset and constant above, as Rust sees them, in the order of
+// the C table `enet_rs_layout` that build.rs compiled for the target.
+include!(concat!(env!("OUT_DIR"), "/layout_table.rs"));
+
+extern "C" {
+    static enet_rs_layout: [u64; LAYOUT_EXPECTED.len()];
+}
+
+/// Compares this file with the C compiler's view of enet.h for the target (module comment):
+/// `Err` names the first disagreement.
+pub fn check_layout() -> Result<(), String> {
+    // SAFETY: a constant array of that length, defined by the C file build.rs compiles.
+    compare_layout(&LAYOUT_EXPECTED, unsafe { &enet_rs_layout })
+}
+
+fn compare_layout(expected: &[(&str, u64)], actual: &[u64]) -> Result<(), String> {
+    if expected.len() != actual.len() {
+        return Err(format!(
+            "{} items in Rust, {} in C",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for ((what, expected), actual) in expected.iter().zip(actual) {
+        if expected != actual {
+            return Err(format!("{what}: Rust has {expected}, C has {actual}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_table_matches_this_file() {
+        assert_eq!(check_layout(), Ok(()));
+        let labels: Vec<&str> = LAYOUT_EXPECTED.iter().map(|(l, _)| *l).collect();
+        for wanted in [
+            "sizeof(ENetPeer)",
+            "offsetof(ENetPeer, disconnectReason)",
+            "offsetof(ENetHost, maximumWaitingData)",
+            "offsetof(ENetEvent, type)",
+            "ENET_PEER_STATE_ZOMBIE",
+            "ENET_PACKET_FLAG_UNSEQUENCED",
+        ] {
+            assert!(labels.contains(&wanted), "{wanted} is checked");
+        }
+    }
+
+    #[test]
+    fn a_mismatch_is_reported_not_ignored() {
+        let actual: Vec<u64> = LAYOUT_EXPECTED.iter().map(|(_, v)| *v).collect();
+        let mut wrong = actual.clone();
+        let at = labels_index("offsetof(ENetHost, peers)");
+        wrong[at] += 8;
+        let err = compare_layout(&LAYOUT_EXPECTED, &wrong).unwrap_err();
+        assert!(
+            err.starts_with("offsetof(ENetHost, peers): Rust has"),
+            "{err}"
+        );
+        assert!(compare_layout(&LAYOUT_EXPECTED, &actual[1..]).is_err());
+    }
+
+    fn labels_index(label: &str) -> usize {
+        LAYOUT_EXPECTED
+            .iter()
+            .position(|(l, _)| *l == label)
+            .unwrap()
+    }
+}

@@ -1,9 +1,11 @@
 //! `enet`: the Lua C module. ENet's C core (vendor/enet) does the networking; this crate gives
-//! it leafo/lua-enet's Lua API, memory-safe.
+//! it leafo/lua-enet's Lua API, memory-safe. docs/architecture.md is the map:
 //!
-//! Layout: `lua.rs` is the raw Lua glue (raising, argument checks), `host.rs` and `peer.rs` are
-//! the two Lua classes, `event.rs` turns ENet events into tables, `address.rs` parses
-//! `"host:port"`, `ffi.rs` is the part of ENet's C API we use.
+//! - `lua.rs`: how a Lua call reaches ENet (the three phases), replies and errors;
+//! - `args.rs`: the argument checks a method body may make;
+//! - `object.rs`: object lifetime (who owns the ENet host, the peer cache, per-peer data);
+//! - `host.rs`, `config.rs`, `peer.rs`: the two Lua classes; `event.rs`: events as tables;
+//! - `address.rs`: `"host:port"` strings; `ffi.rs`: the part of ENet's C API we use.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 #[cfg(not(any(
@@ -17,23 +19,33 @@
 compile_error!("enet: pick a Lua flavour, e.g. `cargo build --release --features lua54`");
 
 mod address;
+mod args;
+mod config;
 mod event;
 mod ffi;
 mod host;
 mod lua;
+mod object;
 mod peer;
 
-use lua::{ffi as lua_ffi, push_method, State};
+use args::Args;
+use lua::{ffi as lua_ffi, methods, text, Methods, Reply, Ret, State};
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
 /// Registry keys of our metatables: our own names, never LÖVE's `enet_host` / `enet_peer`.
 const HOST_MT_KEY: &CStr = c"enet.rs:host";
 const PEER_MT_KEY: &CStr = c"enet.rs:peer";
+const CORE_MT_KEY: &CStr = c"enet.rs:core";
 
 #[mlua::lua_module(name = "enet")]
 fn enet(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
     init_enet()?;
+    if let Err(mismatch) = ffi::check_layout() {
+        return Err(mlua::Error::runtime(format!(
+            "enet: ABI mismatch ({mismatch})"
+        )));
+    }
     // SAFETY: exec_raw runs `open` in a protected call on this state and takes the one value it
     // leaves on the stack.
     unsafe { lua.exec_raw((), |l| open(l)) }
@@ -53,29 +65,19 @@ fn init_enet() -> mlua::Result<()> {
 /// Builds the module table (and the global `enet`), leaving it on the stack.
 unsafe fn open(l: State) {
     // SAFETY: runs inside exec_raw's protected call, so API errors are caught; stack indices
-    // 1..=4 are the two metatables, the names array and the module table, as pushed below.
+    // 1..=4 are the three upvalues of every function and the module table, as pushed below.
     unsafe {
         lua_ffi::lua_settop(l, 0);
         let host_mt = shared_metatable(l, HOST_MT_KEY, c"enet_host");
         let peer_mt = shared_metatable(l, PEER_MT_KEY, c"enet_peer");
-        lua_ffi::lua_createtable(l, lua::NAME_LIST.len() as c_int, 0);
-        for (i, name) in lua::NAME_LIST.iter().enumerate() {
-            lua_ffi::lua_pushstring(l, name.as_ptr());
-            lua_ffi::lua_rawseti(l, -2, i as lua_ffi::lua_Integer + 1);
-        }
-        let upvalues = host_mt; // host_mt, peer_mt, names: consecutive stack slots
-        set_methods(l, host_mt, upvalues, host::METHODS, host::META);
-        set_methods(l, peer_mt, upvalues, peer::METHODS, peer::META);
+        let constants = push_constants(l);
+        debug_assert_eq!((host_mt, peer_mt, constants), (1, 2, 3));
+        set_methods(l, host_mt, &[host::METHODS, config::METHODS], host::META);
+        set_methods(l, peer_mt, &[peer::METHODS], peer::META);
 
-        lua_ffi::lua_createtable(l, 0, 2);
-        for (name, f) in [
-            (
-                c"host_create",
-                host::lua_host_create as lua_ffi::lua_CFunction,
-            ),
-            (c"linked_version", lua_linked_version),
-        ] {
-            push_method(l, f, upvalues);
+        lua_ffi::lua_createtable(l, 0, 4);
+        for (name, f) in MODULE_FUNCTIONS {
+            push_function(l, *f);
             lua_ffi::lua_setfield(l, -2, name.as_ptr());
         }
         // This module's own version (enet.linked_version() is ENet's).
@@ -113,33 +115,82 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
     }
 }
 
-type Methods = &'static [(&'static CStr, lua_ffi::lua_CFunction)];
+/// Pushes the module's constants table (lua.rs, `CONSTANTS`): the interned names, then the
+/// core metatable, the weak-values metatable and the string-copy helper. Returns its index.
+unsafe fn push_constants(l: State) -> c_int {
+    // SAFETY: table construction in a protected call; the core metatable's `__gc` closure gets
+    // the same upvalues as every method (the constants table is complete by then).
+    unsafe {
+        lua_ffi::lua_createtable(l, lua::K_COPY_STRING as c_int, 0);
+        for (i, name) in lua::NAME_LIST.iter().enumerate() {
+            lua_ffi::lua_pushstring(l, name.as_ptr());
+            lua_ffi::lua_rawseti(l, -2, i as lua_ffi::lua_Integer + 1);
+        }
+        let constants = lua_ffi::lua_gettop(l);
+        shared_metatable(l, CORE_MT_KEY, c"enet_core");
+        lua_ffi::lua_rawseti(l, constants, lua::K_CORE_MT);
+        lua_ffi::lua_createtable(l, 0, 1);
+        lua_ffi::lua_pushstring(l, c"v".as_ptr());
+        lua_ffi::lua_setfield(l, -2, c"__mode".as_ptr());
+        lua_ffi::lua_rawseti(l, constants, lua::K_WEAK_MT);
+        lua_ffi::lua_pushcfunction(l, lua::copy_string);
+        lua_ffi::lua_rawseti(l, constants, lua::K_COPY_STRING);
+
+        lua_ffi::lua_rawgeti(l, constants, lua::K_CORE_MT);
+        push_function(l, object::core_gc);
+        lua_ffi::lua_setfield(l, -2, c"__gc".as_ptr());
+        lua_ffi::lua_pop(l, 1);
+        constants
+    }
+}
+
+/// Pushes a new C closure carrying the module's upvalues (lua.rs: `HOST_MT`, `PEER_MT`,
+/// `CONSTANTS`), which `open` keeps at stack indices 1..=3.
+unsafe fn push_function(l: State, f: lua_ffi::lua_CFunction) {
+    // SAFETY: indices 1..=3 hold the upvalues (open); lua_pushcclosure pops the copies.
+    unsafe {
+        for i in 1..=3 {
+            lua_ffi::lua_pushvalue(l, i);
+        }
+        lua_ffi::lua_pushcclosure(l, f, 3);
+    }
+}
 
 /// Fills metatable `mt` with a fresh `__index` table of `methods` and the metamethods `meta`.
-unsafe fn set_methods(l: State, mt: c_int, upvalues: c_int, methods: Methods, meta: Methods) {
-    // SAFETY: `mt` and `upvalues` are absolute indices of the tables pushed by `open`.
+unsafe fn set_methods(l: State, mt: c_int, methods: &[Methods], meta: Methods) {
+    // SAFETY: `mt` is an absolute index of a table pushed by `open`.
     unsafe {
-        lua_ffi::lua_createtable(l, 0, methods.len() as c_int);
-        for (name, f) in methods {
-            push_method(l, *f, upvalues);
+        let count: usize = methods.iter().map(|m| m.len()).sum();
+        lua_ffi::lua_createtable(l, 0, count as c_int);
+        for (name, f) in methods.iter().flat_map(|m| m.iter()) {
+            push_function(l, *f);
             lua_ffi::lua_setfield(l, -2, name.as_ptr());
         }
         lua_ffi::lua_setfield(l, mt, c"__index".as_ptr());
         for (name, f) in meta {
-            push_method(l, *f, upvalues);
+            push_function(l, *f);
             lua_ffi::lua_setfield(l, mt, name.as_ptr());
         }
     }
 }
 
 /// `enet.linked_version()`: the vendored ENet's version, "MAJOR.MINOR.PATCH".
-unsafe fn linked_version(l: State) -> lua::Ret {
+unsafe fn linked_version(_: Args) -> Ret {
     // SAFETY: enet_linked_version has no preconditions.
     let v = unsafe { ffi::enet_linked_version() };
-    let text = format!("{}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
-    // SAFETY: one free stack slot.
-    unsafe { lua::push_bytes(l, text.as_bytes()) };
-    Ok(1)
+    Ok(Reply::Text(text!(
+        "{}.{}.{}",
+        (v >> 16) & 0xff,
+        (v >> 8) & 0xff,
+        v & 0xff
+    )))
 }
 
-lua::lua_fn!(lua_linked_version => linked_version);
+/// The functions of the module table.
+const MODULE_FUNCTIONS: &[(&CStr, lua_ffi::lua_CFunction)] = &[
+    (c"host_create", host::lua_host_create),
+    (c"linked_version", LINKED_VERSION[0].1),
+];
+const LINKED_VERSION: Methods = methods! {
+    c"linked_version" => linked_version,
+};

@@ -1,179 +1,315 @@
-//! Raw Lua C API glue: the one way to raise an error, check an argument, and recognise our own
-//! userdata.
+//! How a Lua call reaches ENet: the call protocol every function of the module follows.
 //!
-//! Every Lua-visible function of the module is a raw `lua_CFunction` built by [`lua_fn!`]: the
-//! body returns `Result<c_int, Raise>` and never calls a Lua API function that raises (other than
-//! on out-of-memory); [`guard`] turns an `Err` into a plain-string Lua error exactly as
-//! `luaL_argerror` / `luaL_error` would, after every Rust value with a destructor is gone.
-//! Why raw functions: they cost about half of an mlua callback per call, and they raise the
-//! reference's plain string errors instead of mlua's wrapped error userdata.
-use std::borrow::Cow;
-use std::os::raw::{c_char, c_int, c_void};
+//! A Lua API call that allocates can run a garbage-collection step, and with it any `__gc`
+//! finalizer: arbitrary Lua code that may destroy, service or receive on the very host a call is
+//! using. On Lua 5.1-5.3 and LuaJIT such a call can also raise (a finalizer's error, out of
+//! memory), which `longjmp`s (PUC Lua) or unwinds as a foreign exception (LuaJIT) over our
+//! frames. So every function is cut in three phases (docs/architecture.md):
+//!
+//! 1. **prepare**: the string arguments that hold numbers are converted in place (the one
+//!    allocation an argument check needs), before anything else happens;
+//! 2. **body**: a plain Rust function that gets only an [`Args`] view of the stack, whose reads
+//!    never allocate, raise or run Lua code. It checks the arguments, works on ENet, and returns
+//!    a [`Reply`] or a [`Raise`], both `Copy`: plain data, no ENet pointer that Lua code could
+//!    invalidate, nothing with a destructor. It runs under `catch_unwind`, so a Rust panic
+//!    becomes a Lua error;
+//! 3. **reply**: outside `catch_unwind`, with no Rust value that owns anything alive, the reply
+//!    is pushed (this allocates: finalizers may run, the host may be destroyed meanwhile, and on
+//!    5.1-5.3/LuaJIT the push may raise, harmlessly) or the error is raised.
+//!
+//! Why raw `lua_CFunction`s and not mlua callbacks: they cost about half as much per call, and
+//! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
+use crate::args::Args;
+use crate::event::Event;
+use crate::ffi::{self as enet, ENetPacket};
+use crate::object;
+use crate::peer::Stats;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
 
 pub use mlua::ffi;
 pub type State = *mut ffi::lua_State;
 
-/// Upvalue slots that every function of the module carries.
+/// The upvalues every function of the module carries: the two class metatables (compared
+/// directly by the type checks, the hottest read of all) and the module's constants table,
+/// whose array part holds the interned [`Name`]s, then the values `K_*` below. Reading any of
+/// them (`lua_pushvalue`, `lua_rawgeti`) never allocates.
 pub const HOST_MT: c_int = 1;
 pub const PEER_MT: c_int = 2;
-pub const NAMES: c_int = 3;
+pub const CONSTANTS: c_int = 3;
+/// The metatable of a host's core (object.rs), private to the module.
+pub const K_CORE_MT: ffi::lua_Integer = NAME_LIST.len() as ffi::lua_Integer + 1;
+/// The `{__mode = "v"}` metatable of every peer cache.
+pub const K_WEAK_MT: ffi::lua_Integer = K_CORE_MT + 1;
+/// [`copy_string`], the protected helper of [`push_packet`].
+pub const K_COPY_STRING: ffi::lua_Integer = K_CORE_MT + 2;
 
-/// Strings the hot paths push, interned once per module load in the `NAMES` upvalue (an array
-/// in this order), so pushing one is an array read instead of hashing a C string.
-#[derive(Clone, Copy)]
-#[repr(i32)]
-pub enum Name {
-    Type = 1,
-    Peer,
-    Data,
-    Channel,
-    Reason,
-    Connect,
-    Disconnect,
-    Receive,
-    None,
-    Local,
-    Remote,
-    Timeout,
-    Refused,
-    Unknown,
-    /// The ten peer state names follow, in ENet's `ENetPeerState` order.
-    Disconnected,
+/// Declares the interned names: the enum [`Name`] and the strings in [`NAME_LIST`], from one
+/// list, so the two cannot drift apart.
+macro_rules! names {
+    ($($variant:ident = $text:literal,)*) => {
+        /// Strings the hot paths push, interned once per module load in the constants table
+        /// (an array in this order), so pushing one is an array read, not hashing a C string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(i32)]
+        pub enum Name { $($variant,)* }
+        /// The text of every [`Name`], in declaration order (`Name::X as usize` indexes it).
+        pub const NAME_LIST: &[&CStr] = &[$($text,)*];
+    };
 }
 
-pub const NAME_LIST: [&std::ffi::CStr; 24] = [
-    c"type",
-    c"peer",
-    c"data",
-    c"channel",
-    c"reason",
-    c"connect",
-    c"disconnect",
-    c"receive",
-    c"none",
-    c"local",
-    c"remote",
-    c"timeout",
-    c"refused",
-    c"unknown",
-    c"disconnected",
-    c"connecting",
-    c"acknowledging_connect",
-    c"connection_pending",
-    c"connection_succeeded",
-    c"connected",
-    c"disconnect_later",
-    c"disconnecting",
-    c"acknowledging_disconnect",
-    c"zombie",
-];
+names! {
+    Type = c"type",
+    Peer = c"peer",
+    Data = c"data",
+    Channel = c"channel",
+    Reason = c"reason",
+    Connect = c"connect",
+    Disconnect = c"disconnect",
+    Receive = c"receive",
+    None = c"none",
+    Local = c"local",
+    Remote = c"remote",
+    Timeout = c"timeout",
+    Refused = c"refused",
+    Unknown = c"unknown",
+    // The ten peer states, in ENet's ENetPeerState order (checked by a unit test).
+    Disconnected = c"disconnected",
+    Connecting = c"connecting",
+    AcknowledgingConnect = c"acknowledging_connect",
+    ConnectionPending = c"connection_pending",
+    ConnectionSucceeded = c"connection_succeeded",
+    Connected = c"connected",
+    DisconnectLater = c"disconnect_later",
+    Disconnecting = c"disconnecting",
+    AcknowledgingDisconnect = c"acknowledging_disconnect",
+    Zombie = c"zombie",
+}
 
-/// Pushes the interned string number `index` of [`NAME_LIST`] (1-based).
+impl Name {
+    /// The name of ENet peer state `state` (`"unknown"` outside ENetPeerState).
+    pub fn of_state(state: c_int) -> Name {
+        const STATES: [Name; 10] = [
+            Name::Disconnected,
+            Name::Connecting,
+            Name::AcknowledgingConnect,
+            Name::ConnectionPending,
+            Name::ConnectionSucceeded,
+            Name::Connected,
+            Name::DisconnectLater,
+            Name::Disconnecting,
+            Name::AcknowledgingDisconnect,
+            Name::Zombie,
+        ];
+        usize::try_from(state)
+            .ok()
+            .and_then(|i| STATES.get(i))
+            .copied()
+            .unwrap_or(Name::Unknown)
+    }
+}
+
+/// A short string built in Rust (an address, an OS error), held inline so that it can cross
+/// into the reply phase without owning heap memory. Longer text is cut at the capacity.
+#[derive(Clone, Copy)]
+pub struct Text {
+    len: u8,
+    buf: [u8; 200],
+}
+
+impl Text {
+    pub fn new() -> Text {
+        Text {
+            len: 0,
+            buf: [0; 200],
+        }
+    }
+
+    /// `format_args!` rendered into a `Text`.
+    pub fn from_fmt(args: std::fmt::Arguments<'_>) -> Text {
+        let mut text = Text::new();
+        // Writing into a Text never fails; overlong text is cut.
+        let _ = std::fmt::Write::write_fmt(&mut text, args);
+        text
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::new()
+    }
+}
+
+impl std::fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for &b in s.as_bytes() {
+            let Some(slot) = self.buf.get_mut(usize::from(self.len)) else {
+                break;
+            };
+            *slot = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+/// `format!` into a [`Text`].
+macro_rules! text {
+    ($($arg:tt)*) => { $crate::lua::Text::from_fmt(format_args!($($arg)*)) };
+}
+pub(crate) use text;
+
+/// An error to raise once the body is over. Every variant is plain data; the message is
+/// assembled on the Lua stack in the reply phase, exactly as `luaL_argerror` / `luaL_error`
+/// would produce it.
+#[derive(Clone, Copy)]
+pub enum Raise {
+    /// `bad argument #N to 'name' (text)`, N being the stack index of the argument.
+    Arg(c_int, &'static CStr),
+    /// `bad argument #N to 'name' (<expected> expected, got <type of argument N>)`.
+    Type(c_int, &'static CStr),
+    /// `chunk:line: text`.
+    Msg(&'static CStr),
+    /// `chunk:line: <prefix><string argument N>` (the reference's `%s` of a Lua string).
+    MsgArg(&'static CStr, c_int),
+}
+
+/// What a body hands to the reply phase: the values to return to Lua, as plain data.
+#[derive(Clone, Copy)]
+pub enum Reply {
+    /// Returns nothing.
+    Nothing,
+    Integer(i64),
+    Integers2(i64, i64),
+    Integers3(i64, i64, i64),
+    Number(f64),
+    Boolean(bool),
+    Name(Name),
+    Text(Text),
+    /// An address: its text and its port.
+    TextInteger(Text, i64),
+    /// The module's failure value: `nil, text` (see [`Reply::failure`]).
+    Failure(Text),
+    /// The peer object of slot `slot` of the host at stack index `host`.
+    Peer {
+        host: c_int,
+        slot: usize,
+    },
+    /// An event table (see event.rs).
+    Event(Event),
+    /// A received packet's data and channel (`peer:receive()`); the packet is ours to free.
+    Packet(*mut ENetPacket, u8),
+    /// `peer:stats([t])`.
+    Stats(Stats),
+    /// `peer:set_data(value)`: stores argument 2 for slot `slot` of the peer at index 1.
+    SetData(usize),
+    /// `peer:get_data()`: the stored value of slot `slot`, cleared first if `stale`.
+    GetData {
+        slot: usize,
+        stale: bool,
+    },
+}
+
+impl Reply {
+    /// The module's failure value: `nil, "enet: <what>"`.
+    pub fn failure(what: std::fmt::Arguments<'_>) -> Reply {
+        Reply::Failure(text!("enet: {what}"))
+    }
+}
+
+pub type Ret = Result<Reply, Raise>;
+
+/// A method body: sees the arguments, never the raw state (see the module comment).
+pub type Body = unsafe fn(Args) -> Ret;
+
+// Nothing a body returns may own anything: no destructor may be skipped by a raise.
+const _: () = {
+    const fn copy<T: Copy>() {}
+    copy::<Ret>()
+};
+
+/// Runs one Lua call through the three phases (module comment). `strings` are the stack
+/// indices of the arguments read as strings, converted from numbers in place first.
 ///
 /// # Safety
-/// `l` must run a function of this module (so the `NAMES` upvalue exists).
-#[inline]
-pub unsafe fn push_name_at(l: State, index: i32) {
-    // SAFETY: the upvalue is the names array built in lib.rs.
+/// `l` must be the state that called a C function of this module (with its upvalue).
+#[inline(always)]
+pub unsafe fn call(l: State, strings: &[c_int], body: Body) -> c_int {
+    // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment).
     unsafe {
-        ffi::lua_rawgeti(l, ffi::lua_upvalueindex(NAMES), index.into());
+        for &idx in strings {
+            if ffi::lua_type(l, idx) == ffi::LUA_TNUMBER {
+                ffi::lua_tolstring(l, idx, std::ptr::null_mut());
+            }
+        }
+        let args = Args::new(l);
+        // A panic's payload is dropped here, before anything can raise.
+        let outcome = std::panic::catch_unwind(|| body(args)).unwrap_or(Err(Raise::Msg(
+            c"enet: internal error (Rust panic), please report it",
+        )));
+        match outcome {
+            Ok(reply) => push_reply(l, reply),
+            Err(e) => raise(l, e),
+        }
+    }
+}
+
+/// Runs `work` under `catch_unwind` outside the method protocol (module setup, finalizers):
+/// a panic becomes `Err`.
+pub fn catch<T: Copy>(work: impl FnOnce() -> T) -> Result<T, Raise> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .map_err(|_| Raise::Msg(c"enet: internal error (Rust panic), please report it"))
+}
+
+/// Generates each function of a class and its entry in the class's table at once:
+/// `"name" [string argument indices] => body`.
+macro_rules! methods {
+    ($($name:literal $([$($s:literal),*])? => $body:path,)*) => {
+        &[$(($name, {
+            /// The Lua-callable function (see lua.rs for the call protocol).
+            unsafe extern "C-unwind" fn f(l: $crate::lua::State) -> ::std::os::raw::c_int {
+                // SAFETY: Lua calls this with a valid state, as a function of this module.
+                unsafe { $crate::lua::call(l, &[$($($s),*)?], $body) }
+            }
+            f as $crate::lua::ffi::lua_CFunction
+        }),)*]
+    };
+}
+pub(crate) use methods;
+
+/// A class's functions, as `methods!` lists them.
+pub type Methods = &'static [(&'static CStr, ffi::lua_CFunction)];
+
+/// Pushes the constant `k` of the module (a name, a metatable, a helper function).
+///
+/// # Safety
+/// `l` must run a function of this module.
+#[inline(always)]
+pub unsafe fn push_constant(l: State, k: ffi::lua_Integer) {
+    // SAFETY: the upvalue is the constants table built in lib.rs; rawgeti never allocates.
+    unsafe {
+        ffi::lua_rawgeti(l, ffi::lua_upvalueindex(CONSTANTS), k);
     }
 }
 
 /// Pushes an interned name.
 ///
 /// # Safety
-/// As [`push_name_at`].
-#[inline]
-pub unsafe fn push_name(l: State, name: Name) {
-    // SAFETY: forwarded.
-    unsafe { push_name_at(l, name as i32) }
-}
-
-/// An error to raise in Lua once the Rust frame is clean.
-pub enum Raise {
-    /// `bad argument #N to 'name' (text)`, N being the absolute stack index.
-    Arg(c_int, Cow<'static, str>),
-    /// `chunk:line: text`, as `luaL_error` would produce it.
-    Msg(Cow<'static, str>),
-}
-
-pub type Ret = Result<c_int, Raise>;
-
-/// Declares `extern "C-unwind" fn $name(L)` that runs `$body` under [`guard`].
-macro_rules! lua_fn {
-    ($(#[$m:meta])* $name:ident => $body:path) => {
-        $(#[$m])*
-        /// # Safety
-        /// Called by Lua only, as a C function of this module (with its upvalues).
-        pub unsafe extern "C-unwind" fn $name(l: $crate::lua::State) -> ::std::os::raw::c_int {
-            // SAFETY: Lua calls this with a valid state; `guard` upholds the raise rules.
-            unsafe { $crate::lua::guard(l, $body) }
-        }
-    };
-}
-pub(crate) use lua_fn;
-
-/// Runs a function body and converts its error (or a Rust panic) into a Lua error.
-///
-/// The body runs inside `catch_unwind` on every flavour. On PUC Lua a Lua error is a `longjmp`,
-/// which passes over the `catch_unwind` frame without running anything. LuaJIT raises with the
-/// platform unwinder instead, and cannot be left to catch a panic itself (it deletes the foreign
-/// exception, which makes Rust abort). The one cost: a LuaJIT *memory* error raised inside a
-/// body would reach `catch_unwind` as a foreign exception and abort; with LuaJIT's GC64 (the
-/// x64/arm64 default) that only happens when the whole system is out of memory.
-///
-/// # Safety
-/// `l` must be the state that called the C function, with its arguments on the stack.
+/// As [`push_constant`].
 #[inline(always)]
-pub unsafe fn guard(l: State, body: unsafe fn(State) -> Ret) -> c_int {
-    let result = match std::panic::catch_unwind(|| {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { body(l) }
-    }) {
-        Ok(result) => result,
-        Err(_) => Err(Raise::Msg(
-            "enet: internal error (Rust panic), please report it".into(),
-        )),
-    };
-    match result {
-        Ok(n) => n,
-        // SAFETY: `l` is the calling state; `raise` owns the only value with a destructor.
-        Err(e) => unsafe { raise(l, e) },
-    }
-}
-
-/// Raises `e` as a plain string error. The message is copied into Lua and dropped before the
-/// jump, so nothing leaks when `lua_error` skips this frame.
-#[cold]
-#[inline(never)]
-unsafe fn raise(l: State, e: Raise) -> ! {
-    // SAFETY: `l` is a running state with at least LUA_MINSTACK free slots (a C function gets
-    // 20); every pushed string is copied by Lua, and `text` is dropped before raising.
-    unsafe {
-        match e {
-            Raise::Arg(n, text) => {
-                push_bytes(l, text.as_bytes());
-                drop(text);
-                // The extra message stays alive on the Lua stack while luaL_argerror formats it.
-                let extra = ffi::lua_tolstring(l, -1, std::ptr::null_mut());
-                ffi::luaL_argerror(l, n, extra);
-            }
-            Raise::Msg(text) => {
-                ffi::luaL_where(l, 1);
-                push_bytes(l, text.as_bytes());
-                drop(text);
-                ffi::lua_concat(l, 2);
-            }
-        }
-        ffi::lua_error(l)
-    }
+pub unsafe fn push_name(l: State, name: Name) {
+    // SAFETY: forwarded; the names sit at 1.. in declaration order.
+    unsafe { push_constant(l, name as ffi::lua_Integer + 1) }
 }
 
 /// Pushes a binary-safe Lua string.
 ///
 /// # Safety
-/// `l` must be a valid state with a free stack slot.
+/// `l` must be a valid state with a free stack slot. Allocates (see the module comment).
 #[inline]
 pub unsafe fn push_bytes(l: State, bytes: &[u8]) {
     // SAFETY: `bytes` is a valid slice for its length; Lua copies it. On 5.1/LuaJIT the raw
@@ -186,249 +322,264 @@ pub unsafe fn push_bytes(l: State, bytes: &[u8]) {
     }
 }
 
-/// Pushes a static, NUL-terminated name (`c"..."`).
+/// Pushes what a body returned and says how many values that is.
 ///
 /// # Safety
-/// `l` must be a valid state with a free stack slot.
-#[inline]
-pub unsafe fn push_cstr(l: State, s: &'static std::ffi::CStr) {
-    // SAFETY: `s` is NUL-terminated and lives forever.
+/// `l` must run a function of this module; `reply` comes from its body.
+unsafe fn push_reply(l: State, reply: Reply) -> c_int {
+    // SAFETY: at most four values are pushed (a C function has LUA_MINSTACK free slots); the
+    // pieces that need more than plain pushes document their own safety.
     unsafe {
-        ffi::lua_pushstring(l, s.as_ptr());
+        match reply {
+            Reply::Nothing => 0,
+            Reply::Integer(n) => {
+                ffi::lua_pushinteger(l, n as ffi::lua_Integer);
+                1
+            }
+            Reply::Integers2(a, b) => {
+                ffi::lua_pushinteger(l, a as ffi::lua_Integer);
+                ffi::lua_pushinteger(l, b as ffi::lua_Integer);
+                2
+            }
+            Reply::Integers3(a, b, c) => {
+                ffi::lua_pushinteger(l, a as ffi::lua_Integer);
+                ffi::lua_pushinteger(l, b as ffi::lua_Integer);
+                ffi::lua_pushinteger(l, c as ffi::lua_Integer);
+                3
+            }
+            Reply::Number(n) => {
+                ffi::lua_pushnumber(l, n);
+                1
+            }
+            Reply::Boolean(b) => {
+                ffi::lua_pushboolean(l, c_int::from(b));
+                1
+            }
+            Reply::Name(name) => {
+                push_name(l, name);
+                1
+            }
+            Reply::Text(text) => {
+                push_bytes(l, text.as_bytes());
+                1
+            }
+            Reply::TextInteger(text, n) => {
+                push_bytes(l, text.as_bytes());
+                ffi::lua_pushinteger(l, n as ffi::lua_Integer);
+                2
+            }
+            Reply::Failure(text) => {
+                ffi::lua_pushnil(l);
+                push_bytes(l, text.as_bytes());
+                2
+            }
+            Reply::Peer { host, slot } => {
+                object::push_peer(l, host, slot);
+                1
+            }
+            Reply::Event(event) => {
+                event.push(l);
+                1
+            }
+            Reply::Packet(packet, channel) => {
+                push_packet(l, packet);
+                ffi::lua_pushinteger(l, channel.into());
+                2
+            }
+            Reply::Stats(stats) => {
+                stats.push(l);
+                1
+            }
+            Reply::SetData(slot) => {
+                object::set_data(l, slot);
+                0
+            }
+            Reply::GetData { slot, stale } => {
+                object::get_data(l, slot, stale);
+                1
+            }
+        }
     }
 }
 
-/// `true` when argument `idx` is absent or nil (SPEC §5: nil means absent everywhere).
+/// Packets up to this size are copied to the C stack and freed before Lua sees their bytes.
+const SMALL_PACKET: usize = 2048;
+
+/// Pushes a received packet's bytes as a Lua string and frees the packet, which the caller
+/// owns and which nothing else can reach: whatever a finalizer does while the string is made,
+/// the packet is freed exactly once and never read after.
 ///
 /// # Safety
-/// `l` must be a valid state.
-#[inline]
-pub unsafe fn is_absent(l: State, idx: c_int) -> bool {
-    // SAFETY: lua_type accepts any acceptable index.
-    unsafe { ffi::lua_type(l, idx) <= ffi::LUA_TNIL }
+/// `packet` is a valid packet that the caller owns; `l` runs a function of this module.
+pub unsafe fn push_packet(l: State, packet: *mut ENetPacket) {
+    // SAFETY: a valid packet's bytes are readable until it is destroyed, which happens here
+    // once, after the last read.
+    unsafe {
+        let bytes = crate::event::packet_bytes(packet);
+        if bytes.len() <= SMALL_PACKET {
+            // A plain array has no destructor: a raise in push_bytes skips nothing.
+            let mut copy = [0u8; SMALL_PACKET];
+            let copy = match copy.get_mut(..bytes.len()) {
+                Some(part) => {
+                    part.copy_from_slice(bytes);
+                    &*part
+                }
+                None => &[],
+            };
+            enet::enet_packet_destroy(packet);
+            push_bytes(l, copy);
+            return;
+        }
+        // A large packet is copied in a protected call, so that a raise cannot leak it. The
+        // helper comes from the constants table (no allocation before the call); the pointer
+        // travels as two 32-bit halves, exact on every Lua's number type.
+        let address = bytes.as_ptr() as usize as u64;
+        push_constant(l, K_COPY_STRING);
+        ffi::lua_pushinteger(l, (address >> 32) as ffi::lua_Integer);
+        ffi::lua_pushinteger(l, (address & 0xFFFF_FFFF) as ffi::lua_Integer);
+        ffi::lua_pushnumber(l, bytes.len() as f64);
+        let status = ffi::lua_pcall(l, 3, 1, 0);
+        enet::enet_packet_destroy(packet);
+        if status != ffi::LUA_OK {
+            ffi::lua_error(l);
+        }
+    }
 }
 
-/// The `got ...` part of a type error, as `luaL_typeerror` names it on this Lua version.
-unsafe fn type_name(l: State, idx: c_int) -> String {
-    // SAFETY: read-only queries on a valid state; the metafield is popped before returning.
+/// The protected helper of [`push_packet`]: `(high, low, length)` to a string.
+///
+/// # Safety
+/// Called only by `push_packet`, with the address and length of bytes that stay valid.
+pub unsafe extern "C-unwind" fn copy_string(l: State) -> c_int {
+    // SAFETY: the arguments are exactly what push_packet pushed, describing live bytes. A
+    // script cannot reach this function (it sits only in the constants table).
+    unsafe {
+        let high = ffi::lua_tonumber(l, 1) as u64;
+        let low = ffi::lua_tonumber(l, 2) as u64;
+        let len = ffi::lua_tonumber(l, 3) as usize;
+        let address = ((high << 32) | low) as usize;
+        if address == 0 {
+            return 0;
+        }
+        push_bytes(l, std::slice::from_raw_parts(address as *const u8, len));
+        1
+    }
+}
+
+/// Raises `e` as a plain string error, assembled on the Lua stack.
+///
+/// # Safety
+/// `l` must run a function of this module; no Rust value with a destructor may be alive in
+/// any frame of ours.
+#[cold]
+#[inline(never)]
+pub unsafe fn raise(l: State, e: Raise) -> ! {
+    // SAFETY: every string is copied into Lua before it is used; nothing here owns memory.
+    unsafe {
+        match e {
+            Raise::Arg(n, text) => {
+                ffi::luaL_argerror(l, n, text.as_ptr());
+            }
+            Raise::Type(n, expected) => {
+                push_type_name(l, n);
+                let got = ffi::lua_tolstring(l, -1, std::ptr::null_mut());
+                let message = ffi::lua_pushfstring(
+                    l,
+                    c"%s expected, got %s".as_ptr(),
+                    expected.as_ptr(),
+                    got,
+                );
+                ffi::luaL_argerror(l, n, message);
+            }
+            Raise::Msg(text) => {
+                ffi::luaL_where(l, 1);
+                ffi::lua_pushstring(l, text.as_ptr());
+                ffi::lua_concat(l, 2);
+            }
+            Raise::MsgArg(prefix, n) => {
+                // As the reference's luaL_error("...%s", s): the string up to its first NUL.
+                let arg = ffi::lua_tolstring(l, n, std::ptr::null_mut());
+                ffi::luaL_where(l, 1);
+                ffi::lua_pushstring(l, prefix.as_ptr());
+                ffi::lua_pushstring(l, if arg.is_null() { c"".as_ptr() } else { arg });
+                ffi::lua_concat(l, 3);
+            }
+        }
+        ffi::lua_error(l)
+    }
+}
+
+/// Pushes the type name of argument `idx` as `luaL_typeerror` names it on this Lua version.
+unsafe fn push_type_name(l: State, idx: c_int) {
+    // SAFETY: queries on a valid state; at most one value is left on the stack.
     unsafe {
         #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
         {
             // luaL_getmetafield pushes the field unless it is nil.
             match ffi::luaL_getmetafield(l, idx, c"__name".as_ptr()) {
                 ffi::LUA_TNIL => {}
-                ffi::LUA_TSTRING => {
-                    let name = cstr_to_string(ffi::lua_tolstring(l, -1, std::ptr::null_mut()));
-                    ffi::lua_pop(l, 1);
-                    return name;
-                }
+                ffi::LUA_TSTRING => return,
                 _ => ffi::lua_pop(l, 1),
             }
             if ffi::lua_type(l, idx) == ffi::LUA_TLIGHTUSERDATA {
-                return "light userdata".to_owned();
+                ffi::lua_pushstring(l, c"light userdata".as_ptr());
+                return;
             }
         }
-        cstr_to_string(ffi::lua_typename(l, ffi::lua_type(l, idx)))
-    }
-}
-
-unsafe fn cstr_to_string(p: *const c_char) -> String {
-    if p.is_null() {
-        return String::from("?");
-    }
-    // SAFETY: Lua returns NUL-terminated strings that live while we read them.
-    unsafe { std::ffi::CStr::from_ptr(p) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// `bad argument #idx (<expected> expected, got <type>)`.
-///
-/// # Safety
-/// `l` must be a valid state.
-pub unsafe fn type_error(l: State, idx: c_int, expected: &str) -> Raise {
-    // SAFETY: forwarded.
-    let got = unsafe { type_name(l, idx) };
-    Raise::Arg(idx, format!("{expected} expected, got {got}").into())
-}
-
-/// Truncates toward zero and wraps modulo 2^32, as the reference's `luaL_checkint` into a
-/// uint32 field does on 5.1; `None` for NaN and infinities, which have no integer value.
-pub fn wrap_u32(n: f64) -> Option<u32> {
-    if !n.is_finite() {
-        return None;
-    }
-    // Below 2^63 in magnitude, `as i64` truncates toward zero exactly and `as u32` wraps.
-    if n.abs() < 9_223_372_036_854_775_808.0 {
-        return Some(n as i64 as u32);
-    }
-    // fmod is exact for doubles, so this is the true remainder even for huge values.
-    Some(n.trunc().rem_euclid(4_294_967_296.0) as u32)
-}
-
-/// A required integer argument, wrapped to 32 bits (numbers and numeric strings accepted).
-///
-/// # Safety
-/// `l` must be a valid state.
-#[inline]
-pub unsafe fn check_u32(l: State, idx: c_int) -> Result<u32, Raise> {
-    // SAFETY: forwarded.
-    unsafe { u32_of_type(l, idx, ffi::lua_type(l, idx)) }
-}
-
-/// An optional integer argument: `default` when absent or nil.
-///
-/// # Safety
-/// `l` must be a valid state.
-#[inline]
-pub unsafe fn opt_u32(l: State, idx: c_int, default: u32) -> Result<u32, Raise> {
-    // SAFETY: forwarded.
-    unsafe {
-        match ffi::lua_type(l, idx) {
-            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(default),
-            t => u32_of_type(l, idx, t),
-        }
-    }
-}
-
-/// Argument `idx`, whose type is `t`, as a wrapped 32-bit integer.
-#[inline]
-unsafe fn u32_of_type(l: State, idx: c_int, t: c_int) -> Result<u32, Raise> {
-    // SAFETY: read-only conversions on a valid state.
-    unsafe {
-        if t == ffi::LUA_TNUMBER {
-            #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
-            if ffi::lua_isinteger(l, idx) != 0 {
-                return Ok(ffi::lua_tointeger(l, idx) as u32);
-            }
-            let n = ffi::lua_tonumber(l, idx);
-            return wrap_u32(n).ok_or(Raise::Arg(
-                idx,
-                "number has no integer representation".into(),
-            ));
-        }
-        // Strings that convert to numbers are accepted, as luaL_checkinteger does.
-        let mut isnum: c_int = 0;
-        let n = if t == ffi::LUA_TSTRING {
-            ffi::lua_tonumberx(l, idx, &mut isnum)
-        } else {
-            0.0
-        };
-        if isnum == 0 {
-            return Err(type_error(l, idx, "number"));
-        }
-        wrap_u32(n).ok_or(Raise::Arg(
-            idx,
-            "number has no integer representation".into(),
-        ))
-    }
-}
-
-/// A required string argument (numbers are coerced in place, as `luaL_checklstring` does).
-/// The slice borrows the Lua string, which stays alive while it sits on the stack.
-///
-/// # Safety
-/// `l` must be a valid state, and the caller must not pop argument `idx` while using the slice.
-#[inline]
-pub unsafe fn check_bytes<'a>(l: State, idx: c_int) -> Result<&'a [u8], Raise> {
-    // SAFETY: forwarded.
-    unsafe { bytes_of_type(l, idx, ffi::lua_type(l, idx)) }
-}
-
-/// An optional string argument: `None` when absent or nil.
-///
-/// # Safety
-/// As [`check_bytes`].
-#[inline]
-pub unsafe fn opt_bytes<'a>(l: State, idx: c_int) -> Result<Option<&'a [u8]>, Raise> {
-    // SAFETY: forwarded.
-    unsafe {
-        match ffi::lua_type(l, idx) {
-            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(None),
-            t => bytes_of_type(l, idx, t).map(Some),
-        }
-    }
-}
-
-/// Argument `idx`, whose type is `t`, as the bytes of a string.
-#[inline]
-unsafe fn bytes_of_type<'a>(l: State, idx: c_int, t: c_int) -> Result<&'a [u8], Raise> {
-    // SAFETY: lua_tolstring returns a pointer to `len` bytes owned by the Lua string at `idx`.
-    unsafe {
-        if t == ffi::LUA_TSTRING || t == ffi::LUA_TNUMBER {
-            let mut len = 0usize;
-            let p = ffi::lua_tolstring(l, idx, &mut len);
-            if !p.is_null() {
-                return Ok(std::slice::from_raw_parts(p as *const u8, len));
-            }
-        }
-        Err(type_error(l, idx, "string"))
-    }
-}
-
-/// The block of argument `idx` if it is a userdata whose metatable is the one in upvalue `mt`;
-/// null otherwise.
-///
-/// No separate `lua_type` check: `lua_touserdata` is null for everything but userdata, and a
-/// light userdata can only carry our metatable through `debug.setmetatable`, with which a
-/// script can just as well give it to any full userdata: the debug library is outside what any
-/// C module's type check (`luaL_checkudata` included) can defend against.
-///
-/// # Safety
-/// `l` must be a valid state running a function of this module (so upvalue `mt` exists).
-#[inline]
-pub unsafe fn to_udata(l: State, idx: c_int, mt: c_int) -> *mut c_void {
-    // SAFETY: queries on a valid state; the metatable pushed by lua_getmetatable is popped.
-    unsafe {
-        let block = ffi::lua_touserdata(l, idx);
-        if block.is_null() || ffi::lua_getmetatable(l, idx) == 0 {
-            return std::ptr::null_mut();
-        }
-        let ours = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(mt)) != 0;
-        ffi::lua_pop(l, 1);
-        if ours {
-            block
-        } else {
-            std::ptr::null_mut()
-        }
-    }
-}
-
-/// Pushes a new C closure carrying the module's upvalues (`HOST_MT`, `PEER_MT`, `NAMES`).
-///
-/// # Safety
-/// The host metatable, peer metatable and names array must be at the absolute stack indices
-/// `upvalues`, `upvalues + 1` and `upvalues + 2`.
-pub unsafe fn push_method(l: State, f: ffi::lua_CFunction, upvalues: c_int) {
-    // SAFETY: the indices are valid by contract; lua_pushcclosure pops the upvalues.
-    unsafe {
-        for i in 0..3 {
-            ffi::lua_pushvalue(l, upvalues + i);
-        }
-        ffi::lua_pushcclosure(l, f, 3);
+        ffi::lua_pushstring(l, ffi::lua_typename(l, ffi::lua_type(l, idx)));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::wrap_u32;
+    use super::*;
 
     #[test]
-    fn wraps_like_the_reference() {
-        assert_eq!(wrap_u32(1.9), Some(1));
-        assert_eq!(wrap_u32(-0.5), Some(0));
-        assert_eq!(wrap_u32(-1.0), Some(u32::MAX));
-        assert_eq!(wrap_u32(4_294_967_296.0 + 5.0), Some(5));
-        assert_eq!(wrap_u32(3e9), Some(3_000_000_000));
-        assert_eq!(wrap_u32(2f64.powi(64) + 2f64.powi(33)), Some(0));
-        assert_eq!(wrap_u32(-(2f64.powi(63))), Some(0));
-        assert_eq!(wrap_u32(2f64.powi(63) + 2f64.powi(40) * 3.0), Some(0));
-        assert_eq!(wrap_u32(-4_294_967_297.5), Some(u32::MAX));
-        assert_eq!(
-            wrap_u32(2f64.powi(62) + 7.0 * 2f64.powi(10)),
-            Some(7 * 1024)
-        );
-        assert_eq!(wrap_u32(f64::NAN), None);
-        assert_eq!(wrap_u32(f64::INFINITY), None);
+    fn names_and_their_texts_agree() {
+        assert_eq!(NAME_LIST.len(), Name::Zombie as usize + 1);
+        assert_eq!(NAME_LIST[Name::Type as usize], c"type");
+        assert_eq!(NAME_LIST[Name::Unknown as usize], c"unknown");
+        assert_eq!(NAME_LIST[Name::Zombie as usize], c"zombie");
+    }
+
+    #[test]
+    fn state_names_follow_enet_peer_states() {
+        let states = [
+            (enet::ENET_PEER_STATE_DISCONNECTED, "disconnected"),
+            (enet::ENET_PEER_STATE_CONNECTING, "connecting"),
+            (
+                enet::ENET_PEER_STATE_ACKNOWLEDGING_CONNECT,
+                "acknowledging_connect",
+            ),
+            (
+                enet::ENET_PEER_STATE_CONNECTION_PENDING,
+                "connection_pending",
+            ),
+            (
+                enet::ENET_PEER_STATE_CONNECTION_SUCCEEDED,
+                "connection_succeeded",
+            ),
+            (enet::ENET_PEER_STATE_CONNECTED, "connected"),
+            (enet::ENET_PEER_STATE_DISCONNECT_LATER, "disconnect_later"),
+            (enet::ENET_PEER_STATE_DISCONNECTING, "disconnecting"),
+            (
+                enet::ENET_PEER_STATE_ACKNOWLEDGING_DISCONNECT,
+                "acknowledging_disconnect",
+            ),
+            (enet::ENET_PEER_STATE_ZOMBIE, "zombie"),
+        ];
+        for (state, text) in states {
+            let name = Name::of_state(state);
+            assert_eq!(NAME_LIST[name as usize].to_str().unwrap(), text);
+        }
+        assert_eq!(Name::of_state(10), Name::Unknown);
+        assert_eq!(Name::of_state(-1), Name::Unknown);
+    }
+
+    #[test]
+    fn text_cuts_at_its_capacity() {
+        let t = text!("{}", "x".repeat(500));
+        assert_eq!(t.as_bytes().len(), 200);
+        assert_eq!(text!("a{}b", 1).as_bytes(), b"a1b");
     }
 }

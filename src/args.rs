@@ -1,0 +1,185 @@
+//! Argument checks and conversions, with the reference's error texts (SPEC §4, §5), through
+//! [`Args`]: the only view of the Lua stack a method body gets. Every read here leaves the Lua
+//! state as it was and never allocates, raises or runs Lua code (lua.rs says why that matters).
+use crate::lua::{ffi, Raise, State};
+use std::os::raw::{c_int, c_void};
+
+/// The arguments of the running call, read-only.
+#[derive(Clone, Copy)]
+pub struct Args(State);
+
+impl Args {
+    /// # Safety
+    /// `l` must be the state of a running C function of this module, whose string arguments
+    /// were converted by `lua::call` (so reading them never allocates).
+    pub unsafe fn new(l: State) -> Args {
+        Args(l)
+    }
+
+    fn type_of(self, idx: c_int) -> c_int {
+        // SAFETY: lua_type accepts any acceptable index and only reads.
+        unsafe { ffi::lua_type(self.0, idx) }
+    }
+
+    /// `true` when argument `idx` is absent or nil (SPEC §5: nil means absent everywhere).
+    #[inline]
+    pub fn absent(self, idx: c_int) -> bool {
+        self.type_of(idx) <= ffi::LUA_TNIL
+    }
+
+    #[inline]
+    pub fn is_table(self, idx: c_int) -> bool {
+        self.type_of(idx) == ffi::LUA_TTABLE
+    }
+
+    /// Lua's truth of argument `idx` (only `nil` and `false` are false).
+    pub fn truthy(self, idx: c_int) -> bool {
+        // SAFETY: lua_toboolean only reads.
+        unsafe { ffi::lua_toboolean(self.0, idx) != 0 }
+    }
+
+    /// A required integer argument, wrapped to 32 bits (numbers and numeric strings accepted).
+    #[inline]
+    pub fn u32(self, idx: c_int) -> Result<u32, Raise> {
+        self.u32_of_type(idx, self.type_of(idx))
+    }
+
+    /// An optional integer argument: `default` when absent or nil.
+    #[inline]
+    pub fn opt_u32(self, idx: c_int, default: u32) -> Result<u32, Raise> {
+        match self.type_of(idx) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(default),
+            t => self.u32_of_type(idx, t),
+        }
+    }
+
+    /// Argument `idx`, whose type is `t`, as a wrapped 32-bit integer.
+    #[inline]
+    fn u32_of_type(self, idx: c_int, t: c_int) -> Result<u32, Raise> {
+        let l = self.0;
+        // SAFETY: read-only conversions; converting a string to a number does not allocate.
+        unsafe {
+            if t == ffi::LUA_TNUMBER {
+                #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+                if ffi::lua_isinteger(l, idx) != 0 {
+                    return Ok(ffi::lua_tointeger(l, idx) as u32);
+                }
+                return wrap_u32(ffi::lua_tonumber(l, idx)).ok_or(no_integer(idx));
+            }
+            // Strings that convert to numbers are accepted, as luaL_checkinteger does.
+            let mut isnum: c_int = 0;
+            let n = if t == ffi::LUA_TSTRING {
+                ffi::lua_tonumberx(l, idx, &mut isnum)
+            } else {
+                0.0
+            };
+            if isnum == 0 {
+                return Err(Raise::Type(idx, c"number"));
+            }
+            wrap_u32(n).ok_or(no_integer(idx))
+        }
+    }
+
+    /// A required string argument. Numbers were converted in place by the call's prepare
+    /// phase, as `luaL_checklstring` would (lua.rs). The slice borrows the Lua string, which
+    /// stays alive while it sits on the stack, that is for the whole body.
+    #[inline]
+    pub fn bytes<'a>(self, idx: c_int) -> Result<&'a [u8], Raise> {
+        self.bytes_of_type(idx, self.type_of(idx))
+    }
+
+    /// An optional string argument: `None` when absent or nil.
+    #[inline]
+    pub fn opt_bytes<'a>(self, idx: c_int) -> Result<Option<&'a [u8]>, Raise> {
+        match self.type_of(idx) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(None),
+            t => self.bytes_of_type(idx, t).map(Some),
+        }
+    }
+
+    #[inline]
+    fn bytes_of_type<'a>(self, idx: c_int, t: c_int) -> Result<&'a [u8], Raise> {
+        // Only real strings: reading them does not allocate. A number here means the method
+        // forgot to list the argument as a string in `methods!`; it is refused, never
+        // converted inside the body.
+        if t == ffi::LUA_TSTRING {
+            let mut len = 0usize;
+            // SAFETY: lua_tolstring on a string returns its bytes, owned by the string.
+            let p = unsafe { ffi::lua_tolstring(self.0, idx, &mut len) };
+            if !p.is_null() {
+                // SAFETY: `p` points to `len` bytes that live while the argument does.
+                return Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len) });
+            }
+        }
+        Err(Raise::Type(idx, c"string"))
+    }
+
+    /// The block of argument `idx` if it is a userdata whose metatable is the upvalue `mt` of
+    /// the running function; null otherwise.
+    ///
+    /// No separate `lua_type` check: `lua_touserdata` is null for everything but userdata, and a
+    /// light userdata can only carry our metatable through `debug.setmetatable`, with which a
+    /// script can just as well give it to any full userdata: the debug library is outside what
+    /// any C module's type check (`luaL_checkudata` included) can defend against.
+    #[inline]
+    pub fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
+        let l = self.0;
+        // SAFETY: queries on a valid state; the metatable pushed by lua_getmetatable (an
+        // existing table: no allocation) is popped before returning.
+        unsafe {
+            let block = ffi::lua_touserdata(l, idx);
+            if block.is_null() || ffi::lua_getmetatable(l, idx) == 0 {
+                return std::ptr::null_mut();
+            }
+            let ours = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(mt)) != 0;
+            ffi::lua_settop(l, -2);
+            if ours {
+                block
+            } else {
+                std::ptr::null_mut()
+            }
+        }
+    }
+}
+
+fn no_integer(idx: c_int) -> Raise {
+    Raise::Arg(idx, c"number has no integer representation")
+}
+
+/// Truncates toward zero and wraps modulo 2^32, as the reference's `luaL_checkint` into a
+/// uint32 field does on 5.1; `None` for NaN and infinities, which have no integer value.
+pub fn wrap_u32(n: f64) -> Option<u32> {
+    if !n.is_finite() {
+        return None;
+    }
+    // Below 2^63 in magnitude, `as i64` truncates toward zero exactly and `as u32` wraps.
+    if n.abs() < 9_223_372_036_854_775_808.0 {
+        return Some(n as i64 as u32);
+    }
+    // fmod is exact for doubles, so this is the true remainder even for huge values.
+    Some(n.trunc().rem_euclid(4_294_967_296.0) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_u32;
+
+    #[test]
+    fn wraps_like_the_reference() {
+        assert_eq!(wrap_u32(1.9), Some(1));
+        assert_eq!(wrap_u32(-0.5), Some(0));
+        assert_eq!(wrap_u32(-1.0), Some(u32::MAX));
+        assert_eq!(wrap_u32(4_294_967_296.0 + 5.0), Some(5));
+        assert_eq!(wrap_u32(3e9), Some(3_000_000_000));
+        assert_eq!(wrap_u32(2f64.powi(64) + 2f64.powi(33)), Some(0));
+        assert_eq!(wrap_u32(-(2f64.powi(63))), Some(0));
+        assert_eq!(wrap_u32(2f64.powi(63) + 2f64.powi(40) * 3.0), Some(0));
+        assert_eq!(wrap_u32(-4_294_967_297.5), Some(u32::MAX));
+        assert_eq!(
+            wrap_u32(2f64.powi(62) + 7.0 * 2f64.powi(10)),
+            Some(7 * 1024)
+        );
+        assert_eq!(wrap_u32(f64::NAN), None);
+        assert_eq!(wrap_u32(f64::INFINITY), None);
+    }
+}

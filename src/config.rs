@@ -1,0 +1,235 @@
+//! Host configuration, the additions of docs/api.md "Host statistics and tunables": numeric
+//! tunables, checksums, compression, socket buffers, and admission (who may connect).
+use crate::args::Args;
+use crate::ffi::{self as enet, ENetHost};
+use crate::lua::{methods, Methods, Raise, Reply, Ret};
+use std::os::raw::c_int;
+use std::ptr;
+
+/// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
+/// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
+/// while remembering the value the program chose.
+#[derive(Clone, Copy, Default)]
+pub struct Admission {
+    refusing: bool,
+    /// The program's `duplicate_peers` while refusing (ENet's field holds 0 meanwhile).
+    duplicate_peers: usize,
+}
+
+impl Admission {
+    pub fn refusing(&self) -> bool {
+        self.refusing
+    }
+
+    /// The program's setting for peers per IP address.
+    pub fn duplicate_peers(&self, host: &ENetHost) -> usize {
+        if self.refusing {
+            self.duplicate_peers
+        } else {
+            host.duplicatePeers
+        }
+    }
+
+    pub fn set_duplicate_peers(&mut self, host: &mut ENetHost, n: usize) {
+        if self.refusing {
+            self.duplicate_peers = n;
+        } else {
+            host.duplicatePeers = n;
+        }
+    }
+
+    pub fn set_refusing(&mut self, host: &mut ENetHost, on: bool) {
+        if on == self.refusing {
+            return;
+        }
+        if on {
+            self.duplicate_peers = host.duplicatePeers;
+            host.duplicatePeers = 0;
+        } else {
+            host.duplicatePeers = self.duplicate_peers;
+        }
+        self.refusing = on;
+    }
+}
+
+/// Getter/setter of a numeric host tunable, the new value checked against `min..=i32::MAX`.
+unsafe fn tunable(
+    args: Args,
+    field: fn(&mut ENetHost) -> &mut usize,
+    min: u32,
+    range: &'static std::ffi::CStr,
+) -> Ret {
+    // SAFETY: live host, borrowed only inside the body.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        let host = &mut *host;
+        if !args.absent(2) {
+            let value = args.u32(2)?;
+            if value < min || value > i32::MAX as u32 {
+                return Err(Raise::Arg(2, range));
+            }
+            *field(host) = value as usize;
+        }
+        Ok(Reply::Integer(*field(host) as i64))
+    }
+}
+
+/// `host:maximum_packet_size([bytes])`: larger sends are refused (`send` returns -1).
+unsafe fn maximum_packet_size(args: Args) -> Ret {
+    // SAFETY: forwarded.
+    unsafe {
+        tunable(
+            args,
+            |h| &mut h.maximumPacketSize,
+            1,
+            c"maximum_packet_size must be 1..2147483647",
+        )
+    }
+}
+
+/// `host:maximum_waiting_data([bytes])`: per-peer cap on data buffered for delivery.
+unsafe fn maximum_waiting_data(args: Args) -> Ret {
+    // SAFETY: forwarded.
+    unsafe {
+        tunable(
+            args,
+            |h| &mut h.maximumWaitingData,
+            1,
+            c"maximum_waiting_data must be 1..2147483647",
+        )
+    }
+}
+
+/// `host:mtu([bytes])`: the MTU offered to future connections (576..4096).
+unsafe fn mtu(args: Args) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        if !args.absent(2) {
+            let value = args.u32(2)?;
+            if !(enet::ENET_PROTOCOL_MINIMUM_MTU..=enet::ENET_PROTOCOL_MAXIMUM_MTU as u32)
+                .contains(&value)
+            {
+                return Err(Raise::Arg(2, c"mtu must be 576..4096"));
+            }
+            (*host).mtu = value;
+        }
+        Ok(Reply::Integer((*host).mtu.into()))
+    }
+}
+
+/// `host:duplicate_peers([n])`: how many peers may connect from one IP address (0..4095).
+unsafe fn duplicate_peers(args: Args) -> Ret {
+    // SAFETY: live host and its core.
+    unsafe {
+        let (core, host) = args.live_host(1)?;
+        let host = &mut *host;
+        if !args.absent(2) {
+            let value = args.u32(2)?;
+            if value > enet::ENET_PROTOCOL_MAXIMUM_PEER_ID {
+                return Err(Raise::Arg(2, c"duplicate_peers must be 0..4095"));
+            }
+            core.admission.set_duplicate_peers(host, value as usize);
+        }
+        Ok(Reply::Integer(core.admission.duplicate_peers(host) as i64))
+    }
+}
+
+/// `host:refuse_connections([on])`: while on, new incoming connections are ignored (ENet does
+/// not answer them, so the other side sees its attempt fail). Returns the current setting.
+unsafe fn refuse_connections(args: Args) -> Ret {
+    // SAFETY: live host and its core.
+    unsafe {
+        let (core, host) = args.live_host(1)?;
+        if !args.absent(2) {
+            core.admission.set_refusing(&mut *host, args.truthy(2));
+        }
+        Ok(Reply::Boolean(core.admission.refusing()))
+    }
+}
+
+unsafe extern "C" fn crc32(buffers: *const enet::ENetBuffer, count: usize) -> u32 {
+    // SAFETY: ENet passes its own buffer array, as it would to enet_crc32 directly.
+    unsafe { enet::enet_crc32(buffers, count) }
+}
+
+/// `host:checksum([on])`: CRC32 checksums on every datagram (both ends must agree).
+unsafe fn checksum(args: Args) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        if !args.absent(2) {
+            (*host).checksum = args.truthy(2).then_some(crc32 as _);
+        }
+        Ok(Reply::Boolean((*host).checksum.is_some()))
+    }
+}
+
+/// `host:compress_with_range_coder()`: the reference's switch, true when it worked.
+unsafe fn compress_with_range_coder(args: Args) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        Ok(Reply::Boolean(
+            enet::enet_host_compress_with_range_coder(host) == 0,
+        ))
+    }
+}
+
+/// `host:compression([on])`: ENet's range coder on or off (both ends must agree).
+unsafe fn compression(args: Args) -> Ret {
+    // SAFETY: live host.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        if !args.absent(2) {
+            if args.truthy(2) {
+                if enet::enet_host_compress_with_range_coder(host) != 0 {
+                    return Ok(Reply::failure(format_args!("could not enable compression")));
+                }
+            } else {
+                enet::enet_host_compress(host, ptr::null());
+            }
+        }
+        Ok(Reply::Boolean(!(*host).compressor.context.is_null()))
+    }
+}
+
+/// `host:socket_buffer_sizes([receive [, send]])`: sets the given sizes (bytes) and returns
+/// both as the OS reports them (Linux reports twice what was asked).
+unsafe fn socket_buffer_sizes(args: Args) -> Ret {
+    // SAFETY: live host; out-parameters are valid.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        let socket = (*host).socket;
+        let options = [enet::ENET_SOCKOPT_RCVBUF, enet::ENET_SOCKOPT_SNDBUF];
+        let mut sizes = [None; 2];
+        for (i, idx) in [2, 3].into_iter().enumerate() {
+            if !args.absent(idx) {
+                sizes[i] = Some(args.u32(idx)?.min(i32::MAX as u32) as c_int);
+            }
+        }
+        for (option, size) in options.into_iter().zip(sizes) {
+            if let Some(size) = size {
+                enet::enet_socket_set_option(socket, option, size);
+            }
+        }
+        let mut values = [0 as c_int; 2];
+        for (option, value) in options.into_iter().zip(values.iter_mut()) {
+            enet::enet_socket_get_option(socket, option, value);
+        }
+        Ok(Reply::Integers2(values[0].into(), values[1].into()))
+    }
+}
+
+/// The configuration methods of the host class.
+pub const METHODS: Methods = methods! {
+    c"compress_with_range_coder" => compress_with_range_coder,
+    c"maximum_packet_size" => maximum_packet_size,
+    c"maximum_waiting_data" => maximum_waiting_data,
+    c"mtu" => mtu,
+    c"duplicate_peers" => duplicate_peers,
+    c"refuse_connections" => refuse_connections,
+    c"checksum" => checksum,
+    c"compression" => compression,
+    c"socket_buffer_sizes" => socket_buffer_sizes,
+};

@@ -1,0 +1,405 @@
+//! Object lifetime: how an ENet host is tied to Lua objects, when it may be freed, and what a
+//! finalizer may do meanwhile. Every class file trusts these rules instead of re-deriving them.
+//!
+//! ```text
+//!   host userdata H ──user value──▶ anchor A ◀──user value── peer userdata P (one per slot)
+//!   [HostUd: core ptr]               A[1] = H                 [PeerUd: core ptr, slot]
+//!                                    A[2] = peer cache (weak values: slot+1 -> P)
+//!                                    A[3] = per-peer data (slot+1 -> any Lua value)
+//!                                    A[4] = core userdata C [HostCore: the ENetHost*, ...]
+//! ```
+//!
+//! - The ENet host is owned by the **core** C, a userdata only this module can reach (its
+//!   metatable is private), whose `__gc` destroys the host. So destruction never depends on a
+//!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak (SPEC §7).
+//! - H and every P reach A, and A reaches H and C: a peer keeps its host alive, the same slot
+//!   always gives the same P (the cache), and peers of different hosts are never equal.
+//! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and
+//!   while any of them is being finalized (Lua keeps everything a finalized object reaches
+//!   until the next cycle), so following the pointer from an object on the stack is always safe.
+//! - `host:destroy()`, H's `__gc`/`__close` and C's `__gc` all end in [`HostCore::destroy`],
+//!   which runs once; afterwards `enet` is null and every use raises `Tried to index a nil
+//!   host!` (peers: `enet: peer of a destroyed host`).
+//! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
+//!   reply phase that follows may run finalizers, and uses only plain data and these objects.
+use crate::args::Args;
+use crate::config::Admission;
+use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
+use crate::lua::{self, ffi, push_constant, Raise, State, HOST_MT, K_CORE_MT, K_WEAK_MT, PEER_MT};
+use std::os::raw::c_int;
+use std::ptr;
+
+/// Slots of the anchor table.
+const A_HOST: ffi::lua_Integer = 1;
+const A_PEERS: ffi::lua_Integer = 2;
+const A_DATA: ffi::lua_Integer = 3;
+const A_CORE: ffi::lua_Integer = 4;
+
+/// The block of a host userdata.
+#[repr(C)]
+pub struct HostUd {
+    core: *mut HostCore,
+}
+
+/// The block of a peer userdata.
+#[repr(C)]
+pub struct PeerUd {
+    core: *mut HostCore,
+    /// 0-based slot in the host's peer array (always < peerCount).
+    slot: usize,
+}
+
+/// The block of a host's core userdata: everything the module keeps for one ENet host.
+/// Lua frees this memory without running Rust destructors, so [`HostCore::finalize`] releases
+/// what it owns.
+pub struct HostCore {
+    /// The ENet host; null before creation and once destroyed.
+    enet: *mut ENetHost,
+    /// What the binding remembers per peer slot (empty until the host exists).
+    slots: Vec<SlotInfo>,
+    /// Who may connect (config.rs).
+    pub admission: Admission,
+}
+
+/// What the binding remembers about one peer slot.
+#[derive(Clone, Copy, Default)]
+pub struct SlotInfo {
+    /// The connection (`connectID`) the counters belong to.
+    pub connect_id: u32,
+    pub messages_sent: u64,
+    pub bytes_sent: u64,
+    pub messages_received: u64,
+    pub bytes_received: u64,
+    /// The connection that `peer:set_data` was called for.
+    pub data_connect_id: u32,
+    /// The slot's address when the host was destroyed, for `tostring(peer)` afterwards.
+    pub last_address: ENetAddress,
+}
+
+impl HostCore {
+    /// The live ENet host, or the reference's error once it is destroyed.
+    #[inline]
+    pub fn live(&self) -> Result<*mut ENetHost, Raise> {
+        if self.enet.is_null() {
+            return Err(Raise::Msg(c"Tried to index a nil host!"));
+        }
+        Ok(self.enet)
+    }
+
+    /// Takes ownership of a new ENet host with `peers` slots.
+    pub fn adopt(&mut self, host: *mut ENetHost, peers: usize) {
+        self.slots = vec![SlotInfo::default(); peers];
+        self.enet = host;
+    }
+
+    /// The slot's info for the peer's current connection; counters restart with a new one.
+    ///
+    /// # Safety
+    /// `peer` must be slot `slot` of this live host.
+    pub unsafe fn slot_info(
+        &mut self,
+        slot: usize,
+        peer: *const ENetPeer,
+    ) -> Option<&mut SlotInfo> {
+        // SAFETY: by contract `peer` is valid.
+        let connect_id = unsafe { (*peer).connectID };
+        let info = self.slots.get_mut(slot)?;
+        if connect_id != 0 && info.connect_id != connect_id {
+            *info = SlotInfo {
+                connect_id,
+                data_connect_id: info.data_connect_id,
+                ..SlotInfo::default()
+            };
+        }
+        Some(info)
+    }
+
+    /// The slot's info without touching its counters (a destroyed host keeps them).
+    pub fn slot(&self, slot: usize) -> Option<&SlotInfo> {
+        self.slots.get(slot)
+    }
+
+    pub fn slot_mut(&mut self, slot: usize) -> Option<&mut SlotInfo> {
+        self.slots.get_mut(slot)
+    }
+
+    /// Destroys the ENet host, once; every peer slot keeps its last address.
+    pub fn destroy(&mut self) {
+        let host = std::mem::replace(&mut self.enet, ptr::null_mut());
+        if host.is_null() {
+            return;
+        }
+        // SAFETY: `host` was live until now, with `peerCount` peers; nothing else frees it.
+        unsafe {
+            for (i, info) in self.slots.iter_mut().enumerate().take((*host).peerCount) {
+                info.last_address = (*(*host).peers.add(i)).address;
+            }
+            enet::enet_host_destroy(host);
+        }
+    }
+
+    /// Releases everything the core owns (its finalizer).
+    fn finalize(&mut self) {
+        self.destroy();
+        self.slots = Vec::new();
+    }
+}
+
+impl PeerUd {
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// The host core this peer belongs to.
+    ///
+    /// # Safety
+    /// The peer userdata must be on the stack (which keeps the core alive), and no other
+    /// reference to the core may be in use.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn core(&self) -> &mut HostCore {
+        // SAFETY: by contract; the core outlives every peer that reaches it (module comment).
+        unsafe { &mut *self.core }
+    }
+
+    /// The live ENet peer, or a clear error once the host is destroyed.
+    ///
+    /// # Safety
+    /// As [`PeerUd::core`].
+    #[inline]
+    pub unsafe fn live(&self) -> Result<*mut ENetPeer, Raise> {
+        // SAFETY: the core is alive (contract); a live host has `slot < peerCount` peers.
+        unsafe {
+            let host = (*self.core).enet;
+            if host.is_null() {
+                return Err(Raise::Msg(c"enet: peer of a destroyed host"));
+            }
+            Ok((*host).peers.add(self.slot))
+        }
+    }
+
+    /// The slot's current address, or the last known one once the host is gone.
+    ///
+    /// # Safety
+    /// As [`PeerUd::core`].
+    pub unsafe fn address(&self) -> ENetAddress {
+        // SAFETY: forwarded; the ENet peer is read only while its host is live.
+        unsafe {
+            match self.live() {
+                Ok(peer) => (*peer).address,
+                Err(_) => (*self.core)
+                    .slot(self.slot)
+                    .map(|i| i.last_address)
+                    .unwrap_or_default(),
+            }
+        }
+    }
+}
+
+impl Args {
+    /// Argument `idx` as a host's core, or a type error naming `enet_host`.
+    ///
+    /// # Safety
+    /// The returned reference is used only inside the body (no other reference to the core).
+    #[inline]
+    pub unsafe fn host<'a>(self, idx: c_int) -> Result<&'a mut HostCore, Raise> {
+        let ud = self.udata(idx, HOST_MT) as *mut HostUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_host"));
+        }
+        // SAFETY: the metatable proves a HostUd, whose core lives while the host is on the
+        // stack (module comment); host_create sets `core` before the metatable.
+        unsafe { Ok(&mut *(*ud).core) }
+    }
+
+    /// Argument `idx` as a live ENet host, with its core.
+    ///
+    /// # Safety
+    /// As [`Args::host`].
+    #[inline]
+    pub unsafe fn live_host<'a>(
+        self,
+        idx: c_int,
+    ) -> Result<(&'a mut HostCore, *mut ENetHost), Raise> {
+        // SAFETY: forwarded.
+        let core = unsafe { self.host(idx)? };
+        let host = core.live()?;
+        Ok((core, host))
+    }
+
+    /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
+    ///
+    /// # Safety
+    /// The returned reference is used only inside the body.
+    #[inline]
+    pub unsafe fn peer<'a>(self, idx: c_int) -> Result<&'a PeerUd, Raise> {
+        let ud = self.udata(idx, PEER_MT) as *const PeerUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_peer"));
+        }
+        // SAFETY: the metatable proves a PeerUd, set up completely by push_peer.
+        unsafe { Ok(&*ud) }
+    }
+
+    /// Argument `idx` as the ENet peer of a live host, with its block.
+    ///
+    /// # Safety
+    /// As [`Args::peer`].
+    #[inline]
+    pub unsafe fn live_peer<'a>(self, idx: c_int) -> Result<(&'a PeerUd, *mut ENetPeer), Raise> {
+        // SAFETY: forwarded.
+        unsafe {
+            let ud = self.peer(idx)?;
+            Ok((ud, ud.live()?))
+        }
+    }
+}
+
+/// Creates a host object without an ENet host yet (see [`HostCore::adopt`]) and leaves it on
+/// the top of the stack. Everything is allocated before ENet is asked for anything, so a raise
+/// here (out of memory, a finalizer's error) leaves only garbage behind.
+///
+/// # Safety
+/// `l` must run a function of this module, with room for six values.
+pub unsafe fn push_new_host(l: State) -> *mut HostCore {
+    // SAFETY: plain object construction; each block is initialised before its metatable is set
+    // (so neither a finalizer nor a type check can see it uninitialised).
+    unsafe {
+        let ud = ffi::lua_newuserdata(l, std::mem::size_of::<HostUd>()) as *mut HostUd;
+        ptr::write(
+            ud,
+            HostUd {
+                core: ptr::null_mut(),
+            },
+        );
+        let core = ffi::lua_newuserdata(l, std::mem::size_of::<HostCore>()) as *mut HostCore;
+        ptr::write(
+            core,
+            HostCore {
+                enet: ptr::null_mut(),
+                slots: Vec::new(),
+                admission: Admission::default(),
+            },
+        );
+        push_constant(l, K_CORE_MT);
+        ffi::lua_setmetatable(l, -2);
+        // Stack: H, C.
+        ffi::lua_createtable(l, 4, 0);
+        ffi::lua_pushvalue(l, -3);
+        ffi::lua_rawseti(l, -2, A_HOST);
+        ffi::lua_createtable(l, 0, 0);
+        push_constant(l, K_WEAK_MT);
+        ffi::lua_setmetatable(l, -2);
+        ffi::lua_rawseti(l, -2, A_PEERS);
+        ffi::lua_createtable(l, 0, 0);
+        ffi::lua_rawseti(l, -2, A_DATA);
+        ffi::lua_pushvalue(l, -2);
+        ffi::lua_rawseti(l, -2, A_CORE);
+        // Stack: H, C, A.
+        ffi::lua_setuservalue(l, -3);
+        ffi::lua_settop(l, -2);
+        (*ud).core = core;
+        ffi::lua_pushvalue(l, ffi::lua_upvalueindex(HOST_MT));
+        ffi::lua_setmetatable(l, -2);
+        core
+    }
+}
+
+/// Pushes the one peer object of slot `slot` of the host userdata at stack index `host`,
+/// creating and caching it on first use.
+///
+/// # Safety
+/// `l` must run a function of this module; `host` is a host userdata of this module whose ENet
+/// host has (or had) `slot`.
+pub unsafe fn push_peer(l: State, host: c_int, slot: usize) {
+    // SAFETY: the anchor is the host's user value (push_new_host); the new peer block is
+    // initialised before anything can observe it, from the host block, which is on the stack.
+    unsafe {
+        let key = slot as ffi::lua_Integer + 1;
+        ffi::lua_getuservalue(l, host);
+        ffi::lua_rawgeti(l, -1, A_PEERS);
+        if ffi::lua_rawgeti(l, -1, key) == ffi::LUA_TUSERDATA {
+            ffi::lua_replace(l, -3);
+            ffi::lua_settop(l, -2);
+            return;
+        }
+        ffi::lua_settop(l, -2);
+        // Stack: A, cache.
+        let ud = ffi::lua_newuserdata(l, std::mem::size_of::<PeerUd>()) as *mut PeerUd;
+        let core = (*(ffi::lua_touserdata(l, host) as *mut HostUd)).core;
+        ptr::write(ud, PeerUd { core, slot });
+        ffi::lua_pushvalue(l, ffi::lua_upvalueindex(PEER_MT));
+        ffi::lua_setmetatable(l, -2);
+        ffi::lua_pushvalue(l, -3);
+        ffi::lua_setuservalue(l, -2);
+        ffi::lua_pushvalue(l, -1);
+        ffi::lua_rawseti(l, -3, key);
+        // Stack: A, cache, P.
+        ffi::lua_replace(l, -3);
+        ffi::lua_settop(l, -2);
+    }
+}
+
+/// Pushes the per-peer data store of the peer userdata at stack index 1.
+unsafe fn push_data_store(l: State) {
+    // SAFETY: argument 1 is a checked peer; its user value is its host's anchor.
+    unsafe {
+        ffi::lua_getuservalue(l, 1);
+        ffi::lua_rawgeti(l, -1, A_DATA);
+        ffi::lua_replace(l, -2);
+    }
+}
+
+/// `peer:set_data(value)`, the Lua part: stores argument 2 for `slot`.
+///
+/// # Safety
+/// Argument 1 is a peer of this module with slot `slot`.
+pub unsafe fn set_data(l: State, slot: usize) {
+    // SAFETY: a raw set into the module's own table.
+    unsafe {
+        ffi::lua_settop(l, 2);
+        push_data_store(l);
+        ffi::lua_pushvalue(l, 2);
+        ffi::lua_rawseti(l, -2, slot as ffi::lua_Integer + 1);
+    }
+}
+
+/// `peer:get_data()`, the Lua part: pushes the value stored for `slot`, after clearing it if it
+/// belongs to an earlier connection (`stale`).
+///
+/// # Safety
+/// As [`set_data`].
+pub unsafe fn get_data(l: State, slot: usize, stale: bool) {
+    // SAFETY: raw reads and writes of the module's own table.
+    unsafe {
+        ffi::lua_settop(l, 1);
+        push_data_store(l);
+        let key = slot as ffi::lua_Integer + 1;
+        if stale {
+            ffi::lua_pushnil(l);
+            ffi::lua_rawseti(l, -2, key);
+        }
+        ffi::lua_rawgeti(l, -1, key);
+    }
+}
+
+/// `__gc` of a host's core: destroys the ENet host if nothing did before, and frees the rest.
+///
+/// # Safety
+/// Called by Lua only, as the finalizer of a core (its metatable is private to the module).
+pub unsafe extern "C-unwind" fn core_gc(l: State) -> c_int {
+    // SAFETY: the metatable (private, compared through the constants table) proves a HostCore;
+    // finalize runs no Lua code, and a panic in it is caught and dropped before returning.
+    unsafe {
+        let core = ffi::lua_touserdata(l, 1) as *mut HostCore;
+        if core.is_null() || ffi::lua_getmetatable(l, 1) == 0 {
+            return 0;
+        }
+        push_constant(l, K_CORE_MT);
+        let ours = ffi::lua_rawequal(l, -1, -2) != 0;
+        ffi::lua_settop(l, 1);
+        if ours {
+            let _ = lua::catch(|| (*core).finalize());
+        }
+        0
+    }
+}
