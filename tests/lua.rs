@@ -2,6 +2,14 @@
 //! the Lua flavour selected by the cargo feature (LuaJIT also inside LÖVE), and the scripts
 //! whose first line says `valgrind` again under valgrind (PUC Lua only).
 //!
+//! Then the re-entrancy matrix (`tests/lua/matrix/reentrancy.lua`, SPEC §7): every method of
+//! both classes and of the module table × every finalizer action, one process each. Every
+//! combination runs plainly (a crash or abort fails it, LuaJIT included); under valgrind (PUC
+//! Lua) the combinations whose call allocates (where the finalizer fires inside the call) run
+//! in full on lua5.1 and lua5.4 and half of them, sampled by the run's seed, elsewhere, and an
+//! eighth of the others everywhere. ENET_TEST_SEED=<n> replays a sample; ENET_MATRIX=full
+//! runs all of them under valgrind.
+//!
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
 //! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
@@ -76,6 +84,22 @@ fn main() {
         }
     }
 
+    let seed = std::env::var("ENET_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs() % 1_000_000)
+        });
+    for interp in interpreters.iter().filter(|i| **i != "love" && have(i)) {
+        match matrix_jobs(interp, &root, &module_dir, seed, &filter) {
+            Ok(mut more) => jobs.append(&mut more),
+            Err(e) => failures.push(format!("{interp}/reentrancy: {e}")),
+        }
+    }
+    println!("re-entrancy matrix sample seed {seed} (ENET_TEST_SEED={seed} replays it)");
+
     let started = Instant::now();
     let total = jobs.len();
     let queue = Arc::new(Mutex::new(jobs));
@@ -116,6 +140,64 @@ fn main() {
         failures.push("no Lua test ran".into());
     }
     common::finish(passed, &failures, 0, 0, started);
+}
+
+/// The re-entrancy matrix's jobs for `interp` (module comment), listed by the script itself.
+fn matrix_jobs(
+    interp: &str,
+    root: &Path,
+    module_dir: &Path,
+    seed: u64,
+    filter: &[String],
+) -> Result<Vec<Job>, String> {
+    let script = root.join("tests/lua/matrix/reentrancy.lua");
+    let mut list = lua_command(interp, &script, module_dir, root);
+    list.env("ENET_REENTRY", "list");
+    let out = list.output().map_err(|e| format!("cannot list: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let combos: Vec<(&str, bool)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("COMBO "))
+        .map(|l| match l.split_once(' ') {
+            Some((combo, tag)) => (combo, tag == "alloc"),
+            None => (l, false),
+        })
+        .collect();
+    if !out.status.success() || combos.len() < 100 {
+        return Err(format!(
+            "listing failed ({} combinations):\n{text}{}",
+            combos.len(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let full = std::env::var("ENET_MATRIX").is_ok_and(|v| v == "full");
+    let valgrind = interp != "luajit" && have("valgrind");
+    let mut jobs = Vec::new();
+    for (combo, allocates) in combos {
+        let name = format!("{interp}/reentrancy {combo}");
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let mut cmd = lua_command(interp, &script, module_dir, root);
+        cmd.env("ENET_REENTRY", combo);
+        // A hash of the seed and the combination picks the sample.
+        let pick = combo.bytes().fold(seed ^ 0xCBF2_9CE4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+        }) % 8;
+        let sampled = match (allocates, interp) {
+            (true, "lua5.1" | "lua5.4") => true,
+            (true, _) => pick % 2 == 0,
+            (false, _) => pick == 0,
+        };
+        if valgrind && (full || sampled) {
+            jobs.push(Job {
+                name: format!("valgrind {name}"),
+                command: common::under_valgrind(&cmd),
+            });
+        }
+        jobs.push(Job { name, command: cmd });
+    }
+    Ok(jobs)
 }
 
 fn wants_valgrind(script: &Path) -> bool {
