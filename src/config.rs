@@ -76,7 +76,7 @@ unsafe fn tunable(
 
 /// `host:maximum_packet_size([bytes])`: larger sends are refused (`send` returns -1).
 unsafe fn maximum_packet_size(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what tunable requires.
     unsafe {
         tunable(
             args,
@@ -89,7 +89,7 @@ unsafe fn maximum_packet_size(args: Args) -> Ret {
 
 /// `host:maximum_waiting_data([bytes])`: per-peer cap on data buffered for delivery.
 unsafe fn maximum_waiting_data(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what tunable requires.
     unsafe {
         tunable(
             args,

@@ -251,37 +251,37 @@ unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret {
 }
 
 unsafe fn total_sent_data(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalSentData.into()) }
 }
 
 unsafe fn total_received_data(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalReceivedData.into()) }
 }
 
 unsafe fn total_sent_packets(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalSentPackets.into()) }
 }
 
 unsafe fn total_received_packets(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalReceivedPackets.into()) }
 }
 
 unsafe fn service_time(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.serviceTime.into()) }
 }
 
 unsafe fn peer_count(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.peerCount as u64) }
 }
 
 unsafe fn connected_peers(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.connectedPeers as u64) }
 }
 

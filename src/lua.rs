@@ -302,7 +302,8 @@ pub unsafe fn push_constant(l: State, k: ffi::lua_Integer) {
 /// As [`push_constant`].
 #[inline(always)]
 pub unsafe fn push_name(l: State, name: Name) {
-    // SAFETY: forwarded; the names sit at 1.. in declaration order.
+    // SAFETY: the caller runs a function of this module (this fn's contract), so the constants
+    // upvalue exists; the names sit at 1.. in declaration order.
     unsafe { push_constant(l, name as ffi::lua_Integer + 1) }
 }
 

@@ -182,7 +182,8 @@ impl PeerUd {
     /// # Safety
     /// As [`PeerUd::core`].
     pub unsafe fn address(&self) -> ENetAddress {
-        // SAFETY: forwarded; the ENet peer is read only while its host is live.
+        // SAFETY: the caller keeps the peer on the stack (this fn's contract), which keeps the
+        // core alive; the ENet peer is read only while its host is live.
         unsafe {
             match self.live() {
                 Ok(peer) => (*peer).address,
@@ -220,7 +221,7 @@ impl Args {
         self,
         idx: c_int,
     ) -> Result<(&'a mut HostCore, *mut ENetHost), Raise> {
-        // SAFETY: forwarded.
+        // SAFETY: the caller upholds Args::host's contract, which is this fn's.
         let core = unsafe { self.host(idx)? };
         let host = core.live()?;
         Ok((core, host))
@@ -246,7 +247,7 @@ impl Args {
     /// As [`Args::peer`].
     #[inline]
     pub unsafe fn live_peer<'a>(self, idx: c_int) -> Result<(&'a PeerUd, *mut ENetPeer), Raise> {
-        // SAFETY: forwarded.
+        // SAFETY: the caller upholds Args::peer's contract, which is this fn's.
         unsafe {
             let ud = self.peer(idx)?;
             Ok((ud, ud.live()?))

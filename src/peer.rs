@@ -96,17 +96,17 @@ unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> 
 }
 
 unsafe fn disconnect(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect) }
 }
 
 unsafe fn disconnect_now(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect_now) }
 }
 
 unsafe fn disconnect_later(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect_later) }
 }
 
@@ -149,12 +149,12 @@ unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Re
 }
 
 unsafe fn round_trip_time(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
     unsafe { peer_u32_field(args, |p| &mut p.roundTripTime) }
 }
 
 unsafe fn last_round_trip_time(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
     unsafe { peer_u32_field(args, |p| &mut p.lastRoundTripTime) }
 }
 
@@ -213,7 +213,7 @@ unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret {
 }
 
 unsafe fn connect_id(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.connectID.into()) }
 }
 
@@ -256,17 +256,17 @@ unsafe fn packet_loss(args: Args) -> Ret {
 }
 
 unsafe fn round_trip_time_variance(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.roundTripTimeVariance.into()) }
 }
 
 unsafe fn peer_mtu(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.mtu.into()) }
 }
 
 unsafe fn channel_count(args: Args) -> Ret {
-    // SAFETY: forwarded.
+    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.channelCount as u64) }
 }
 
