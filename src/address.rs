@@ -1,4 +1,4 @@
-//! `"host:port"` strings: parsing with the reference's rules and texts (SPEC §6, reference §3.3),
+//! `"host:port"` strings: parsing with the reference's rules and texts (docs/api.md, "Addresses"),
 //! resolving through ENet, and formatting as `a.b.c.d:port`.
 use crate::ffi::{enet_address_set_host, ENetAddress};
 use std::ffi::{CStr, CString};

@@ -1,4 +1,4 @@
-//! Argument checks and conversions, with the reference's error texts (SPEC §4, §5), through
+//! Argument checks and conversions, with the reference's error texts (docs/api.md, "Conventions"), through
 //! [`Args`]: the only view of the Lua stack a method body gets. Every read here leaves the Lua
 //! state as it was and never allocates, raises or runs Lua code (lua.rs says why that matters).
 use crate::lua::{ffi, Raise, State};
@@ -21,7 +21,7 @@ impl Args {
         unsafe { ffi::lua_type(self.0, idx) }
     }
 
-    /// `true` when argument `idx` is absent or nil (SPEC §5: nil means absent everywhere).
+    /// `true` when argument `idx` is absent or nil (nil means absent everywhere: docs/api.md, "Conventions").
     #[inline]
     pub fn absent(self, idx: c_int) -> bool {
         self.type_of(idx) <= ffi::LUA_TNIL

@@ -139,7 +139,7 @@ unsafe fn check_events(args: Args) -> Ret {
 }
 
 /// The result of `enet_host_service`/`check_events`: nothing when there was no event, the
-/// event table, or `nil, message` on a socket error (SPEC §8).
+/// event table, or `nil, message` on a socket error (docs/api.md, "Differences from lua-enet").
 unsafe fn reply_event(
     args: Args,
     core: &mut HostCore,

@@ -11,7 +11,8 @@
 //!
 //! - The ENet host is owned by the **core** C, a userdata only this module can reach (its
 //!   metatable is private), whose `__gc` destroys the host. So destruction never depends on a
-//!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak (SPEC §7).
+//!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak
+//!   (docs/architecture.md, "Object lifetime").
 //! - H and every P reach A, and A reaches H and C: a peer keeps its host alive, the same slot
 //!   always gives the same P (the cache), and peers of different hosts are never equal.
 //! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and

@@ -171,7 +171,7 @@ unsafe fn throttle_configure(args: Args) -> Ret {
     }
 }
 
-/// `peer:timeout([limit [, minimum [, maximum]]])`: with no argument a pure getter (SPEC §8);
+/// `peer:timeout([limit [, minimum [, maximum]]])`: with no argument a pure getter (docs/api.md);
 /// otherwise sets all three, nil or absent meaning ENet's default. Returns the three values.
 unsafe fn timeout(args: Args) -> Ret {
     // SAFETY: live peer.
