@@ -2,23 +2,42 @@
 //! [`Args`]: the only view of the Lua stack a method body gets. Every read here leaves the Lua
 //! state as it was and never allocates, raises or runs Lua code (lua.rs says why that matters).
 use crate::lua::{ffi, Raise, State};
-use std::os::raw::{c_int, c_void};
+use std::os::raw::{c_char, c_int, c_void};
 
 /// The arguments of the running call, read-only.
 #[derive(Clone, Copy)]
-pub struct Args(State);
+pub struct Args {
+    l: State,
+    /// The string arguments the prepare phase read (`lua::call`): index, bytes (null when the
+    /// argument is neither a string nor a number) and length.
+    strings: [(c_int, *const c_char, usize); 2],
+}
 
 impl Args {
+    /// Reads the string arguments `strings` (at most two), converting numbers to strings in
+    /// place as `luaL_checklstring` would. This allocates: it is the prepare phase of a call
+    /// (lua.rs), never a body.
+    ///
     /// # Safety
-    /// `l` must be the state of a running C function of this module, whose string arguments
-    /// were converted by `lua::call` (so reading them never allocates).
-    pub unsafe fn new(l: State) -> Args {
-        Args(l)
+    /// `l` must be the state of a running C function of this module.
+    #[inline(always)]
+    pub unsafe fn prepare(l: State, strings: &[c_int]) -> Args {
+        let mut args = Args {
+            l,
+            strings: [(0, std::ptr::null(), 0); 2],
+        };
+        for (slot, &idx) in args.strings.iter_mut().zip(strings) {
+            let mut len = 0usize;
+            // SAFETY: any acceptable index; the bytes live while the argument is on the stack.
+            let p = unsafe { ffi::lua_tolstring(l, idx, &mut len) };
+            *slot = (idx, p, len);
+        }
+        args
     }
 
     fn type_of(self, idx: c_int) -> c_int {
         // SAFETY: lua_type accepts any acceptable index and only reads.
-        unsafe { ffi::lua_type(self.0, idx) }
+        unsafe { ffi::lua_type(self.l, idx) }
     }
 
     /// `true` when argument `idx` is absent or nil (nil means absent everywhere: docs/api.md, "Conventions").
@@ -35,7 +54,7 @@ impl Args {
     /// Lua's truth of argument `idx` (only `nil` and `false` are false).
     pub fn truthy(self, idx: c_int) -> bool {
         // SAFETY: lua_toboolean only reads.
-        unsafe { ffi::lua_toboolean(self.0, idx) != 0 }
+        unsafe { ffi::lua_toboolean(self.l, idx) != 0 }
     }
 
     /// A required integer argument, wrapped to 32 bits (numbers and numeric strings accepted).
@@ -56,7 +75,7 @@ impl Args {
     /// Argument `idx`, whose type is `t`, as a wrapped 32-bit integer.
     #[inline]
     fn u32_of_type(self, idx: c_int, t: c_int) -> Result<u32, Raise> {
-        let l = self.0;
+        let l = self.l;
         // SAFETY: read-only conversions; converting a string to a number does not allocate.
         unsafe {
             if t == ffi::LUA_TNUMBER {
@@ -80,38 +99,46 @@ impl Args {
         }
     }
 
-    /// A required string argument. Numbers were converted in place by the call's prepare
-    /// phase, as `luaL_checklstring` would (lua.rs). The slice borrows the Lua string, which
-    /// stays alive while it sits on the stack, that is for the whole body.
+    /// A required string argument (numbers accepted, converted by the prepare phase). The
+    /// slice borrows the Lua string, which stays alive while it sits on the stack, that is for
+    /// the whole body.
     #[inline]
     pub fn bytes<'a>(self, idx: c_int) -> Result<&'a [u8], Raise> {
-        self.bytes_of_type(idx, self.type_of(idx))
+        match self.string(idx) {
+            Some(bytes) => Ok(bytes),
+            None => Err(Raise::Type(idx, c"string")),
+        }
     }
 
     /// An optional string argument: `None` when absent or nil.
     #[inline]
     pub fn opt_bytes<'a>(self, idx: c_int) -> Result<Option<&'a [u8]>, Raise> {
-        match self.type_of(idx) {
-            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(None),
-            t => self.bytes_of_type(idx, t).map(Some),
+        match self.string(idx) {
+            Some(bytes) => Ok(Some(bytes)),
+            None if self.absent(idx) => Ok(None),
+            None => Err(Raise::Type(idx, c"string")),
         }
     }
 
+    /// The bytes of string argument `idx`: read by the prepare phase when the method lists it
+    /// as a string argument (`methods!`), else only if it is a real string (reading one does
+    /// not allocate; a number would have to be converted, which is refused here).
     #[inline]
-    fn bytes_of_type<'a>(self, idx: c_int, t: c_int) -> Result<&'a [u8], Raise> {
-        // Only real strings: reading them does not allocate. A number here means the method
-        // forgot to list the argument as a string in `methods!`; it is refused, never
-        // converted inside the body.
-        if t == ffi::LUA_TSTRING {
-            let mut len = 0usize;
-            // SAFETY: lua_tolstring on a string returns its bytes, owned by the string.
-            let p = unsafe { ffi::lua_tolstring(self.0, idx, &mut len) };
-            if !p.is_null() {
-                // SAFETY: `p` points to `len` bytes that live while the argument does.
-                return Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len) });
+    fn string<'a>(self, idx: c_int) -> Option<&'a [u8]> {
+        let (p, len) = match self.strings.iter().find(|s| s.0 == idx && idx != 0) {
+            Some(&(_, p, len)) => (p, len),
+            None if self.type_of(idx) == ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                // SAFETY: lua_tolstring on a string returns its bytes, owned by the string.
+                (unsafe { ffi::lua_tolstring(self.l, idx, &mut len) }, len)
             }
+            None => return None,
+        };
+        if p.is_null() {
+            return None;
         }
-        Err(Raise::Type(idx, c"string"))
+        // SAFETY: `p` points to `len` bytes that live while the argument does.
+        Some(unsafe { std::slice::from_raw_parts(p as *const u8, len) })
     }
 
     /// The block of argument `idx` if it is a userdata whose metatable is the upvalue `mt` of
@@ -123,7 +150,7 @@ impl Args {
     /// any C module's type check (`luaL_checkudata` included) can defend against.
     #[inline]
     pub fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
-        let l = self.0;
+        let l = self.l;
         // SAFETY: queries on a valid state; the metatable pushed by lua_getmetatable (an
         // existing table: no allocation) is popped before returning.
         unsafe {

@@ -2,7 +2,7 @@
 //! tunables, checksums, compression, socket buffers, and admission (who may connect).
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetHost};
-use crate::lua::{methods, Methods, Raise, Reply, Ret};
+use crate::lua::{methods, Failure, Methods, Raise, Ret};
 use std::os::raw::c_int;
 use std::ptr;
 
@@ -58,7 +58,7 @@ unsafe fn tunable(
     field: fn(&mut ENetHost) -> &mut usize,
     min: u32,
     range: &'static std::ffi::CStr,
-) -> Ret {
+) -> Ret<i64> {
     // SAFETY: live host, borrowed only inside the body.
     unsafe {
         let (_, host) = args.live_host(1)?;
@@ -70,12 +70,12 @@ unsafe fn tunable(
             }
             *field(host) = value as usize;
         }
-        Ok(Reply::Integer(*field(host) as i64))
+        Ok(*field(host) as i64)
     }
 }
 
 /// `host:maximum_packet_size([bytes])`: larger sends are refused (`send` returns -1).
-unsafe fn maximum_packet_size(args: Args) -> Ret {
+unsafe fn maximum_packet_size(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what tunable requires.
     unsafe {
         tunable(
@@ -88,7 +88,7 @@ unsafe fn maximum_packet_size(args: Args) -> Ret {
 }
 
 /// `host:maximum_waiting_data([bytes])`: per-peer cap on data buffered for delivery.
-unsafe fn maximum_waiting_data(args: Args) -> Ret {
+unsafe fn maximum_waiting_data(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what tunable requires.
     unsafe {
         tunable(
@@ -101,7 +101,7 @@ unsafe fn maximum_waiting_data(args: Args) -> Ret {
 }
 
 /// `host:mtu([bytes])`: the MTU offered to future connections (576..4096).
-unsafe fn mtu(args: Args) -> Ret {
+unsafe fn mtu(args: Args) -> Ret<i64> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
@@ -114,12 +114,12 @@ unsafe fn mtu(args: Args) -> Ret {
             }
             (*host).mtu = value;
         }
-        Ok(Reply::Integer((*host).mtu.into()))
+        Ok((*host).mtu.into())
     }
 }
 
 /// `host:duplicate_peers([n])`: how many peers may connect from one IP address (0..4095).
-unsafe fn duplicate_peers(args: Args) -> Ret {
+unsafe fn duplicate_peers(args: Args) -> Ret<i64> {
     // SAFETY: live host and its core.
     unsafe {
         let (core, host) = args.live_host(1)?;
@@ -131,20 +131,20 @@ unsafe fn duplicate_peers(args: Args) -> Ret {
             }
             core.admission.set_duplicate_peers(host, value as usize);
         }
-        Ok(Reply::Integer(core.admission.duplicate_peers(host) as i64))
+        Ok(core.admission.duplicate_peers(host) as i64)
     }
 }
 
 /// `host:refuse_connections([on])`: while on, new incoming connections are ignored (ENet does
 /// not answer them, so the other side sees its attempt fail). Returns the current setting.
-unsafe fn refuse_connections(args: Args) -> Ret {
+unsafe fn refuse_connections(args: Args) -> Ret<bool> {
     // SAFETY: live host and its core.
     unsafe {
         let (core, host) = args.live_host(1)?;
         if !args.absent(2) {
             core.admission.set_refusing(&mut *host, args.truthy(2));
         }
-        Ok(Reply::Boolean(core.admission.refusing()))
+        Ok(core.admission.refusing())
     }
 }
 
@@ -154,49 +154,47 @@ unsafe extern "C" fn crc32(buffers: *const enet::ENetBuffer, count: usize) -> u3
 }
 
 /// `host:checksum([on])`: CRC32 checksums on every datagram (both ends must agree).
-unsafe fn checksum(args: Args) -> Ret {
+unsafe fn checksum(args: Args) -> Ret<bool> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
         if !args.absent(2) {
             (*host).checksum = args.truthy(2).then_some(crc32 as _);
         }
-        Ok(Reply::Boolean((*host).checksum.is_some()))
+        Ok((*host).checksum.is_some())
     }
 }
 
 /// `host:compress_with_range_coder()`: the reference's switch, true when it worked.
-unsafe fn compress_with_range_coder(args: Args) -> Ret {
+unsafe fn compress_with_range_coder(args: Args) -> Ret<bool> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
-        Ok(Reply::Boolean(
-            enet::enet_host_compress_with_range_coder(host) == 0,
-        ))
+        Ok(enet::enet_host_compress_with_range_coder(host) == 0)
     }
 }
 
 /// `host:compression([on])`: ENet's range coder on or off (both ends must agree).
-unsafe fn compression(args: Args) -> Ret {
+unsafe fn compression(args: Args) -> Ret<Result<bool, Failure>> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
         if !args.absent(2) {
             if args.truthy(2) {
                 if enet::enet_host_compress_with_range_coder(host) != 0 {
-                    return Ok(Reply::failure(format_args!("could not enable compression")));
+                    return Ok(Err(Failure::new("could not enable compression")));
                 }
             } else {
                 enet::enet_host_compress(host, ptr::null());
             }
         }
-        Ok(Reply::Boolean(!(*host).compressor.context.is_null()))
+        Ok(Ok(!(*host).compressor.context.is_null()))
     }
 }
 
 /// `host:socket_buffer_sizes([receive [, send]])`: sets the given sizes (bytes) and returns
 /// both as the OS reports them (Linux reports twice what was asked).
-unsafe fn socket_buffer_sizes(args: Args) -> Ret {
+unsafe fn socket_buffer_sizes(args: Args) -> Ret<(i64, i64)> {
     // SAFETY: live host; out-parameters are valid.
     unsafe {
         let (_, host) = args.live_host(1)?;
@@ -217,7 +215,7 @@ unsafe fn socket_buffer_sizes(args: Args) -> Ret {
         for (option, value) in options.into_iter().zip(values.iter_mut()) {
             enet::enet_socket_get_option(socket, option, value);
         }
-        Ok(Reply::Integers2(values[0].into(), values[1].into()))
+        Ok((values[0].into(), values[1].into()))
     }
 }
 

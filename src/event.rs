@@ -5,7 +5,7 @@
 //! The body turns ENet's event into an [`Event`] (plain data and the received packet, which is
 //! ours from then on); the reply phase builds the table ([`Event::push`]).
 use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPacket};
-use crate::lua::{ffi, push_name, push_packet, Name, State};
+use crate::lua::{ffi, push_bytes, push_name, stage_packet, Name, Push, Staged, State};
 use crate::object::{self, HostCore};
 use std::os::raw::c_int;
 
@@ -72,20 +72,18 @@ impl Event {
             }
         }
     }
+}
 
-    /// Pushes the event as a table: a new one, or the caller's table, whose fields are all
-    /// overwritten (zero-garbage delivery). Keys are interned names, set with `rawset`.
-    ///
-    /// # Safety
-    /// `l` runs the function whose body made this event (its host is still on the stack).
-    pub unsafe fn push(self, l: State) {
-        // SAFETY: the packet is freed by push_packet, before anything else allocates; the rest
-        // is plain data and the module's own objects (object.rs).
+/// The event as a table: a new one, or the caller's table, whose fields are all overwritten
+/// (zero-garbage delivery). Keys are interned names, set with `rawset`.
+impl Push for Event {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: the packet is staged (freed) before anything else allocates, and a small copy
+        // lives in `buf` until pushed; the rest is plain data and the module's own objects.
         unsafe {
             let fresh = self.target.is_none();
-            if !self.packet.is_null() {
-                push_packet(l, self.packet);
-            }
+            let mut buf = std::mem::MaybeUninit::uninit();
+            let data = (!self.packet.is_null()).then(|| stage_packet(l, self.packet, &mut buf));
             match self.target {
                 Some(idx) => ffi::lua_pushvalue(l, idx),
                 None => ffi::lua_createtable(l, 0, 4),
@@ -102,7 +100,9 @@ impl Event {
             ffi::lua_rawset(l, -3);
 
             push_name(l, Name::Data);
-            if !self.packet.is_null() {
+            if let Some(Staged::Small(bytes)) = data {
+                push_bytes(l, bytes);
+            } else if let Some(Staged::Pushed) = data {
                 ffi::lua_pushvalue(l, -3);
             } else if self.kind == Name::None {
                 ffi::lua_pushnil(l);
@@ -130,10 +130,11 @@ impl Event {
                 }
                 ffi::lua_rawset(l, -3);
             }
-            if !self.packet.is_null() {
+            if let Some(Staged::Pushed) = data {
                 ffi::lua_replace(l, -2); // drop the data string below the table
             }
         }
+        1
     }
 }
 

@@ -5,8 +5,8 @@ use crate::address;
 use crate::args::Args;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
-use crate::lua::{self, ffi, methods, text, Methods, Raise, Reply, Ret, State};
-use crate::object::{self, HostCore};
+use crate::lua::{self, ffi, methods, text, Failure, Methods, Push, Raise, Ret, State, Text};
+use crate::object::{self, HostCore, PeerObject};
 use crate::peer;
 use std::os::raw::c_int;
 
@@ -31,10 +31,7 @@ pub unsafe extern "C-unwind" fn lua_host_create(l: State) -> c_int {
     // SAFETY: the phases of lua.rs: bodies under lua::catch make no Lua call; the Lua calls in
     // between hold nothing that owns memory.
     unsafe {
-        if ffi::lua_type(l, 1) == ffi::LUA_TNUMBER {
-            ffi::lua_tolstring(l, 1, std::ptr::null_mut());
-        }
-        let args = Args::new(l);
+        let args = Args::prepare(l, &[1]);
         let config = match lua::catch(|| create_config(args)).and_then(|r| r) {
             Ok(Ok(config)) => config,
             Ok(Err(failure)) => return push_failure(l, failure),
@@ -50,19 +47,13 @@ pub unsafe extern "C-unwind" fn lua_host_create(l: State) -> c_int {
     }
 }
 
-unsafe fn push_failure(l: State, failure: Reply) -> c_int {
-    // SAFETY: a Failure reply pushes two values.
-    unsafe {
-        if let Reply::Failure(text) = failure {
-            ffi::lua_pushnil(l);
-            lua::push_bytes(l, text.as_bytes());
-        }
-    }
-    2
+unsafe fn push_failure(l: State, failure: Failure) -> c_int {
+    // SAFETY: two free slots (a C function has LUA_MINSTACK).
+    unsafe { failure.push(l) }
 }
 
 /// The checks of `host_create`, in the reference's order (the numbers last to first).
-unsafe fn create_config(args: Args) -> Result<Result<Config, Reply>, Raise> {
+unsafe fn create_config(args: Args) -> Result<Result<Config, Failure>, Raise> {
     let bind = match args.opt_bytes(1)? {
         None => None,
         Some(text) => Some(address::resolve(text).map_err(|e| Raise::Msg(e.message()))?),
@@ -72,9 +63,9 @@ unsafe fn create_config(args: Args) -> Result<Result<Config, Reply>, Raise> {
     let channels = args.opt_u32(3, 1)?;
     let peers = args.opt_u32(2, 64)?;
     if peers == 0 || peers > enet::ENET_PROTOCOL_MAXIMUM_PEER_ID {
-        return Ok(Err(Reply::failure(format_args!(
-            "failed to create host (peer_count must be 1..4095)"
-        ))));
+        return Ok(Err(Failure::new(
+            "failed to create host (peer_count must be 1..4095)",
+        )));
     }
     Ok(Ok(Config {
         bind,
@@ -86,7 +77,7 @@ unsafe fn create_config(args: Args) -> Result<Result<Config, Reply>, Raise> {
 }
 
 /// Creates the ENet host into a new core: `None`, or the failure to return.
-fn create(core: &mut HostCore, config: Config) -> Option<Reply> {
+fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
     let bind = config
         .bind
         .as_ref()
@@ -102,39 +93,32 @@ fn create(core: &mut HostCore, config: Config) -> Option<Reply> {
         )
     };
     if host.is_null() {
-        let cause = std::io::Error::last_os_error();
-        return Some(match &config.bind {
-            Some(a) => Reply::failure(format_args!(
-                "failed to create host ({}: {cause})",
-                address::Display(a)
-            )),
-            None => Reply::failure(format_args!("failed to create host ({cause})")),
-        });
+        return Some(Failure::os("failed to create host", config.bind));
     }
     core.adopt(host, config.peers);
     None
 }
 
 /// `host:service([timeout [, event]])`
-unsafe fn service(args: Args) -> Ret {
+unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
     // SAFETY: live host; the event is taken over before the body ends.
     unsafe {
         let (core, host) = args.live_host(1)?;
         let timeout = args.opt_u32(2, 0)?;
         let mut event = ENetEvent::empty();
         let rc = enet::enet_host_service(host, &mut event, timeout);
-        reply_event(args, core, host, rc, &event, 3, "service")
+        reply_event(args, core, host, rc, &event, 3, "host service failed")
     }
 }
 
 /// `host:check_events([event])`
-unsafe fn check_events(args: Args) -> Ret {
+unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
     // SAFETY: as `service`.
     unsafe {
         let (core, host) = args.live_host(1)?;
         let mut event = ENetEvent::empty();
         let rc = enet::enet_host_check_events(host, &mut event);
-        reply_event(args, core, host, rc, &event, 2, "check_events")
+        reply_event(args, core, host, rc, &event, 2, "host check_events failed")
     }
 }
 
@@ -147,24 +131,23 @@ unsafe fn reply_event(
     rc: c_int,
     event: &ENetEvent,
     table_arg: c_int,
-    what: &str,
-) -> Ret {
+    what: &'static str,
+) -> Ret<Result<Option<Event>, Failure>> {
     if rc < 0 {
-        let cause = std::io::Error::last_os_error();
-        return Ok(Reply::failure(format_args!("host {what} failed ({cause})")));
+        return Ok(Err(Failure::os(what, None)));
     }
     if rc == 0 {
-        return Ok(Reply::Nothing);
+        return Ok(Ok(None));
     }
     let target = args.is_table(table_arg).then_some(table_arg);
     // SAFETY: ENet just filled `event` for this live host, the userdata at index 1.
-    Ok(Reply::Event(unsafe {
+    Ok(Ok(Some(unsafe {
         Event::take(event, core, host, 1, target)
-    }))
+    })))
 }
 
 /// `host:connect(address [, channel_count [, data]])`
-unsafe fn connect(args: Args) -> Ret {
+unsafe fn connect(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the returned peer points into its peer array.
     unsafe {
         let (_, host) = args.live_host(1)?;
@@ -175,7 +158,7 @@ unsafe fn connect(args: Args) -> Ret {
         if peer.is_null() {
             return Err(Raise::Msg(c"Failed to create peer"));
         }
-        Ok(Reply::Peer {
+        Ok(PeerObject {
             host: 1,
             slot: peer.offset_from((*host).peers) as usize,
         })
@@ -183,14 +166,14 @@ unsafe fn connect(args: Args) -> Ret {
 }
 
 /// `host:flush()`
-unsafe fn flush(args: Args) -> Ret {
+unsafe fn flush(args: Args) -> Ret<()> {
     // SAFETY: live host.
     unsafe { enet::enet_host_flush(args.live_host(1)?.1) };
-    Ok(Reply::Nothing)
+    Ok(())
 }
 
 /// `host:broadcast(data [, channel [, flag]])`
-unsafe fn broadcast(args: Args) -> Ret {
+unsafe fn broadcast(args: Args) -> Ret<()> {
     // SAFETY: live host; ENet takes the packet and frees it if no peer accepted it.
     unsafe {
         let (core, host) = args.live_host(1)?;
@@ -198,7 +181,7 @@ unsafe fn broadcast(args: Args) -> Ret {
         let packet = message.packet()?;
         count_broadcast(core, host, message.channel, message.data.len());
         enet::enet_host_broadcast(host, message.channel, packet);
-        Ok(Reply::Nothing)
+        Ok(())
     }
 }
 
@@ -222,71 +205,71 @@ unsafe fn count_broadcast(core: &mut HostCore, host: *mut ENetHost, channel: u8,
 }
 
 /// `host:channel_limit(limit)`
-unsafe fn channel_limit(args: Args) -> Ret {
+unsafe fn channel_limit(args: Args) -> Ret<()> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
         enet::enet_host_channel_limit(host, args.u32(2)? as usize);
-        Ok(Reply::Nothing)
+        Ok(())
     }
 }
 
 /// `host:bandwidth_limit(incoming [, outgoing])`: outgoing defaults to incoming, which is what
 /// the reference (reading argument 2 twice) gave callers that passed one value.
-unsafe fn bandwidth_limit(args: Args) -> Ret {
+unsafe fn bandwidth_limit(args: Args) -> Ret<()> {
     // SAFETY: live host.
     unsafe {
         let (_, host) = args.live_host(1)?;
         let incoming = args.u32(2)?;
         let outgoing = args.opt_u32(3, incoming)?;
         enet::enet_host_bandwidth_limit(host, incoming, outgoing);
-        Ok(Reply::Nothing)
+        Ok(())
     }
 }
 
 /// One integer read from the live host.
-unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret {
+unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret<i64> {
     // SAFETY: live host, read by shared reference for the duration of `read`.
-    unsafe { Ok(Reply::Integer(read(&*args.live_host(1)?.1) as i64)) }
+    unsafe { Ok(read(&*args.live_host(1)?.1) as i64) }
 }
 
-unsafe fn total_sent_data(args: Args) -> Ret {
+unsafe fn total_sent_data(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalSentData.into()) }
 }
 
-unsafe fn total_received_data(args: Args) -> Ret {
+unsafe fn total_received_data(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalReceivedData.into()) }
 }
 
-unsafe fn total_sent_packets(args: Args) -> Ret {
+unsafe fn total_sent_packets(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalSentPackets.into()) }
 }
 
-unsafe fn total_received_packets(args: Args) -> Ret {
+unsafe fn total_received_packets(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.totalReceivedPackets.into()) }
 }
 
-unsafe fn service_time(args: Args) -> Ret {
+unsafe fn service_time(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.serviceTime.into()) }
 }
 
-unsafe fn peer_count(args: Args) -> Ret {
+unsafe fn peer_count(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.peerCount as u64) }
 }
 
-unsafe fn connected_peers(args: Args) -> Ret {
+unsafe fn connected_peers(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.connectedPeers as u64) }
 }
 
 /// `host:get_peer(index)`, 1-based; the index wraps to a C int as in the reference.
-unsafe fn get_peer(args: Args) -> Ret {
+unsafe fn get_peer(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the slot is range-checked before use.
     unsafe {
         let (_, host) = args.live_host(1)?;
@@ -294,7 +277,7 @@ unsafe fn get_peer(args: Args) -> Ret {
         if index < 1 || index as usize > (*host).peerCount {
             return Err(Raise::Arg(2, c"Invalid peer index"));
         }
-        Ok(Reply::Peer {
+        Ok(PeerObject {
             host: 1,
             slot: index as usize - 1,
         })
@@ -312,31 +295,28 @@ unsafe fn socket_address(host: *mut ENetHost) -> ENetAddress {
 }
 
 /// `host:get_socket_address()`
-unsafe fn get_socket_address(args: Args) -> Ret {
+unsafe fn get_socket_address(args: Args) -> Ret<Text> {
     // SAFETY: live host.
     unsafe {
         let addr = socket_address(args.live_host(1)?.1);
-        Ok(Reply::Text(text!("{}", address::Display(&addr))))
+        Ok(text!("{}", address::Display(&addr)))
     }
 }
 
 /// `host:get_socket_ip_port()`: the bound ip string and port number.
-unsafe fn get_socket_ip_port(args: Args) -> Ret {
+unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64)> {
     // SAFETY: live host.
     unsafe {
         let addr = socket_address(args.live_host(1)?.1);
-        Ok(Reply::TextInteger(
-            text!("{}", address::Ip(&addr)),
-            addr.port.into(),
-        ))
+        Ok((text!("{}", address::Ip(&addr)), addr.port.into()))
     }
 }
 
 /// `host:destroy()`, `__gc` and `__close`: destroys the ENet host once (object.rs).
-unsafe fn destroy(args: Args) -> Ret {
+unsafe fn destroy(args: Args) -> Ret<()> {
     // SAFETY: the core is used only inside the body.
     unsafe { args.host(1)?.destroy() };
-    Ok(Reply::Nothing)
+    Ok(())
 }
 
 /// `host:shutdown([timeout_ms [, data]])`: says goodbye to every peer after its queued data
@@ -344,7 +324,7 @@ unsafe fn destroy(args: Args) -> Ret {
 /// peer is gone or `timeout_ms` (default 3000) passes; the rest are disconnected at once.
 /// Events during the wait are consumed (received packets dropped). Returns the number of peers
 /// that disconnected cleanly and the number that had to be cut off. The host stays usable.
-unsafe fn shutdown(args: Args) -> Ret {
+unsafe fn shutdown(args: Args) -> Ret<(i64, i64)> {
     // SAFETY: live host; peers are slots of its array; received packets are ours to free. The
     // loop runs ENet only: no Lua code can run until the body returns.
     unsafe {
@@ -385,7 +365,7 @@ unsafe fn shutdown(args: Args) -> Ret {
         }
         enet::enet_host_flush(host);
         core.admission.set_refusing(&mut *host, was_refusing);
-        Ok(Reply::Integers2(clean, forced))
+        Ok((clean, forced))
     }
 }
 

@@ -29,7 +29,7 @@ mod object;
 mod peer;
 
 use args::Args;
-use lua::{ffi as lua_ffi, methods, text, Methods, Reply, Ret, State};
+use lua::{ffi as lua_ffi, methods, text, Methods, Ret, State, Text};
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
@@ -116,7 +116,7 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
 }
 
 /// Pushes the module's constants table (lua.rs, `CONSTANTS`): the interned names, then the
-/// core metatable, the weak-values metatable and the string-copy helper. Returns its index.
+/// core metatable and the string-copy helper. Returns its index.
 unsafe fn push_constants(l: State) -> c_int {
     // SAFETY: table construction in a protected call; the core metatable's `__gc` closure gets
     // the same upvalues as every method (the constants table is complete by then).
@@ -129,10 +129,6 @@ unsafe fn push_constants(l: State) -> c_int {
         let constants = lua_ffi::lua_gettop(l);
         shared_metatable(l, CORE_MT_KEY, c"enet_core");
         lua_ffi::lua_rawseti(l, constants, lua::K_CORE_MT);
-        lua_ffi::lua_createtable(l, 0, 1);
-        lua_ffi::lua_pushstring(l, c"v".as_ptr());
-        lua_ffi::lua_setfield(l, -2, c"__mode".as_ptr());
-        lua_ffi::lua_rawseti(l, constants, lua::K_WEAK_MT);
         lua_ffi::lua_pushcfunction(l, lua::copy_string);
         lua_ffi::lua_rawseti(l, constants, lua::K_COPY_STRING);
 
@@ -175,15 +171,15 @@ unsafe fn set_methods(l: State, mt: c_int, methods: &[Methods], meta: Methods) {
 }
 
 /// `enet.linked_version()`: the vendored ENet's version, "MAJOR.MINOR.PATCH".
-unsafe fn linked_version(_: Args) -> Ret {
+unsafe fn linked_version(_: Args) -> Ret<Text> {
     // SAFETY: enet_linked_version has no preconditions.
     let v = unsafe { ffi::enet_linked_version() };
-    Ok(Reply::Text(text!(
+    Ok(text!(
         "{}.{}.{}",
         (v >> 16) & 0xff,
         (v >> 8) & 0xff,
         v & 0xff
-    )))
+    ))
 }
 
 /// The functions of the module table.

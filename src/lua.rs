@@ -10,7 +10,7 @@
 //!    allocation an argument check needs), before anything else happens;
 //! 2. **body**: a plain Rust function that gets only an [`Args`] view of the stack, whose reads
 //!    never allocate, raise or run Lua code. It checks the arguments, works on ENet, and returns
-//!    a [`Reply`] or a [`Raise`], both `Copy`: plain data, no ENet pointer that Lua code could
+//!    a reply (a [`Push`] type) or a [`Raise`], both `Copy`: plain data, no ENet pointer Lua could
 //!    invalidate, nothing with a destructor. It runs under `catch_unwind`, so a Rust panic
 //!    becomes a Lua error;
 //! 3. **reply**: outside `catch_unwind`, with no Rust value that owns anything alive, the reply
@@ -19,11 +19,9 @@
 //!
 //! Why raw `lua_CFunction`s and not mlua callbacks: they cost about half as much per call, and
 //! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
+use crate::address;
 use crate::args::Args;
-use crate::event::Event;
-use crate::ffi::{self as enet, ENetPacket};
-use crate::object;
-use crate::peer::Stats;
+use crate::ffi::{self as enet, ENetAddress, ENetPacket};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -39,10 +37,8 @@ pub const PEER_MT: c_int = 2;
 pub const CONSTANTS: c_int = 3;
 /// The metatable of a host's core (object.rs), private to the module.
 pub const K_CORE_MT: ffi::lua_Integer = NAME_LIST.len() as ffi::lua_Integer + 1;
-/// The `{__mode = "v"}` metatable of every peer cache.
-pub const K_WEAK_MT: ffi::lua_Integer = K_CORE_MT + 1;
-/// [`copy_string`], the protected helper of [`push_packet`].
-pub const K_COPY_STRING: ffi::lua_Integer = K_CORE_MT + 2;
+/// [`copy_string`], the protected helper of [`stage_packet`].
+pub const K_COPY_STRING: ffi::lua_Integer = K_CORE_MT + 1;
 
 /// Declares the interned names: the enum [`Name`] and the strings in [`NAME_LIST`], from one
 /// list, so the two cannot drift apart.
@@ -178,59 +174,171 @@ pub enum Raise {
     MsgArg(&'static CStr, c_int),
 }
 
-/// What a body hands to the reply phase: the values to return to Lua, as plain data.
-#[derive(Clone, Copy)]
-pub enum Reply {
-    /// Returns nothing.
-    Nothing,
-    Integer(i64),
-    Integers2(i64, i64),
-    Integers3(i64, i64, i64),
-    Number(f64),
-    Boolean(bool),
-    Name(Name),
-    Text(Text),
-    /// An address: its text and its port.
-    TextInteger(Text, i64),
-    /// The module's failure value: `nil, text` (see [`Reply::failure`]).
-    Failure(Text),
-    /// The peer object of slot `slot` of the host at stack index `host`.
-    Peer {
-        host: c_int,
-        slot: usize,
-    },
-    /// An event table (see event.rs).
-    Event(Event),
-    /// A received packet's data and channel (`peer:receive()`); the packet is ours to free.
-    Packet(*mut ENetPacket, u8),
-    /// `peer:stats([t])`.
-    Stats(Stats),
-    /// `peer:set_data(value)`: stores argument 2 for slot `slot` of the peer at index 1.
-    SetData(usize),
-    /// `peer:get_data()`: the stored value of slot `slot`, cleared first if `stale`.
-    GetData {
-        slot: usize,
-        stale: bool,
-    },
+/// What a body hands to the reply phase: the values to return to Lua, as plain data. Each
+/// body returns its own type; `Copy` guarantees it owns nothing that a raise could skip.
+pub trait Push: Copy {
+    /// Pushes the values and says how many there are.
+    ///
+    /// # Safety
+    /// `l` runs the function whose body produced `self`, with its arguments still on the stack.
+    unsafe fn push(self, l: State) -> c_int;
 }
 
-impl Reply {
-    /// The module's failure value: `nil, "enet: <what>"`.
-    pub fn failure(what: std::fmt::Arguments<'_>) -> Reply {
-        Reply::Failure(text!("enet: {what}"))
+pub type Ret<T> = Result<T, Raise>;
+
+// An error owns nothing that a raise could skip (replies: the `Copy` bound of `Push`).
+const _: () = {
+    const fn copy<T: Copy>() {}
+    copy::<Raise>()
+};
+
+/// Returns nothing.
+impl Push for () {
+    unsafe fn push(self, _: State) -> c_int {
+        0
     }
 }
 
-pub type Ret = Result<Reply, Raise>;
+impl Push for i64 {
+    #[inline(always)]
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: a C function has LUA_MINSTACK free slots; pushing a number never allocates.
+        unsafe { ffi::lua_pushinteger(l, self as ffi::lua_Integer) };
+        1
+    }
+}
 
-/// A method body: sees the arguments, never the raw state (see the module comment).
-pub type Body = unsafe fn(Args) -> Ret;
+impl Push for (i64, i64) {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for i64.
+        unsafe { self.0.push(l) + self.1.push(l) }
+    }
+}
 
-// Nothing a body returns may own anything: no destructor may be skipped by a raise.
-const _: () = {
-    const fn copy<T: Copy>() {}
-    copy::<Ret>()
-};
+impl Push for (i64, i64, i64) {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for i64.
+        unsafe { self.0.push(l) + self.1.push(l) + self.2.push(l) }
+    }
+}
+
+impl Push for f64 {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for i64.
+        unsafe { ffi::lua_pushnumber(l, self) };
+        1
+    }
+}
+
+impl Push for bool {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for i64.
+        unsafe { ffi::lua_pushboolean(l, c_int::from(self)) };
+        1
+    }
+}
+
+impl Push for Name {
+    #[inline(always)]
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: `l` runs a function of this module (the trait's contract).
+        unsafe { push_name(l, self) };
+        1
+    }
+}
+
+impl Push for Text {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: one free slot; Lua copies the bytes.
+        unsafe { push_bytes(l, self.as_bytes()) };
+        1
+    }
+}
+
+/// An address: its text and its port.
+impl Push for (Text, i64) {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for Text and i64.
+        unsafe { self.0.push(l) + self.1.push(l) }
+    }
+}
+
+/// Nothing, or the value.
+impl<T: Push> Push for Option<T> {
+    #[inline(always)]
+    unsafe fn push(self, l: State) -> c_int {
+        match self {
+            // SAFETY: the trait's contract, forwarded to the value's push.
+            Some(v) => unsafe { v.push(l) },
+            None => 0,
+        }
+    }
+}
+
+/// The module's failure value, `nil, "enet: <what>[ (<address>: <OS error>)]"`: what a
+/// correct program can meet (a port in use, a socket error) is returned, not raised. Small
+/// plain data; the text is assembled when it is pushed.
+#[derive(Clone, Copy)]
+pub struct Failure {
+    what: &'static str,
+    address: Option<ENetAddress>,
+    os_error: Option<i32>,
+}
+
+impl Failure {
+    pub fn new(what: &'static str) -> Failure {
+        Failure {
+            what,
+            address: None,
+            os_error: None,
+        }
+    }
+
+    /// A failure caused by the last OS error, about `address` if given.
+    pub fn os(what: &'static str, address: Option<ENetAddress>) -> Failure {
+        Failure {
+            what,
+            address,
+            os_error: Some(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+        }
+    }
+
+    fn text(&self) -> Text {
+        let os = self.os_error.map(std::io::Error::from_raw_os_error);
+        match (&self.address, os) {
+            (Some(a), Some(e)) => text!("enet: {} ({}: {e})", self.what, address::Display(a)),
+            (None, Some(e)) => text!("enet: {} ({e})", self.what),
+            _ => text!("enet: {}", self.what),
+        }
+    }
+}
+
+impl Push for Failure {
+    unsafe fn push(self, l: State) -> c_int {
+        // The text is formatted (any temporary freed) before Lua is called.
+        let text = self.text();
+        // SAFETY: two free slots; Lua copies the bytes.
+        unsafe {
+            ffi::lua_pushnil(l);
+            push_bytes(l, text.as_bytes());
+        }
+        2
+    }
+}
+
+/// The value, or the failure value.
+impl<T: Push> Push for Result<T, Failure> {
+    #[inline(always)]
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: the trait's contract, forwarded to the value's push.
+        unsafe {
+            match self {
+                Ok(v) => v.push(l),
+                Err(f) => f.push(l),
+            }
+        }
+    }
+}
 
 /// Runs one Lua call through the three phases (module comment). `strings` are the stack
 /// indices of the arguments read as strings, converted from numbers in place first.
@@ -238,21 +346,16 @@ const _: () = {
 /// # Safety
 /// `l` must be the state that called a C function of this module (with its upvalue).
 #[inline(always)]
-pub unsafe fn call(l: State, strings: &[c_int], body: Body) -> c_int {
+pub unsafe fn call<R: Push>(l: State, strings: &[c_int], body: unsafe fn(Args) -> Ret<R>) -> c_int {
     // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment).
     unsafe {
-        for &idx in strings {
-            if ffi::lua_type(l, idx) == ffi::LUA_TNUMBER {
-                ffi::lua_tolstring(l, idx, std::ptr::null_mut());
-            }
-        }
-        let args = Args::new(l);
+        let args = Args::prepare(l, strings);
         // A panic's payload is dropped here, before anything can raise.
         let outcome = std::panic::catch_unwind(|| body(args)).unwrap_or(Err(Raise::Msg(
             c"enet: internal error (Rust panic), please report it",
         )));
         match outcome {
-            Ok(reply) => push_reply(l, reply),
+            Ok(reply) => reply.push(l),
             Err(e) => raise(l, e),
         }
     }
@@ -323,134 +426,76 @@ pub unsafe fn push_bytes(l: State, bytes: &[u8]) {
     }
 }
 
-/// Pushes what a body returned and says how many values that is.
-///
-/// # Safety
-/// `l` must run a function of this module; `reply` comes from its body.
-unsafe fn push_reply(l: State, reply: Reply) -> c_int {
-    // SAFETY: at most four values are pushed (a C function has LUA_MINSTACK free slots); the
-    // pieces that need more than plain pushes document their own safety.
-    unsafe {
-        match reply {
-            Reply::Nothing => 0,
-            Reply::Integer(n) => {
-                ffi::lua_pushinteger(l, n as ffi::lua_Integer);
-                1
-            }
-            Reply::Integers2(a, b) => {
-                ffi::lua_pushinteger(l, a as ffi::lua_Integer);
-                ffi::lua_pushinteger(l, b as ffi::lua_Integer);
-                2
-            }
-            Reply::Integers3(a, b, c) => {
-                ffi::lua_pushinteger(l, a as ffi::lua_Integer);
-                ffi::lua_pushinteger(l, b as ffi::lua_Integer);
-                ffi::lua_pushinteger(l, c as ffi::lua_Integer);
-                3
-            }
-            Reply::Number(n) => {
-                ffi::lua_pushnumber(l, n);
-                1
-            }
-            Reply::Boolean(b) => {
-                ffi::lua_pushboolean(l, c_int::from(b));
-                1
-            }
-            Reply::Name(name) => {
-                push_name(l, name);
-                1
-            }
-            Reply::Text(text) => {
-                push_bytes(l, text.as_bytes());
-                1
-            }
-            Reply::TextInteger(text, n) => {
-                push_bytes(l, text.as_bytes());
-                ffi::lua_pushinteger(l, n as ffi::lua_Integer);
-                2
-            }
-            Reply::Failure(text) => {
-                ffi::lua_pushnil(l);
-                push_bytes(l, text.as_bytes());
-                2
-            }
-            Reply::Peer { host, slot } => {
-                object::push_peer(l, host, slot);
-                1
-            }
-            Reply::Event(event) => {
-                event.push(l);
-                1
-            }
-            Reply::Packet(packet, channel) => {
-                push_packet(l, packet);
-                ffi::lua_pushinteger(l, channel.into());
-                2
-            }
-            Reply::Stats(stats) => {
-                stats.push(l);
-                1
-            }
-            Reply::SetData(slot) => {
-                object::set_data(l, slot);
-                0
-            }
-            Reply::GetData { slot, stale } => {
-                object::get_data(l, slot, stale);
-                1
-            }
-        }
-    }
+/// Packets up to this size are copied to the C stack and freed before Lua sees their bytes.
+pub const SMALL_PACKET: usize = 2048;
+
+/// A received packet's bytes on their way into Lua (see [`stage_packet`]).
+pub enum Staged<'b> {
+    /// Copied to the caller's buffer; the packet is freed.
+    Small(&'b [u8]),
+    /// Pushed as a string on the top of the stack; the packet is freed.
+    Pushed,
 }
 
-/// Packets up to this size are copied to the C stack and freed before Lua sees their bytes.
-const SMALL_PACKET: usize = 2048;
-
-/// Pushes a received packet's bytes as a Lua string and frees the packet, which the caller
-/// owns and which nothing else can reach: whatever a finalizer does while the string is made,
-/// the packet is freed exactly once and never read after.
+/// Takes over a received packet, which the caller owns and which nothing else can reach, so
+/// that whatever a finalizer does while the Lua string is made, the packet is freed exactly
+/// once and never read after. A small packet is copied to `buf` and freed before any Lua call
+/// (the caller pushes the copy); a large one is copied into a Lua string inside a protected
+/// call, so that a raise cannot leak it.
 ///
 /// # Safety
 /// `packet` is a valid packet that the caller owns; `l` runs a function of this module.
-pub unsafe fn push_packet(l: State, packet: *mut ENetPacket) {
+pub unsafe fn stage_packet<'b>(
+    l: State,
+    packet: *mut ENetPacket,
+    buf: &'b mut std::mem::MaybeUninit<[u8; SMALL_PACKET]>,
+) -> Staged<'b> {
     // SAFETY: a valid packet's bytes are readable until it is destroyed, which happens here
-    // once, after the last read.
+    // once, after the last read; `buf` has room for SMALL_PACKET bytes, of which only the
+    // copied ones are exposed.
     unsafe {
         let bytes = crate::event::packet_bytes(packet);
-        if bytes.len() <= SMALL_PACKET {
-            // A plain array has no destructor: a raise in push_bytes skips nothing.
-            let mut copy = [0u8; SMALL_PACKET];
-            let copy = match copy.get_mut(..bytes.len()) {
-                Some(part) => {
-                    part.copy_from_slice(bytes);
-                    &*part
-                }
-                None => &[],
-            };
+        let len = bytes.len();
+        if len <= SMALL_PACKET {
+            let to = buf.as_mut_ptr() as *mut u8;
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, len);
             enet::enet_packet_destroy(packet);
-            push_bytes(l, copy);
-            return;
+            return Staged::Small(std::slice::from_raw_parts(to, len));
         }
-        // A large packet is copied in a protected call, so that a raise cannot leak it. The
-        // helper comes from the constants table (no allocation before the call); the pointer
-        // travels as two 32-bit halves, exact on every Lua's number type.
+        // The helper comes from the constants table (no allocation before the call); the
+        // pointer travels as two 32-bit halves, exact on every Lua's number type.
         let address = bytes.as_ptr() as usize as u64;
         push_constant(l, K_COPY_STRING);
         ffi::lua_pushinteger(l, (address >> 32) as ffi::lua_Integer);
         ffi::lua_pushinteger(l, (address & 0xFFFF_FFFF) as ffi::lua_Integer);
-        ffi::lua_pushnumber(l, bytes.len() as f64);
+        ffi::lua_pushnumber(l, len as f64);
         let status = ffi::lua_pcall(l, 3, 1, 0);
         enet::enet_packet_destroy(packet);
         if status != ffi::LUA_OK {
             ffi::lua_error(l);
         }
+        Staged::Pushed
     }
 }
 
-/// The protected helper of [`push_packet`]: `(high, low, length)` to a string.
+/// Pushes a received packet's bytes as a Lua string and frees the packet ([`stage_packet`]).
 ///
 /// # Safety
-/// Called only by `push_packet`, with the address and length of bytes that stay valid.
+/// As [`stage_packet`].
+pub unsafe fn push_packet(l: State, packet: *mut ENetPacket) {
+    let mut buf = std::mem::MaybeUninit::uninit();
+    // SAFETY: forwarded contract; a staged copy is pushed while `buf` lives.
+    unsafe {
+        if let Staged::Small(bytes) = stage_packet(l, packet, &mut buf) {
+            push_bytes(l, bytes);
+        }
+    }
+}
+
+/// The protected helper of [`stage_packet`]: `(high, low, length)` to a string.
+///
+/// # Safety
+/// Called only by `stage_packet`, with the address and length of bytes that stay valid.
 pub unsafe extern "C-unwind" fn copy_string(l: State) -> c_int {
     // SAFETY: the arguments are exactly what push_packet pushed, describing live bytes. A
     // script cannot reach this function (it sits only in the constants table).

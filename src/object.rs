@@ -2,19 +2,21 @@
 //! finalizer may do meanwhile. Every class file trusts these rules instead of re-deriving them.
 //!
 //! ```text
-//!   host userdata H ──user value──▶ anchor A ◀──user value── peer userdata P (one per slot)
-//!   [HostUd: core ptr]               A[1] = H                 [PeerUd: core ptr, slot]
-//!                                    A[2] = peer cache (weak values: slot+1 -> P)
-//!                                    A[3] = per-peer data (slot+1 -> any Lua value)
-//!                                    A[4] = core userdata C [HostCore: the ENetHost*, ...]
+//!   host userdata H ──user value──▶ peer cache T ◀──user value── peer userdata P (per slot)
+//!   [HostUd: core ptr]               T[slot+1] = P (weak values)  [PeerUd: core ptr, slot]
+//!                                    T[H] = true, T[C] = true (strong keys)
+//!                                    metatable(T) = { __mode = "v", [1] = per-peer data }
+//!   core userdata C [HostCore: the ENetHost*, per-slot info, admission]
 //! ```
 //!
 //! - The ENet host is owned by the **core** C, a userdata only this module can reach (its
 //!   metatable is private), whose `__gc` destroys the host. So destruction never depends on a
 //!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak
 //!   (docs/architecture.md, "Object lifetime").
-//! - H and every P reach A, and A reaches H and C: a peer keeps its host alive, the same slot
-//!   always gives the same P (the cache), and peers of different hosts are never equal.
+//! - H and every P reach T, and T reaches H and C (keys whose value `true` is never collected
+//!   stay in a weak-valued table): a peer keeps its host alive, the same slot gives the same P
+//!   while it is referenced, and peers of different hosts are never equal. The per-peer data
+//!   (`peer:set_data`) hangs off T's own metatable, which only this module reaches.
 //! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and
 //!   while any of them is being finalized (Lua keeps everything a finalized object reaches
 //!   until the next cycle), so following the pointer from an object on the stack is always safe.
@@ -26,15 +28,12 @@
 use crate::args::Args;
 use crate::config::Admission;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
-use crate::lua::{self, ffi, push_constant, Raise, State, HOST_MT, K_CORE_MT, K_WEAK_MT, PEER_MT};
+use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
 use std::os::raw::c_int;
 use std::ptr;
 
-/// Slots of the anchor table.
-const A_HOST: ffi::lua_Integer = 1;
-const A_PEERS: ffi::lua_Integer = 2;
-const A_DATA: ffi::lua_Integer = 3;
-const A_CORE: ffi::lua_Integer = 4;
+/// Where the per-peer data table sits in the peer cache's metatable.
+const MT_DATA: ffi::lua_Integer = 1;
 
 /// The block of a host userdata.
 #[repr(C)]
@@ -284,25 +283,41 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
         );
         push_constant(l, K_CORE_MT);
         ffi::lua_setmetatable(l, -2);
-        // Stack: H, C.
-        ffi::lua_createtable(l, 4, 0);
-        ffi::lua_pushvalue(l, -3);
-        ffi::lua_rawseti(l, -2, A_HOST);
+        // Stack: H, C. The peer cache T and its metatable.
+        ffi::lua_createtable(l, 0, 2);
+        ffi::lua_createtable(l, 1, 1);
+        crate::lua::push_bytes(l, b"v");
+        ffi::lua_setfield(l, -2, c"__mode".as_ptr());
         ffi::lua_createtable(l, 0, 0);
-        push_constant(l, K_WEAK_MT);
+        ffi::lua_rawseti(l, -2, MT_DATA);
         ffi::lua_setmetatable(l, -2);
-        ffi::lua_rawseti(l, -2, A_PEERS);
-        ffi::lua_createtable(l, 0, 0);
-        ffi::lua_rawseti(l, -2, A_DATA);
-        ffi::lua_pushvalue(l, -2);
-        ffi::lua_rawseti(l, -2, A_CORE);
-        // Stack: H, C, A.
+        for owner in [-3, -2] {
+            ffi::lua_pushvalue(l, owner);
+            ffi::lua_pushboolean(l, 1);
+            ffi::lua_rawset(l, -3);
+        }
+        // Stack: H, C, T.
         ffi::lua_setuservalue(l, -3);
         ffi::lua_settop(l, -2);
         (*ud).core = core;
         ffi::lua_pushvalue(l, ffi::lua_upvalueindex(HOST_MT));
         ffi::lua_setmetatable(l, -2);
         core
+    }
+}
+
+/// The peer object of slot `slot` of the host userdata at stack index `host`, as a reply.
+#[derive(Clone, Copy)]
+pub struct PeerObject {
+    pub host: c_int,
+    pub slot: usize,
+}
+
+impl Push for PeerObject {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: the body that made this checked the host at `host` has (or had) `slot`.
+        unsafe { push_peer(l, self.host, self.slot) };
+        1
     }
 }
 
@@ -313,74 +328,84 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
 /// `l` must run a function of this module; `host` is a host userdata of this module whose ENet
 /// host has (or had) `slot`.
 pub unsafe fn push_peer(l: State, host: c_int, slot: usize) {
-    // SAFETY: the anchor is the host's user value (push_new_host); the new peer block is
+    // SAFETY: the cache is the host's user value (push_new_host); the new peer block is
     // initialised before anything can observe it, from the host block, which is on the stack.
     unsafe {
         let key = slot as ffi::lua_Integer + 1;
         ffi::lua_getuservalue(l, host);
-        ffi::lua_rawgeti(l, -1, A_PEERS);
         if ffi::lua_rawgeti(l, -1, key) == ffi::LUA_TUSERDATA {
-            ffi::lua_replace(l, -3);
-            ffi::lua_settop(l, -2);
+            ffi::lua_replace(l, -2);
             return;
         }
         ffi::lua_settop(l, -2);
-        // Stack: A, cache.
+        // Stack: T.
         let ud = ffi::lua_newuserdata(l, std::mem::size_of::<PeerUd>()) as *mut PeerUd;
         let core = (*(ffi::lua_touserdata(l, host) as *mut HostUd)).core;
         ptr::write(ud, PeerUd { core, slot });
         ffi::lua_pushvalue(l, ffi::lua_upvalueindex(PEER_MT));
         ffi::lua_setmetatable(l, -2);
-        ffi::lua_pushvalue(l, -3);
+        ffi::lua_pushvalue(l, -2);
         ffi::lua_setuservalue(l, -2);
         ffi::lua_pushvalue(l, -1);
         ffi::lua_rawseti(l, -3, key);
-        // Stack: A, cache, P.
-        ffi::lua_replace(l, -3);
-        ffi::lua_settop(l, -2);
+        // Stack: T, P.
+        ffi::lua_replace(l, -2);
     }
 }
 
 /// Pushes the per-peer data store of the peer userdata at stack index 1.
 unsafe fn push_data_store(l: State) {
-    // SAFETY: argument 1 is a checked peer; its user value is its host's anchor.
+    // SAFETY: argument 1 is a checked peer; its user value is its host's peer cache, whose
+    // metatable push_new_host made.
     unsafe {
         ffi::lua_getuservalue(l, 1);
-        ffi::lua_rawgeti(l, -1, A_DATA);
-        ffi::lua_replace(l, -2);
+        ffi::lua_getmetatable(l, -1);
+        ffi::lua_rawgeti(l, -1, MT_DATA);
+        ffi::lua_replace(l, -3);
+        ffi::lua_settop(l, -2);
     }
 }
 
-/// `peer:set_data(value)`, the Lua part: stores argument 2 for `slot`.
-///
-/// # Safety
-/// Argument 1 is a peer of this module with slot `slot`.
-pub unsafe fn set_data(l: State, slot: usize) {
-    // SAFETY: a raw set into the module's own table.
-    unsafe {
-        ffi::lua_settop(l, 2);
-        push_data_store(l);
-        ffi::lua_pushvalue(l, 2);
-        ffi::lua_rawseti(l, -2, slot as ffi::lua_Integer + 1);
-    }
-}
+/// `peer:set_data(value)`, the Lua part: stores argument 2 for the peer's slot (argument 1
+/// is a checked peer of that slot).
+#[derive(Clone, Copy)]
+pub struct SetData(pub usize);
 
-/// `peer:get_data()`, the Lua part: pushes the value stored for `slot`, after clearing it if it
-/// belongs to an earlier connection (`stale`).
-///
-/// # Safety
-/// As [`set_data`].
-pub unsafe fn get_data(l: State, slot: usize, stale: bool) {
-    // SAFETY: raw reads and writes of the module's own table.
-    unsafe {
-        ffi::lua_settop(l, 1);
-        push_data_store(l);
-        let key = slot as ffi::lua_Integer + 1;
-        if stale {
-            ffi::lua_pushnil(l);
-            ffi::lua_rawseti(l, -2, key);
+impl Push for SetData {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: a raw set into the module's own table.
+        unsafe {
+            ffi::lua_settop(l, 2);
+            push_data_store(l);
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_rawseti(l, -2, self.0 as ffi::lua_Integer + 1);
         }
-        ffi::lua_rawgeti(l, -1, key);
+        0
+    }
+}
+
+/// `peer:get_data()`, the Lua part: the value stored for `slot`, cleared first if it belongs
+/// to an earlier connection (`stale`).
+#[derive(Clone, Copy)]
+pub struct GetData {
+    pub slot: usize,
+    pub stale: bool,
+}
+
+impl Push for GetData {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: raw reads and writes of the module's own table.
+        unsafe {
+            ffi::lua_settop(l, 1);
+            push_data_store(l);
+            let key = self.slot as ffi::lua_Integer + 1;
+            if self.stale {
+                ffi::lua_pushnil(l);
+                ffi::lua_rawseti(l, -2, key);
+            }
+            ffi::lua_rawgeti(l, -1, key);
+        }
+        1
     }
 }
 

@@ -3,7 +3,9 @@
 use crate::address;
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket, ENetPeer};
-use crate::lua::{ffi, methods, text, Methods, Name, Raise, Reply, Ret, State};
+use crate::lua::{ffi, methods, push_packet, text, Methods, Name, Push, Raise, Ret, State, Text};
+use crate::object::{GetData, SetData};
+use std::os::raw::c_int;
 
 /// A message to send, its arguments checked in the reference's order: data (argument 2),
 /// flag (4), channel (3). Nothing is allocated until [`Message::packet`].
@@ -45,7 +47,7 @@ impl<'a> Message<'a> {
 
 /// `peer:send(data [, channel [, flag]])`: 0 when queued, -1 when ENet refused (the packet is
 /// then freed, unlike the reference, which leaked it).
-unsafe fn send(args: Args) -> Ret {
+unsafe fn send(args: Args) -> Ret<i64> {
     // SAFETY: live peer; a refused packet that no queue references is ours to free.
     unsafe {
         let (ud, peer) = args.live_peer(1)?;
@@ -56,18 +58,36 @@ unsafe fn send(args: Args) -> Ret {
             if (*packet).referenceCount == 0 {
                 enet::enet_packet_destroy(packet);
             }
-            return Ok(Reply::Integer(-1));
+            return Ok(-1);
         }
         if let Some(info) = ud.core().slot_info(ud.slot(), peer) {
             info.messages_sent += 1;
             info.bytes_sent += message.data.len() as u64;
         }
-        Ok(Reply::Integer(0))
+        Ok(0)
+    }
+}
+
+/// A received packet, ours to free, and its channel: pushed as the data string and the channel.
+#[derive(Clone, Copy)]
+pub struct Received {
+    packet: *mut ENetPacket,
+    channel: u8,
+}
+
+impl Push for Received {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: the packet is ours and reachable from nothing else (push_packet's contract).
+        unsafe {
+            push_packet(l, self.packet);
+            ffi::lua_pushinteger(l, self.channel.into());
+        }
+        2
     }
 }
 
 /// `peer:receive()`: the next queued packet's data and channel, or nothing.
-unsafe fn receive(args: Args) -> Ret {
+unsafe fn receive(args: Args) -> Ret<Option<Received>> {
     // SAFETY: live peer; the packet is ours from enet_peer_receive on.
     unsafe {
         let (ud, peer) = args.live_peer(1)?;
@@ -75,68 +95,68 @@ unsafe fn receive(args: Args) -> Ret {
         let mut channel = 0u8;
         let packet = enet::enet_peer_receive(peer, &mut channel);
         if packet.is_null() {
-            return Ok(Reply::Nothing);
+            return Ok(None);
         }
         if let Some(info) = ud.core().slot_info(ud.slot(), peer) {
             info.messages_received += 1;
             info.bytes_received += crate::event::packet_bytes(packet).len() as u64;
         }
-        Ok(Reply::Packet(packet, channel))
+        Ok(Some(Received { packet, channel }))
     }
 }
 
 /// Calls an ENet peer function that takes an optional 32-bit `data` argument.
-unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret {
+unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret<()> {
     // SAFETY: live peer.
     unsafe {
         let (_, peer) = args.live_peer(1)?;
         f(peer, args.opt_u32(2, 0)?);
-        Ok(Reply::Nothing)
+        Ok(())
     }
 }
 
-unsafe fn disconnect(args: Args) -> Ret {
+unsafe fn disconnect(args: Args) -> Ret<()> {
     // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect) }
 }
 
-unsafe fn disconnect_now(args: Args) -> Ret {
+unsafe fn disconnect_now(args: Args) -> Ret<()> {
     // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect_now) }
 }
 
-unsafe fn disconnect_later(args: Args) -> Ret {
+unsafe fn disconnect_later(args: Args) -> Ret<()> {
     // SAFETY: called as a method body (lua::call), which is what with_data requires.
     unsafe { with_data(args, enet::enet_peer_disconnect_later) }
 }
 
-unsafe fn ping(args: Args) -> Ret {
+unsafe fn ping(args: Args) -> Ret<()> {
     // SAFETY: live peer.
     unsafe { enet::enet_peer_ping(args.live_peer(1)?.1) };
-    Ok(Reply::Nothing)
+    Ok(())
 }
 
-unsafe fn reset(args: Args) -> Ret {
+unsafe fn reset(args: Args) -> Ret<()> {
     // SAFETY: live peer.
     unsafe { enet::enet_peer_reset(args.live_peer(1)?.1) };
-    Ok(Reply::Nothing)
+    Ok(())
 }
 
 /// `peer:ping_interval([interval])`: sets when given, returns the current interval.
-unsafe fn ping_interval(args: Args) -> Ret {
+unsafe fn ping_interval(args: Args) -> Ret<i64> {
     // SAFETY: live peer.
     unsafe {
         let (_, peer) = args.live_peer(1)?;
         if !args.absent(2) {
             enet::enet_peer_ping_interval(peer, args.u32(2)?);
         }
-        Ok(Reply::Integer((*peer).pingInterval.into()))
+        Ok((*peer).pingInterval.into())
     }
 }
 
 /// Getter/setter of one u32 statistic of the peer (the reference writes it directly; ENet
 /// keeps its arithmetic defined for any value, vendor/enet/PATCHES.md).
-unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Ret {
+unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Ret<i64> {
     // SAFETY: live peer, borrowed only inside the body.
     unsafe {
         let (_, peer) = args.live_peer(1)?;
@@ -144,22 +164,22 @@ unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Re
         if !args.absent(2) {
             *field(peer) = args.u32(2)?;
         }
-        Ok(Reply::Integer((*field(peer)).into()))
+        Ok((*field(peer)).into())
     }
 }
 
-unsafe fn round_trip_time(args: Args) -> Ret {
+unsafe fn round_trip_time(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
     unsafe { peer_u32_field(args, |p| &mut p.roundTripTime) }
 }
 
-unsafe fn last_round_trip_time(args: Args) -> Ret {
+unsafe fn last_round_trip_time(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
     unsafe { peer_u32_field(args, |p| &mut p.lastRoundTripTime) }
 }
 
 /// `peer:throttle_configure(interval, acceleration, deceleration)`
-unsafe fn throttle_configure(args: Args) -> Ret {
+unsafe fn throttle_configure(args: Args) -> Ret<()> {
     // SAFETY: live peer.
     unsafe {
         let (_, peer) = args.live_peer(1)?;
@@ -167,13 +187,13 @@ unsafe fn throttle_configure(args: Args) -> Ret {
         let acceleration = args.u32(3)?;
         let deceleration = args.u32(4)?;
         enet::enet_peer_throttle_configure(peer, interval, acceleration, deceleration);
-        Ok(Reply::Nothing)
+        Ok(())
     }
 }
 
 /// `peer:timeout([limit [, minimum [, maximum]]])`: with no argument a pure getter (docs/api.md);
 /// otherwise sets all three, nil or absent meaning ENet's default. Returns the three values.
-unsafe fn timeout(args: Args) -> Ret {
+unsafe fn timeout(args: Args) -> Ret<(i64, i64, i64)> {
     // SAFETY: live peer.
     unsafe {
         let (_, peer) = args.live_peer(1)?;
@@ -184,7 +204,7 @@ unsafe fn timeout(args: Args) -> Ret {
             enet::enet_peer_timeout(peer, limit, minimum, maximum);
         }
         let p = &*peer;
-        Ok(Reply::Integers3(
+        Ok((
             p.timeoutLimit.into(),
             p.timeoutMinimum.into(),
             p.timeoutMaximum.into(),
@@ -193,50 +213,47 @@ unsafe fn timeout(args: Args) -> Ret {
 }
 
 /// `peer:index()`, 1-based. Raises on a destroyed host, as the reference does.
-unsafe fn index(args: Args) -> Ret {
+unsafe fn index(args: Args) -> Ret<i64> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
         let (ud, _) = args.live_peer(1)?;
-        Ok(Reply::Integer(ud.slot() as i64 + 1))
+        Ok(ud.slot() as i64 + 1)
     }
 }
 
-unsafe fn state(args: Args) -> Ret {
+unsafe fn state(args: Args) -> Ret<Name> {
     // SAFETY: live peer.
-    unsafe { Ok(Reply::Name(Name::of_state((*args.live_peer(1)?.1).state))) }
+    unsafe { Ok(Name::of_state((*args.live_peer(1)?.1).state)) }
 }
 
 /// One integer read from the live peer.
-unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret {
+unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret<i64> {
     // SAFETY: live peer, read by shared reference for the duration of `read`.
-    unsafe { Ok(Reply::Integer(read(&*args.live_peer(1)?.1) as i64)) }
+    unsafe { Ok(read(&*args.live_peer(1)?.1) as i64) }
 }
 
-unsafe fn connect_id(args: Args) -> Ret {
+unsafe fn connect_id(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.connectID.into()) }
 }
 
 /// `tostring(peer)`: `a.b.c.d:port`, the last known address once the host is gone.
-unsafe fn tostring(args: Args) -> Ret {
+unsafe fn tostring(args: Args) -> Ret<Text> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
         let addr = args.peer(1)?.address();
-        Ok(Reply::Text(text!("{}", address::Display(&addr))))
+        Ok(text!("{}", address::Display(&addr)))
     }
 }
 
 // ---- Additions: statistics, identity, user data. All optional to callers. ----
 
 /// `peer:address()`: the remote ip string and port number (last known once the host is gone).
-unsafe fn peer_address(args: Args) -> Ret {
+unsafe fn peer_address(args: Args) -> Ret<(Text, i64)> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
         let addr = args.peer(1)?.address();
-        Ok(Reply::TextInteger(
-            text!("{}", address::Ip(&addr)),
-            addr.port.into(),
-        ))
+        Ok((text!("{}", address::Ip(&addr)), addr.port.into()))
     }
 }
 
@@ -245,27 +262,25 @@ const PACKET_LOSS_SCALE: f64 = enet::ENET_PEER_PACKET_LOSS_SCALE as f64;
 const PACKET_THROTTLE_SCALE: f64 = enet::ENET_PEER_PACKET_THROTTLE_SCALE as f64;
 
 /// `peer:packet_loss()`: mean loss of reliable packets, 0..1.
-unsafe fn packet_loss(args: Args) -> Ret {
+unsafe fn packet_loss(args: Args) -> Ret<f64> {
     // SAFETY: live peer.
     unsafe {
         let peer = &*args.live_peer(1)?.1;
-        Ok(Reply::Number(
-            f64::from(peer.packetLoss) / PACKET_LOSS_SCALE,
-        ))
+        Ok(f64::from(peer.packetLoss) / PACKET_LOSS_SCALE)
     }
 }
 
-unsafe fn round_trip_time_variance(args: Args) -> Ret {
+unsafe fn round_trip_time_variance(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.roundTripTimeVariance.into()) }
 }
 
-unsafe fn peer_mtu(args: Args) -> Ret {
+unsafe fn peer_mtu(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.mtu.into()) }
 }
 
-unsafe fn channel_count(args: Args) -> Ret {
+unsafe fn channel_count(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
     unsafe { peer_integer(args, |p| p.channelCount as u64) }
 }
@@ -303,12 +318,9 @@ const STATS_INTEGERS: [&std::ffi::CStr; 19] = [
 const STATS_RATIOS: [&std::ffi::CStr; 3] =
     [c"packet_loss", c"packet_loss_variance", c"packet_throttle"];
 
-impl Stats {
-    /// Sets every statistic into the table (raw sets: a caller's `__newindex` never runs).
-    ///
-    /// # Safety
-    /// `l` runs `peer:stats`, whose arguments are the peer and optionally a table.
-    pub unsafe fn push(self, l: State) {
+/// Sets every statistic into the table (raw sets: a caller's `__newindex` never runs).
+impl Push for Stats {
+    unsafe fn push(self, l: State) -> c_int {
         // SAFETY: plain table writes with at most three extra stack slots.
         unsafe {
             if self.fill_argument {
@@ -328,11 +340,12 @@ impl Stats {
                 ffi::lua_rawset(l, -3);
             }
         }
+        1
     }
 }
 
 /// `peer:stats([t])`: every statistic in one table (the caller's `t`, filled, or a new one).
-unsafe fn stats(args: Args) -> Ret {
+unsafe fn stats(args: Args) -> Ret<Stats> {
     // SAFETY: live peer and its core, read inside the body only.
     unsafe {
         let (ud, peer) = args.live_peer(1)?;
@@ -342,7 +355,7 @@ unsafe fn stats(args: Args) -> Ret {
             .map(|i| *i)
             .unwrap_or_default();
         let p = &*peer;
-        Ok(Reply::Stats(Stats {
+        Ok(Stats {
             integers: [
                 p.roundTripTime.into(),
                 p.roundTripTimeVariance.into(),
@@ -370,33 +383,33 @@ unsafe fn stats(args: Args) -> Ret {
                 f64::from(p.packetThrottle) / PACKET_THROTTLE_SCALE,
             ],
             fill_argument: args.is_table(2),
-        }))
+        })
     }
 }
 
 /// `peer:set_data(value)`: attaches any Lua value to the peer's current connection. It stays
 /// readable through that connection's disconnect event, and is dropped when a new connection
 /// starts on the slot.
-unsafe fn set_data(args: Args) -> Ret {
+unsafe fn set_data(args: Args) -> Ret<SetData> {
     // SAFETY: live peer; the core is used inside the body only.
     unsafe {
         let (ud, peer) = args.live_peer(1)?;
         if let Some(info) = ud.core().slot_mut(ud.slot()) {
             info.data_connect_id = (*peer).connectID;
         }
-        Ok(Reply::SetData(ud.slot()))
+        Ok(SetData(ud.slot()))
     }
 }
 
 /// `peer:get_data()`: the value given to `set_data` for this connection, or nil.
-unsafe fn get_data(args: Args) -> Ret {
+unsafe fn get_data(args: Args) -> Ret<GetData> {
     // SAFETY: live peer; the core is used inside the body only.
     unsafe {
         let (ud, peer) = args.live_peer(1)?;
         let owner = ud.core().slot(ud.slot()).map_or(0, |i| i.data_connect_id);
         let current = (*peer).connectID;
         // connectID is 0 once ENet reset the slot (so during its disconnect event).
-        Ok(Reply::GetData {
+        Ok(GetData {
             slot: ud.slot(),
             stale: current != 0 && current != owner,
         })

@@ -5,7 +5,8 @@ local T = require "t"
 require "enet"
 
 local function open_fds()
-  local p = io.popen("ls /proc/" .. (T.pid or "self") .. "/fd 2>/dev/null | wc -l")
+  -- sockets only: other descriptors (pipes of the test runner, valgrind's) come and go
+  local p = io.popen("ls -l /proc/" .. (T.pid or "self") .. "/fd 2>/dev/null | grep -c socket:")
   if not p then return nil end
   local n = tonumber(p:read("*a"))
   p:close()
@@ -25,20 +26,25 @@ local function full_gc()
   for _ = 1, 4 do collectgarbage("collect") end
 end
 
-local mt = getmetatable(enet.host_create(nil, 1))
+local keep = assert(enet.host_create(nil, 1)) -- one socket open all along
+local mt = getmetatable(keep)
 local saved_gc = mt.__gc
 
 T.test("hosts collected while their metatable has no __gc close their sockets", function()
   full_gc()
   local before = open_fds()
-  T.ok(before, "/proc lists our file descriptors")
+  T.ok(before and before > 0, "/proc lists our sockets")
   mt.__gc = nil
-  for _ = 1, 20 do
-    local h = assert(enet.host_create("127.0.0.1:*", 4))
-    h:connect(h:get_socket_address())
+  -- in a function of its own, so that no stack slot still holds the last host
+  local function make(n)
+    for _ = 1, n do
+      local h = assert(enet.host_create("127.0.0.1:*", 4))
+      h:connect(h:get_socket_address())
+    end
   end
+  make(20)
   full_gc()
-  T.eq(open_fds(), before, "open file descriptors after the hosts were collected")
+  T.eq(open_fds(), before, "open sockets after the hosts were collected")
   mt.__gc = saved_gc
 end)
 
@@ -46,12 +52,15 @@ T.test("a __gc replaced by a function that raises changes nothing either", funct
   full_gc()
   local before = open_fds()
   mt.__gc = function() error("script finalizer") end
-  for _ = 1, 10 do assert(enet.host_create("127.0.0.1:*", 2)) end
+  local function make(n)
+    for _ = 1, n do assert(enet.host_create("127.0.0.1:*", 2)) end
+  end
+  make(10)
   -- 5.1-5.3 and LuaJIT raise the finalizer's error from the collecting call; 5.4 warns
   for _ = 1, 4 do pcall(collectgarbage, "collect") end
   mt.__gc = saved_gc
   full_gc()
-  T.eq(open_fds(), before, "open file descriptors")
+  T.eq(open_fds(), before, "open sockets")
 end)
 
 T.test("a host whose __index is gone cannot be used, and is still freed", function()
