@@ -970,6 +970,15 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     if (peer -> totalWaitingData >= peer -> host -> maximumWaitingData)
       goto notifyError;
 
+    /* A reassembly claims its whole total length as soon as its first fragment arrives, however
+       little of it the sender then fills in. Admit one only if that claim fits beside the data
+       already waiting, or if none is, so that a peer never holds more than the larger of
+       maximumWaitingData and one packet. */
+    if (fragmentCount > 0 &&
+        peer -> totalWaitingData > 0 &&
+        dataLength > peer -> host -> maximumWaitingData - peer -> totalWaitingData)
+      goto notifyError;
+
     packet = enet_packet_create (data, dataLength, flags);
     if (packet == NULL)
       goto notifyError;

@@ -544,6 +544,50 @@ enet_protocol_handle_send_unreliable (ENetHost * host, ENetPeer * peer, const EN
     return 0;
 }
 
+/* A stock sender (enet_peer_send) cuts a packet of totalLength bytes into fragmentCount
+   fragments of one size, the last one possibly shorter, and fragment n starts at n times that
+   size. The size follows from any one fragment of the packet, so reference, the first fragment
+   received of this packet, fixes it, and a fragment is accepted only if it is exactly its own
+   slice. Fragments that overlap, leave gaps or run short would otherwise complete a packet
+   whose unwritten bytes are whatever the heap held before. */
+static int
+enet_protocol_fragment_fits (const ENetProtocol * reference, enet_uint32 fragmentNumber, enet_uint32 fragmentOffset, enet_uint32 fragmentLength)
+{
+    enet_uint32 referenceNumber = ENET_NET_TO_HOST_32 (reference -> sendFragment.fragmentNumber),
+                referenceLength = ENET_NET_TO_HOST_16 (reference -> sendFragment.dataLength),
+                fragmentCount = ENET_NET_TO_HOST_32 (reference -> sendFragment.fragmentCount),
+                totalLength = ENET_NET_TO_HOST_32 (reference -> sendFragment.totalLength),
+                fragmentSize;
+
+    if (referenceNumber + 1 < fragmentCount)
+      fragmentSize = referenceLength;
+    else
+    if (fragmentCount > 1)
+    {
+       if ((totalLength - referenceLength) % (fragmentCount - 1) != 0)
+         return 0;
+
+       fragmentSize = (totalLength - referenceLength) / (fragmentCount - 1);
+    }
+    else
+      fragmentSize = totalLength;
+
+    if (fragmentSize == 0 ||
+        fragmentSize > ENET_PROTOCOL_MAXIMUM_MTU ||
+        totalLength / fragmentSize + (totalLength % fragmentSize != 0 ? 1 : 0) != fragmentCount ||
+        fragmentNumber >= fragmentCount)
+      return 0;
+
+    /* fragmentNumber * fragmentSize < totalLength now, so the product cannot overflow. */
+    if (fragmentOffset != fragmentNumber * fragmentSize)
+      return 0;
+
+    if (fragmentNumber + 1 < fragmentCount)
+      return fragmentLength == fragmentSize;
+
+    return fragmentLength == totalLength - fragmentOffset;
+}
+
 static int
 enet_protocol_handle_send_fragment (ENetHost * host, ENetPeer * peer, const ENetProtocol * command, enet_uint8 ** currentData)
 {
@@ -624,6 +668,9 @@ enet_protocol_handle_send_fragment (ENetHost * host, ENetPeer * peer, const ENet
           break;
        }
     }
+
+    if (! enet_protocol_fragment_fits (startCommand != NULL ? & startCommand -> command : command, fragmentNumber, fragmentOffset, fragmentLength))
+      return -1;
  
     if (startCommand == NULL)
     {
@@ -749,6 +796,9 @@ enet_protocol_handle_send_unreliable_fragment (ENetHost * host, ENetPeer * peer,
           break;
        }
     }
+
+    if (! enet_protocol_fragment_fits (startCommand != NULL ? & startCommand -> command : command, fragmentNumber, fragmentOffset, fragmentLength))
+      return -1;
 
     if (startCommand == NULL)
     {
