@@ -1442,9 +1442,12 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
            ENET_TIME_LESS (outgoingCommand -> sentTime, peer -> earliestTimeout))
          peer -> earliestTimeout = outgoingCommand -> sentTime;
 
+       /* sendAttempts is at least 1 for a command that was sent; 2 to the power of
+          sendAttempts - 1 is past any 32-bit timeoutLimit once it needs more than 31 bits. */
        if (peer -> earliestTimeout != 0 &&
              (ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> earliestTimeout) >= peer -> timeoutMaximum ||
-               ((1 << (outgoingCommand -> sendAttempts - 1)) >= peer -> timeoutLimit &&
+               ((outgoingCommand -> sendAttempts > 32 ||
+                 (1u << ((outgoingCommand -> sendAttempts - 1) & 31)) >= peer -> timeoutLimit) &&
                  ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> earliestTimeout) >= peer -> timeoutMinimum)))
        {
           enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_TIMEOUT);
@@ -1454,7 +1457,9 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
 
        ++ peer -> packetsLost;
 
-       outgoingCommand -> roundTripTimeout *= 2;
+       /* Doubling must never wrap to 0, which would mean retransmitting on every service. */
+       if (outgoingCommand -> roundTripTimeout < 0x80000000)
+         outgoingCommand -> roundTripTimeout *= 2;
 
        if (outgoingCommand -> packet != NULL)
        {
@@ -1573,8 +1578,14 @@ enet_protocol_check_outgoing_commands (ENetHost * host, ENetPeer * peer, ENetLis
 
           ++ outgoingCommand -> sendAttempts;
  
+          /* At least 1 ms, so that the doubling backoff works even when the round trip time
+             and its variance are 0 (or wrap around to 0). */
           if (outgoingCommand -> roundTripTimeout == 0)
-            outgoingCommand -> roundTripTimeout = peer -> roundTripTime + 4 * peer -> roundTripTimeVariance;
+          {
+             outgoingCommand -> roundTripTimeout = peer -> roundTripTime + 4 * peer -> roundTripTimeVariance;
+             if (outgoingCommand -> roundTripTimeout == 0)
+               outgoingCommand -> roundTripTimeout = 1;
+          }
 
           if (enet_list_empty (& peer -> sentReliableCommands))
             peer -> nextTimeout = host -> serviceTime + outgoingCommand -> roundTripTimeout;
