@@ -48,6 +48,13 @@ enet_peer_throttle_configure (ENetPeer * peer, enet_uint32 interval, enet_uint32
     peer -> packetThrottleAcceleration = acceleration;
     peer -> packetThrottleDeceleration = deceleration;
 
+    /* A free (or dead) slot has no remote end to tell: a connection made from it later sends
+       these parameters in its CONNECT (one accepted into it takes the connecting side's). A
+       command queued here would go out ahead of that CONNECT or VERIFY_CONNECT, in a datagram
+       the other side drops whole, and the connection would never complete. */
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+      return;
+
     command.header.command = ENET_PROTOCOL_COMMAND_THROTTLE_CONFIGURE | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
     command.header.channelID = 0xFF;
 
