@@ -276,6 +276,10 @@ const CASES: &[Case] = &[
         run: hostile::targeted_compressed,
     },
     Case {
+        name: "hostile_fragments",
+        run: hostile::fragments,
+    },
+    Case {
         name: "hostile_fuzz",
         run: hostile::fuzz,
     },

@@ -491,3 +491,484 @@ fn clone(f: &Fragment) -> Fragment {
         ..*f
     }
 }
+
+/// The largest total a peer's unfinished reassemblies may claim on the fragments.lua server
+/// (`host:maximum_waiting_data`), and what one claim in the `claims` case asks for.
+const MAX_WAITING: u64 = 100 << 20;
+const CLAIM: u32 = 32 << 20;
+
+/// Crafted fragments as the legitimate client's peer (issue 10 item 3): the gapped attack
+/// (fragments that do not cover the packet), overlapping, duplicated, short, past-the-end and
+/// mixed-size fragments, stock tilings in reverse and shuffled order, the same with unreliable
+/// fragments, and reassemblies that claim 32 MiB each with a single fragment. Each case has a
+/// channel of its own, so an unfinished packet in one cannot hold up another. Every packet the
+/// server delivers on those channels must be exactly the stock tiling the case completes it
+/// with (its bytes at their places, nothing from a rejected fragment, nothing unwritten); see
+/// tests/net/fragments.lua for what the Lua side asserts.
+pub fn fragments(ctx: &Ctx) -> Outcome {
+    let name = "hostile_fragments";
+    let seed = ctx.seed_for(name);
+    let mut rng = Rng::new(seed);
+    let relay = Relay::start(seed, Profile::CLEAN);
+    let stop_file = ctx
+        .module_dir
+        .join(format!("stop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&stop_file);
+    let env = [
+        ("ENET_RELAY", relay.addr.to_string()),
+        ("ENET_STOP_FILE", stop_file.display().to_string()),
+        ("ENET_MAX_WAITING", MAX_WAITING.to_string()),
+    ];
+    let mut acks = ctx.acks(name);
+    let mut cmd = ctx.lua(ctx.interp, &ctx.module_dir, "fragments.lua", &env);
+    cmd.env("ENET_ACK_DIR", &acks.dir);
+    let mut proc = LuaProcess::spawn(cmd)?;
+    relay.command_acked(
+        &proc.wait_line("RELAY server", Duration::from_secs(20))?,
+        &mut acks,
+    );
+    proc.wait_line("READY", Duration::from_secs(30))?;
+    let (up, _) = relay.captured();
+    let Some(peer) = up.iter().find_map(|d| wire::session_of(d)) else {
+        return Err("no session seen in the captured handshake".into());
+    };
+
+    let cases = fragment_cases(&mut rng);
+    // Every datagram twice: one lost in a full socket buffer must not change what a case
+    // completes. Repeats are harmless: a fragment already received is ignored, and one of a
+    // packet already delivered is behind the channel's window.
+    let mut sent = 0;
+    for _ in 0..2 {
+        for case in &cases {
+            for datagram in &case.datagrams {
+                let mut d = wire::header(peer.peer, peer.session, 0, None);
+                for f in datagram {
+                    d.extend(f.bytes());
+                }
+                relay.inject(Dir::ToServer, d);
+                sent += 1;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let claims: u64 = cases.iter().map(|c| c.claims).sum();
+    // Written whole, then renamed: the Lua side must never read half a number.
+    let partial = stop_file.with_extension("partial");
+    std::fs::write(&partial, claims.to_string()).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &stop_file).map_err(|e| e.to_string())?;
+    let result = proc.finish(Duration::from_secs(60), |_| {});
+    let _ = std::fs::remove_file(&stop_file);
+    // The deliveries are checked even when the Lua side failed: both say what went wrong.
+    let (out, lua_failed) = match result {
+        Ok(out) => (out, false),
+        Err(out) => (out, true),
+    };
+
+    let mut delivered: Vec<(u8, Vec<u8>)> = Vec::new();
+    for line in out.lines().filter(|l| l.starts_with("RECV ")) {
+        let mut words = line.split(' ').skip(1);
+        let (Some(ch), Some(len), hex) = (words.next(), words.next(), words.next()) else {
+            return Err(format!("bad line {line:?}\n{out}"));
+        };
+        let data = unhex(hex.unwrap_or(""));
+        let (Ok(ch), Some(data)) = (ch.parse::<u8>(), data) else {
+            return Err(format!("bad line {line:?}"));
+        };
+        if len != data.len().to_string() {
+            return Err(format!(
+                "RECV on channel {ch}: length {len}, {} bytes",
+                data.len()
+            ));
+        }
+        delivered.push((ch, data));
+    }
+    let mut errors = Vec::new();
+    for case in &cases {
+        let got: Vec<&Vec<u8>> = delivered
+            .iter()
+            .filter(|(ch, _)| *ch == case.channel)
+            .map(|(_, d)| d)
+            .collect();
+        let want: Vec<&Vec<u8>> = case.expect.iter().collect();
+        if got != want {
+            errors.push(format!(
+                "case {} ({}, channel {}): delivered {} packet(s) of {:?} bytes, expected {:?}{}",
+                case.name,
+                if case.reliable {
+                    "reliable"
+                } else {
+                    "unreliable"
+                },
+                case.channel,
+                got.len(),
+                got.iter().map(|d| d.len()).collect::<Vec<_>>(),
+                want.iter().map(|d| d.len()).collect::<Vec<_>>(),
+                got.first()
+                    .zip(want.first())
+                    .and_then(|(g, w)| first_difference(g, w))
+                    .map_or(String::new(), |i| format!(", first wrong byte at {i}")),
+            ));
+        }
+    }
+    if let Some((ch, _)) = delivered
+        .iter()
+        .find(|(ch, _)| !cases.iter().any(|c| c.channel == *ch))
+    {
+        errors.push(format!("a packet on channel {ch}, which no case used"));
+    }
+    if !errors.is_empty() || lua_failed {
+        return Err(format!("{}\n{out}", errors.join("\n")));
+    }
+    Ok(format!(
+        "{} cases in {sent} datagrams, {} packets delivered exactly as tiled; {}",
+        cases.len(),
+        delivered.len(),
+        lines_with(&out, "COUNT ")
+    ))
+}
+
+/// One scenario of crafted fragments on a channel of its own: the datagrams (each one or more
+/// fragments, in order), the one packet it must deliver (None: nothing), and the bytes its
+/// unfinished reassembly still claims at the end.
+struct FragmentCase {
+    name: &'static str,
+    reliable: bool,
+    channel: u8,
+    datagrams: Vec<Vec<Fragment>>,
+    expect: Option<Vec<u8>>,
+    claims: u64,
+}
+
+/// A packet as a stock sender cuts it: fragments of `size` bytes, the last one shorter.
+struct Cut {
+    reliable: bool,
+    channel: u8,
+    size: u32,
+    data: Vec<u8>,
+}
+
+impl Cut {
+    fn new(rng: &mut Rng, reliable: bool, channel: u8, total: u32, size: u32) -> Cut {
+        Cut {
+            reliable,
+            channel,
+            size,
+            data: rng.bytes(total as usize),
+        }
+    }
+
+    fn total(&self) -> u32 {
+        self.data.len() as u32
+    }
+
+    fn count(&self) -> u32 {
+        self.total().div_ceil(self.size)
+    }
+
+    /// Fragment `number` as a stock sender sends it.
+    fn fragment(&self, number: u32) -> Fragment {
+        let offset = number * self.size;
+        let end = (offset + self.size).min(self.total());
+        self.piece(
+            number,
+            offset,
+            self.data[offset as usize..end as usize].to_vec(),
+        )
+    }
+
+    /// Fragment `number` of this packet (same count and total) carrying `data` at `offset`.
+    fn piece(&self, number: u32, offset: u32, data: Vec<u8>) -> Fragment {
+        crafted(
+            self.reliable,
+            self.channel,
+            number,
+            self.count(),
+            self.total(),
+            offset,
+            data,
+        )
+    }
+
+    /// Every fragment, in the order given.
+    fn fragments(&self, order: impl Iterator<Item = u32>) -> Vec<Vec<Fragment>> {
+        order.map(|n| vec![self.fragment(n)]).collect()
+    }
+}
+
+/// A fragment with every field chosen: reliable ones carry the sequence number a stock sender
+/// gives fragment `number` of a packet starting at 1; unreliable ones, the channel's reliable
+/// sequence number (0, nothing reliable was sent) and unreliable number 1.
+fn crafted(
+    reliable: bool,
+    channel: u8,
+    number: u32,
+    count: u32,
+    total: u32,
+    offset: u32,
+    data: Vec<u8>,
+) -> Fragment {
+    Fragment {
+        cmd: if reliable {
+            wire::SEND_FRAGMENT
+        } else {
+            wire::SEND_UNRELIABLE_FRAGMENT
+        },
+        channel,
+        seq: if reliable { 1 + number as u16 } else { 0 },
+        start: 1,
+        declared: data.len() as u16,
+        count,
+        number,
+        total,
+        offset,
+        data,
+    }
+}
+
+fn fragment_cases(rng: &mut Rng) -> Vec<FragmentCase> {
+    let mut cases = Vec::new();
+    let mut channel = 1u8;
+    let mut next = || {
+        channel += 1;
+        channel
+    };
+    for reliable in [true, false] {
+        // The attack of the issue: 2 fragments of 4 bytes at offsets 0 and 3996 of 4,000. The
+        // first fits no tiling and is refused; the second is a fine last fragment of a packet
+        // cut in 3996-byte pieces, so it starts a reassembly that claims 4,000 bytes and that
+        // nothing here finishes.
+        let ch = next();
+        cases.push(FragmentCase {
+            name: "gapped",
+            reliable,
+            channel: ch,
+            datagrams: vec![
+                vec![crafted(reliable, ch, 0, 2, 4000, 0, rng.bytes(4))],
+                vec![crafted(reliable, ch, 1, 2, 4000, 3996, rng.bytes(4))],
+            ],
+            expect: None,
+            claims: 4000,
+        });
+
+        // The same, finished by the only fragment 0 that fits: 3996 bytes.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 4000, 3996);
+        let datagrams = vec![
+            vec![good.piece(0, 0, rng.bytes(4))],
+            vec![good.fragment(1)],
+            vec![good.fragment(0)],
+        ];
+        cases.push(FragmentCase {
+            name: "gapped, then finished",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // The same with the last fragment first: it is a fine last fragment of a packet cut in
+        // 3996-byte pieces, so only a 3996-byte fragment 0 may complete it.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 4000, 3996);
+        let datagrams = vec![
+            vec![good.fragment(1)],
+            vec![good.piece(0, 0, rng.bytes(4))],
+            vec![good.fragment(0)],
+        ];
+        cases.push(FragmentCase {
+            name: "gapped, last fragment first",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // Overlapping: fragment 1 half over fragment 0, fragment 2 reaching back into 1.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 3000, 1000);
+        let datagrams = vec![
+            vec![good.fragment(0)],
+            vec![good.piece(1, 500, rng.bytes(1000))],
+            vec![good.piece(2, 1900, rng.bytes(1100))],
+            vec![good.fragment(2)],
+            vec![good.fragment(1)],
+        ];
+        cases.push(FragmentCase {
+            name: "overlapping",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // Duplicated: fragment 0 again with other bytes (in the same datagram, so that it can
+        // never arrive first), fragment 1 in fragment 0's place, fragment 1 twice.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 3000, 1000);
+        let datagrams = vec![
+            vec![good.fragment(0), good.piece(0, 0, rng.bytes(1000))],
+            vec![good.piece(1, 0, rng.bytes(1000))],
+            vec![good.fragment(1)],
+            vec![good.fragment(1)],
+            vec![good.fragment(2)],
+        ];
+        cases.push(FragmentCase {
+            name: "duplicated",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // Short: one byte missing in the middle, at the end, and a last fragment moved up.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 3000, 1000);
+        let datagrams = vec![
+            vec![good.fragment(0)],
+            vec![good.piece(1, 1000, rng.bytes(999))],
+            vec![good.piece(2, 2000, rng.bytes(999))],
+            vec![good.piece(2, 2001, rng.bytes(999))],
+            vec![good.fragment(1)],
+            vec![good.fragment(2)],
+        ];
+        cases.push(FragmentCase {
+            name: "short",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // Past the end: one fragment too many for the total, a fragment running past the
+        // total, one starting at it.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 3000, 1000);
+        let datagrams = vec![
+            vec![crafted(reliable, ch, 0, 4, 3000, 0, rng.bytes(1000))],
+            vec![good.fragment(0)],
+            vec![good.piece(2, 2500, rng.bytes(1000))],
+            vec![good.piece(2, 3000, rng.bytes(1))],
+            vec![crafted(reliable, ch, 3, 4, 3000, 3000, rng.bytes(1000))],
+            vec![good.fragment(2)],
+            vec![good.fragment(1)],
+        ];
+        cases.push(FragmentCase {
+            name: "past the end",
+            reliable,
+            channel: ch,
+            datagrams,
+            expect: Some(good.data),
+            claims: 0,
+        });
+
+        // Mixed sizes that cover the packet exactly once, but not as a stock sender cuts it:
+        // after a stock first fragment, and before it.
+        for odd_first in [false, true] {
+            let ch = next();
+            let good = Cut::new(rng, reliable, ch, 3000, 1000);
+            let odd = vec![
+                vec![good.piece(1, 1000, rng.bytes(500))],
+                vec![good.piece(2, 1500, rng.bytes(1500))],
+            ];
+            let mut datagrams = Vec::new();
+            if odd_first {
+                datagrams.extend(odd);
+                datagrams.extend(good.fragments([0, 1, 2].into_iter()));
+            } else {
+                datagrams.push(vec![good.fragment(0)]);
+                datagrams.extend(odd);
+                datagrams.extend(good.fragments([2, 1].into_iter()));
+            }
+            cases.push(FragmentCase {
+                name: if odd_first {
+                    "mixed sizes, odd one first"
+                } else {
+                    "mixed sizes"
+                },
+                reliable,
+                channel: ch,
+                datagrams,
+                expect: Some(good.data),
+                claims: 0,
+            });
+        }
+
+        // A stock tiling in reverse order (the size comes from the last, shorter fragment),
+        // first after a last fragment whose length fits no tiling.
+        for bad_last in [false, true] {
+            let ch = next();
+            let good = Cut::new(rng, reliable, ch, 4500, 1000);
+            let mut datagrams = Vec::new();
+            if bad_last {
+                datagrams.push(vec![good.piece(4, 4001, rng.bytes(499))]);
+            }
+            datagrams.extend(good.fragments((0..good.count()).rev()));
+            cases.push(FragmentCase {
+                name: if bad_last {
+                    "reverse order after a bad last fragment"
+                } else {
+                    "reverse order"
+                },
+                reliable,
+                channel: ch,
+                datagrams,
+                expect: Some(good.data),
+                claims: 0,
+            });
+        }
+
+        // A stock-sized tiling (1364-byte fragments, ENet's default MTU) in a shuffled order.
+        let ch = next();
+        let good = Cut::new(rng, reliable, ch, 20000, 1364);
+        let mut order: Vec<u32> = (0..good.count()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        cases.push(FragmentCase {
+            name: "shuffled",
+            reliable,
+            channel: ch,
+            datagrams: good.fragments(order.into_iter()),
+            expect: Some(good.data),
+            claims: 0,
+        });
+    }
+
+    // Reassemblies that claim 32 MiB each with one 1000-byte fragment and are never finished.
+    // The server admits a claim only while it fits under MAX_WAITING beside what the peer
+    // already has waiting (or nothing is waiting): 3 of 5 here.
+    let mut waiting: u64 = cases.iter().map(|c: &FragmentCase| c.claims).sum();
+    for _ in 0..5 {
+        let ch = next();
+        let claim = crafted(true, ch, 0, CLAIM.div_ceil(1000), CLAIM, 0, rng.bytes(1000));
+        let admitted = waiting == 0 || u64::from(CLAIM) <= MAX_WAITING - waiting;
+        let claims = if admitted { u64::from(CLAIM) } else { 0 };
+        waiting += claims;
+        cases.push(FragmentCase {
+            name: "32 MiB claim",
+            reliable: true,
+            channel: ch,
+            datagrams: vec![vec![claim]],
+            expect: None,
+            claims,
+        });
+    }
+    cases
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    a.iter().zip(b).position(|(x, y)| x != y)
+}

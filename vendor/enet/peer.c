@@ -48,6 +48,13 @@ enet_peer_throttle_configure (ENetPeer * peer, enet_uint32 interval, enet_uint32
     peer -> packetThrottleAcceleration = acceleration;
     peer -> packetThrottleDeceleration = deceleration;
 
+    /* A free (or dead) slot has no remote end to tell: a connection made from it later sends
+       these parameters in its CONNECT (one accepted into it takes the connecting side's). A
+       command queued here would go out ahead of that CONNECT or VERIFY_CONNECT, in a datagram
+       the other side drops whole, and the connection would never complete. */
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+      return;
+
     command.header.command = ENET_PROTOCOL_COMMAND_THROTTLE_CONFIGURE | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
     command.header.channelID = 0xFF;
 
@@ -968,6 +975,15 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     }
 
     if (peer -> totalWaitingData >= peer -> host -> maximumWaitingData)
+      goto notifyError;
+
+    /* A reassembly claims its whole total length as soon as its first fragment arrives, however
+       little of it the sender then fills in. Admit one only if that claim fits beside the data
+       already waiting, or if none is, so that a peer never holds more than the larger of
+       maximumWaitingData and one packet. */
+    if (fragmentCount > 0 &&
+        peer -> totalWaitingData > 0 &&
+        dataLength > peer -> host -> maximumWaitingData - peer -> totalWaitingData)
       goto notifyError;
 
     packet = enet_packet_create (data, dataLength, flags);

@@ -544,6 +544,50 @@ enet_protocol_handle_send_unreliable (ENetHost * host, ENetPeer * peer, const EN
     return 0;
 }
 
+/* A stock sender (enet_peer_send) cuts a packet of totalLength bytes into fragmentCount
+   fragments of one size, the last one possibly shorter, and fragment n starts at n times that
+   size. The size follows from any one fragment of the packet, so reference, the first fragment
+   received of this packet, fixes it, and a fragment is accepted only if it is exactly its own
+   slice. Fragments that overlap, leave gaps or run short would otherwise complete a packet
+   whose unwritten bytes are whatever the heap held before. */
+static int
+enet_protocol_fragment_fits (const ENetProtocol * reference, enet_uint32 fragmentNumber, enet_uint32 fragmentOffset, enet_uint32 fragmentLength)
+{
+    enet_uint32 referenceNumber = ENET_NET_TO_HOST_32 (reference -> sendFragment.fragmentNumber),
+                referenceLength = ENET_NET_TO_HOST_16 (reference -> sendFragment.dataLength),
+                fragmentCount = ENET_NET_TO_HOST_32 (reference -> sendFragment.fragmentCount),
+                totalLength = ENET_NET_TO_HOST_32 (reference -> sendFragment.totalLength),
+                fragmentSize;
+
+    if (referenceNumber + 1 < fragmentCount)
+      fragmentSize = referenceLength;
+    else
+    if (fragmentCount > 1)
+    {
+       if ((totalLength - referenceLength) % (fragmentCount - 1) != 0)
+         return 0;
+
+       fragmentSize = (totalLength - referenceLength) / (fragmentCount - 1);
+    }
+    else
+      fragmentSize = totalLength;
+
+    if (fragmentSize == 0 ||
+        fragmentSize > ENET_PROTOCOL_MAXIMUM_MTU ||
+        totalLength / fragmentSize + (totalLength % fragmentSize != 0 ? 1 : 0) != fragmentCount ||
+        fragmentNumber >= fragmentCount)
+      return 0;
+
+    /* fragmentNumber * fragmentSize < totalLength now, so the product cannot overflow. */
+    if (fragmentOffset != fragmentNumber * fragmentSize)
+      return 0;
+
+    if (fragmentNumber + 1 < fragmentCount)
+      return fragmentLength == fragmentSize;
+
+    return fragmentLength == totalLength - fragmentOffset;
+}
+
 static int
 enet_protocol_handle_send_fragment (ENetHost * host, ENetPeer * peer, const ENetProtocol * command, enet_uint8 ** currentData)
 {
@@ -624,6 +668,9 @@ enet_protocol_handle_send_fragment (ENetHost * host, ENetPeer * peer, const ENet
           break;
        }
     }
+
+    if (! enet_protocol_fragment_fits (startCommand != NULL ? & startCommand -> command : command, fragmentNumber, fragmentOffset, fragmentLength))
+      return -1;
  
     if (startCommand == NULL)
     {
@@ -749,6 +796,9 @@ enet_protocol_handle_send_unreliable_fragment (ENetHost * host, ENetPeer * peer,
           break;
        }
     }
+
+    if (! enet_protocol_fragment_fits (startCommand != NULL ? & startCommand -> command : command, fragmentNumber, fragmentOffset, fragmentLength))
+      return -1;
 
     if (startCommand == NULL)
     {
@@ -1392,9 +1442,12 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
            ENET_TIME_LESS (outgoingCommand -> sentTime, peer -> earliestTimeout))
          peer -> earliestTimeout = outgoingCommand -> sentTime;
 
+       /* sendAttempts is at least 1 for a command that was sent; 2 to the power of
+          sendAttempts - 1 is past any 32-bit timeoutLimit once it needs more than 31 bits. */
        if (peer -> earliestTimeout != 0 &&
              (ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> earliestTimeout) >= peer -> timeoutMaximum ||
-               ((1 << (outgoingCommand -> sendAttempts - 1)) >= peer -> timeoutLimit &&
+               ((outgoingCommand -> sendAttempts > 32 ||
+                 (1u << ((outgoingCommand -> sendAttempts - 1) & 31)) >= peer -> timeoutLimit) &&
                  ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> earliestTimeout) >= peer -> timeoutMinimum)))
        {
           enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_TIMEOUT);
@@ -1404,7 +1457,9 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
 
        ++ peer -> packetsLost;
 
-       outgoingCommand -> roundTripTimeout *= 2;
+       /* Doubling must never wrap to 0, which would mean retransmitting on every service. */
+       if (outgoingCommand -> roundTripTimeout < 0x80000000)
+         outgoingCommand -> roundTripTimeout *= 2;
 
        if (outgoingCommand -> packet != NULL)
        {
@@ -1523,8 +1578,14 @@ enet_protocol_check_outgoing_commands (ENetHost * host, ENetPeer * peer, ENetLis
 
           ++ outgoingCommand -> sendAttempts;
  
+          /* At least 1 ms, so that the doubling backoff works even when the round trip time
+             and its variance are 0 (or wrap around to 0). */
           if (outgoingCommand -> roundTripTimeout == 0)
-            outgoingCommand -> roundTripTimeout = peer -> roundTripTime + 4 * peer -> roundTripTimeVariance;
+          {
+             outgoingCommand -> roundTripTimeout = peer -> roundTripTime + 4 * peer -> roundTripTimeVariance;
+             if (outgoingCommand -> roundTripTimeout == 0)
+               outgoingCommand -> roundTripTimeout = 1;
+          }
 
           if (enet_list_empty (& peer -> sentReliableCommands))
             peer -> nextTimeout = host -> serviceTime + outgoingCommand -> roundTripTimeout;
