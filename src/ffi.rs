@@ -157,7 +157,8 @@ pub struct ENetPeer {
     pub unsequencedWindow: [u32; ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32],
     pub eventData: u32,
     pub totalWaitingData: usize,
-    /// Local patch (vendor/enet/PATCHES.md §9): why the last DISCONNECT event happened.
+    /// Local patch (vendor/enet/patches/0010-disconnect-reason.patch): why the last DISCONNECT
+    /// event happened.
     pub disconnectReason: u32,
 }
 
