@@ -4,13 +4,12 @@
 //!
 //! `cargo test --features lua54 --test examples [filter...]`. Under CI (`CI` set) a missing
 //! interpreter is a failure; locally it is a loud skip.
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::LuaProcess;
 
 /// Any one process of an example gets this long.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -23,99 +22,27 @@ struct Ctx {
 
 type Outcome = Result<(), String>;
 
-/// A running example process; its stdout and stderr lines are collected as they come.
-struct Proc {
-    name: String,
-    child: Child,
-    output: Arc<Mutex<String>>,
-    started: Instant,
-}
+/// A running example process (the test suite's one process runner, tests/common), with this
+/// file's deadline.
+struct Proc(LuaProcess);
 
 impl Proc {
-    fn spawn(name: &str, mut cmd: Command) -> Result<Proc, String> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("{name}: cannot start: {e}"))?;
-        let output = Arc::new(Mutex::new(String::new()));
-        fn pump(from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
-            std::thread::spawn(move || {
-                for line in BufReader::new(from).lines().map_while(Result::ok) {
-                    let mut out = into.lock().unwrap();
-                    out.push_str(&line);
-                    out.push('\n');
-                }
-            });
-        }
-        pump(child.stdout.take().unwrap(), Arc::clone(&output));
-        pump(child.stderr.take().unwrap(), Arc::clone(&output));
-        Ok(Proc {
-            name: name.to_owned(),
-            child,
-            output,
-            started: Instant::now(),
-        })
-    }
-
-    fn text(&self) -> String {
-        self.output.lock().unwrap().clone()
+    fn spawn(name: &str, cmd: Command) -> Result<Proc, String> {
+        LuaProcess::spawn_named(name, cmd).map(Proc)
     }
 
     /// Waits until a printed line contains `needle`; returns that line.
     fn wait_for(&mut self, needle: &str) -> Result<String, String> {
-        loop {
-            if let Some(line) = self.text().lines().find(|l| l.contains(needle)) {
-                return Ok(line.to_owned());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100)); // let the readers drain
-                if let Some(line) = self.text().lines().find(|l| l.contains(needle)) {
-                    return Ok(line.to_owned());
-                }
-                return Err(self.report(&format!("exited ({status}) before printing {needle:?}")));
-            }
-            if self.started.elapsed() > TIMEOUT {
-                return Err(self.report(&format!("printed no {needle:?} within {TIMEOUT:?}")));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.0.wait_for(needle, TIMEOUT)
     }
 
     /// Waits for the process to exit (killing it at the deadline); Ok(output) on exit status 0.
-    fn finish(mut self) -> Result<String, String> {
-        let status: Option<ExitStatus> = loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                break Some(s);
-            }
-            if self.started.elapsed() > TIMEOUT {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        std::thread::sleep(Duration::from_millis(100)); // let the readers drain
-        match status {
-            Some(s) if s.success() => Ok(self.text()),
-            Some(s) => Err(self.report(&format!("exited with {s}"))),
-            None => Err(self.report(&format!("killed after {TIMEOUT:?}"))),
-        }
+    fn finish(self) -> Result<String, String> {
+        self.0.finish_exit(TIMEOUT)
     }
 
     fn report(&self, what: &str) -> String {
-        format!("{} {what}; its output:\n{}", self.name, self.text())
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // A failed case must not leave its servers running.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.0.report(what)
     }
 }
 
@@ -332,7 +259,10 @@ fn main() {
             if common::have("xvfb-run") {
                 cases.push(("love/dots-window".into(), love_window));
             } else {
-                eprintln!("SKIPPED: love/dots-window (xvfb-run not found: apt-get install xvfb)");
+                missing(
+                    "xvfb-run",
+                    "love/dots-window needs it: apt-get install xvfb",
+                );
             }
         } else {
             missing("love", "apt-get install love");

@@ -5,10 +5,10 @@ mod common;
 use std::process::Command;
 
 #[test]
+// `nm -D` output differs elsewhere; Linux is what CI checks, and elsewhere the test is reported
+// as ignored rather than passed.
+#[cfg_attr(not(target_os = "linux"), ignore)]
 fn only_luaopen_enet_is_exported() {
-    if !cfg!(target_os = "linux") {
-        return; // `nm -D` output differs elsewhere; Linux is what CI checks
-    }
     let profile = common::deps_dir().parent().unwrap().to_path_buf();
     let module = common::find_cdylib(&profile).expect("the enet cdylib next to the test binary");
     let out = Command::new("nm")

@@ -12,13 +12,14 @@
 //!
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
-//! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere.
+//! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere. A first
+//! line `-- valgrind` runs the script again under valgrind (PUC Lua); `-- valgrind-only` runs
+//! it only there (its assertions are leak checks), and it is reported as skipped on LuaJIT.
 mod common;
 
 use common::{flavour, have, lua_command, stage_module};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,16 +46,24 @@ fn main() {
 
     let mut jobs = Vec::new();
     let mut failures = Vec::new();
+    // What could not run here: reported in the summary's "ignored", never counted as passed
+    // (and a failure under CI when a tool is missing).
+    let mut skipped: Vec<String> = Vec::new();
+    let missing = |what: String, failures: &mut Vec<String>, skipped: &mut Vec<String>| {
+        if ci {
+            failures.push(what);
+        } else {
+            eprintln!("SKIPPED: {what}");
+            skipped.push(what);
+        }
+    };
     for interp in interpreters {
         if !have(interp) {
             let msg = format!("interpreter {interp} not found (apt-get install it)");
-            if ci {
-                failures.push(msg);
-            } else {
-                eprintln!("SKIPPED: {msg}");
-            }
+            missing(msg, &mut failures, &mut skipped);
             continue;
         }
+        let puc = *interp != "luajit" && *interp != "love";
         for script in &scripts {
             let stem = script.file_stem().unwrap().to_string_lossy().into_owned();
             let love_only = stem.starts_with("love_");
@@ -65,21 +74,30 @@ fn main() {
             if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
                 continue;
             }
-            jobs.push(Job {
-                name: name.clone(),
-                command: lua_command(interp, script, &module_dir, &root),
-            });
-            if *interp != "luajit" && *interp != "love" && wants_valgrind(script) {
-                if have("valgrind") {
-                    let cmd =
-                        common::under_valgrind(&lua_command(interp, script, &module_dir, &root));
-                    jobs.push(Job {
-                        name: format!("valgrind {name}"),
-                        command: cmd,
-                    });
-                } else if ci {
-                    failures.push("valgrind not found (apt-get install valgrind)".into());
+            let marker = valgrind_marker(script);
+            if marker != Valgrind::Only {
+                jobs.push(Job {
+                    name: name.clone(),
+                    command: lua_command(interp, script, &module_dir, &root),
+                });
+            }
+            if marker == Valgrind::No {
+                continue;
+            }
+            if !puc {
+                if marker == Valgrind::Only {
+                    // Its assertions only mean something under valgrind, which runs PUC Lua.
+                    skipped.push(format!("{name}: valgrind-only, not run on {interp}"));
                 }
+            } else if have("valgrind") {
+                let cmd = common::under_valgrind(&lua_command(interp, script, &module_dir, &root));
+                jobs.push(Job {
+                    name: format!("valgrind {name}"),
+                    command: cmd,
+                });
+            } else {
+                let msg = format!("valgrind {name}: valgrind not found (apt-get install valgrind)");
+                missing(msg, &mut failures, &mut skipped);
             }
         }
     }
@@ -139,7 +157,10 @@ fn main() {
     if total == 0 && failures.is_empty() && filter.is_empty() {
         failures.push("no Lua test ran".into());
     }
-    common::finish(passed, &failures, 0, 0, started);
+    for s in &skipped {
+        println!("skipped: {s}");
+    }
+    common::finish(passed, &failures, skipped.len(), 0, started);
 }
 
 /// The re-entrancy matrix's jobs for `interp` (module comment), listed by the script itself.
@@ -200,64 +221,39 @@ fn matrix_jobs(
     Ok(jobs)
 }
 
-fn wants_valgrind(script: &Path) -> bool {
-    std::fs::read_to_string(script)
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Valgrind {
+    /// Runs plainly only.
+    No,
+    /// `-- valgrind`: plainly, and again under valgrind on PUC Lua.
+    Also,
+    /// `-- valgrind-only`: its assertions mean something only under valgrind (a leak check).
+    Only,
+}
+
+/// What the script's first line asks for.
+fn valgrind_marker(script: &Path) -> Valgrind {
+    let first = std::fs::read_to_string(script)
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.contains("valgrind")))
-        .unwrap_or(false)
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    if first.starts_with("-- valgrind-only") {
+        Valgrind::Only
+    } else if first.starts_with("-- valgrind") {
+        Valgrind::Also
+    } else {
+        Valgrind::No
+    }
 }
 
 /// Runs one script with a deadline. Ok(summary line) when it exits 0 having run at least one
 /// test and failed none; Err(output) otherwise.
-fn run(mut cmd: Command) -> Result<String, String> {
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null());
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
-    // Drain both pipes while the child runs: one that fills a pipe buffer would block forever.
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = format!(
-        "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
-    );
-    let summary = text
+fn run(cmd: Command) -> Result<String, String> {
+    let text = common::LuaProcess::spawn(cmd)?.finish(TIMEOUT, |_| {})?;
+    Ok(text
         .lines()
         .rev()
         .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
         .unwrap_or("")
-        .to_owned();
-    let counts: Vec<u64> = summary
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match (status, counts.as_slice()) {
-        (None, _) => Err(format!("{text}\n(killed after {}s)", TIMEOUT.as_secs())),
-        (Some(s), [p, 0]) if s.success() && *p > 0 => Ok(summary),
-        (Some(s), _) => Err(format!("{text}\n(exit status {s})")),
-    }
-}
-
-/// Reads a child's pipe to its end on a thread of its own.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut text);
-        }
-        String::from_utf8_lossy(&text).into_owned()
-    })
+        .to_owned())
 }

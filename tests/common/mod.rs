@@ -103,8 +103,11 @@ pub fn set_lua_env(cmd: &mut Command, module_dir: &Path, root: &Path) {
     cmd.current_dir(root);
 }
 
-/// A running Lua process whose stdout lines arrive on a channel as they are printed.
+/// A running test process (a Lua script, an example, LÖVE): its stdout and stderr lines arrive
+/// on a channel as they are printed, every wait has a deadline, and a process still running
+/// when this is dropped (a failed case) is killed. The one process runner of the test suite.
 pub struct LuaProcess {
+    name: String,
     child: Child,
     pub lines: Receiver<String>,
     output: Vec<String>,
@@ -113,11 +116,19 @@ pub struct LuaProcess {
 
 impl LuaProcess {
     /// Starts `cmd` with stdout and stderr piped into the line channel.
-    pub fn spawn(mut cmd: Command) -> Result<LuaProcess, String> {
+    pub fn spawn(cmd: Command) -> Result<LuaProcess, String> {
+        let name = cmd.get_program().to_string_lossy().into_owned();
+        LuaProcess::spawn_named(&name, cmd)
+    }
+
+    /// As [`LuaProcess::spawn`], with the name its reports use.
+    pub fn spawn_named(name: &str, mut cmd: Command) -> Result<LuaProcess, String> {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("{name}: cannot start: {e}"))?;
         let (tx, rx) = mpsc::channel();
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();
@@ -133,6 +144,7 @@ impl LuaProcess {
             }
         });
         Ok(LuaProcess {
+            name: name.to_owned(),
             child,
             lines: rx,
             output: Vec::new(),
@@ -142,33 +154,75 @@ impl LuaProcess {
 
     /// Waits for a line starting with `prefix` (keeping every line seen), at most `timeout`.
     pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> Result<String, String> {
+        self.wait_until(|l| l.starts_with(prefix), prefix, timeout)
+    }
+
+    /// Waits for a line containing `needle`, at most `timeout`.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
+        self.wait_until(|l| l.contains(needle), needle, timeout)
+    }
+
+    fn wait_until(
+        &mut self,
+        wanted: impl Fn(&str) -> bool,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        if let Some(line) = self.output.iter().find(|l| wanted(l)) {
+            return Ok(line.clone());
+        }
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     self.output.push(line.clone());
-                    if line.starts_with(prefix) {
+                    if wanted(&line) {
                         return Ok(line);
                     }
                 }
                 Err(_) => {
-                    return Err(format!(
-                        "no line `{prefix}` within {timeout:?}\n{}",
-                        self.output.join("\n")
-                    ))
+                    let status = match self.child.try_wait() {
+                        Ok(Some(s)) => format!("exited ({s})"),
+                        _ => format!("printed nothing more within {timeout:?}"),
+                    };
+                    return Err(self.report(&format!("{status} before printing {what:?}")));
                 }
             }
         }
     }
 
+    /// `<name> <what>; its output: ...`, for failure messages.
+    pub fn report(&self, what: &str) -> String {
+        format!(
+            "{} {what}; its output:\n{}",
+            self.name,
+            self.output.join("\n")
+        )
+    }
+
     /// Hands every line to `on_line` as it arrives until the process exits (killed after
-    /// `timeout`). Ok(output) when it exits 0 with a `N passed, 0 failed` summary (N > 0).
-    pub fn finish(
+    /// `timeout` from its start). Ok(output) when it exits 0 with a `N passed, 0 failed`
+    /// summary (N > 0).
+    pub fn finish(self, timeout: Duration, on_line: impl FnMut(&str)) -> Result<String, String> {
+        self.finish_with(timeout, true, on_line)
+    }
+
+    /// Waits for the process to exit (killed after `timeout` from its start); Ok(output) on exit
+    /// status 0, whatever it printed.
+    pub fn finish_exit(self, timeout: Duration) -> Result<String, String> {
+        self.finish_with(timeout, false, |_| {})
+    }
+
+    fn finish_with(
         mut self,
         timeout: Duration,
+        want_summary: bool,
         mut on_line: impl FnMut(&str),
     ) -> Result<String, String> {
+        for line in &self.output {
+            on_line(line);
+        }
         let deadline = self.started + timeout;
         let status = loop {
             while let Ok(line) = self.lines.try_recv() {
@@ -191,14 +245,26 @@ impl LuaProcess {
             self.output.push(line);
         }
         let text = self.output.join("\n");
-        let summary_ok = text
-            .lines()
-            .rev()
-            .any(|l| l.ends_with(" passed, 0 failed") && !l.starts_with("0 passed"));
+        let summary_ok = !want_summary
+            || text
+                .lines()
+                .rev()
+                .any(|l| l.ends_with(" passed, 0 failed") && !l.starts_with("0 passed"));
         match status {
-            None => Err(format!("{text}\n(killed after {}s)", timeout.as_secs())),
+            None => Err(self.report(&format!("killed after {}s", timeout.as_secs()))),
             Some(s) if s.success() && summary_ok => Ok(text),
-            Some(s) => Err(format!("{text}\n(exit status {s})")),
+            Some(s) if s.success() => Err(self.report("printed no \"N passed, 0 failed\" summary")),
+            Some(s) => Err(self.report(&format!("exited with {s}"))),
+        }
+    }
+}
+
+impl Drop for LuaProcess {
+    fn drop(&mut self) {
+        // A failed case must not leave its processes running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

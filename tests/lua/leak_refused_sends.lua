@@ -1,4 +1,4 @@
--- valgrind: refused and failing sends free their packet (the reference leaked it). Valgrind
+-- valgrind-only: refused and failing sends free their packet (the reference leaked it). Valgrind
 -- reports any definite leak; a smaller count keeps the run short (rss_refused_sends.lua does
 -- 100,000 and measures the process).
 local T = require "t"
