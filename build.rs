@@ -30,6 +30,9 @@ fn main() {
 
     let mut build = cc::Build::new();
     build.include(&include).warnings(false);
+    // ENet's functions are private to the module (only luaopen_enet is exported): hidden
+    // visibility lets the calls between them, and ours into them, skip the PLT.
+    build.flag_if_supported("-fvisibility=hidden");
     for file in [
         "callbacks",
         "compress",

@@ -8,6 +8,9 @@ use std::os::raw::{c_char, c_int, c_void};
 #[derive(Clone, Copy)]
 pub struct Args {
     l: State,
+    /// How many arguments the call got (the stack top when it started: a type check leaves a
+    /// metatable above the arguments, see [`Args::udata`]).
+    top: c_int,
     /// The string arguments the prepare phase read (`lua::call`): index, bytes (null when the
     /// argument is neither a string nor a number) and length.
     strings: [(c_int, *const c_char, usize); 2],
@@ -24,6 +27,8 @@ impl Args {
     pub unsafe fn prepare(l: State, strings: &[c_int]) -> Args {
         let mut args = Args {
             l,
+            // SAFETY: lua_gettop only reads.
+            top: unsafe { ffi::lua_gettop(l) },
             strings: [(0, std::ptr::null(), 0); 2],
         };
         for (slot, &idx) in args.strings.iter_mut().zip(strings) {
@@ -35,67 +40,97 @@ impl Args {
         args
     }
 
+    /// The type of argument `idx` (`LUA_TNONE` beyond the arguments).
     fn type_of(self, idx: c_int) -> c_int {
+        if !self.passed(idx) {
+            return ffi::LUA_TNONE;
+        }
         // SAFETY: lua_type accepts any acceptable index and only reads.
         unsafe { ffi::lua_type(self.l, idx) }
     }
 
-    /// `true` when argument `idx` is absent or nil (nil means absent everywhere: docs/api.md, "Conventions").
+    /// How many arguments the call got.
+    pub fn top(self) -> c_int {
+        self.top
+    }
+
+    /// `true` when argument `idx` was passed (it may be nil). Cheaper than a type query: on
+    /// the hot paths an optional argument is usually not passed at all.
+    #[inline(always)]
+    fn passed(self, idx: c_int) -> bool {
+        idx <= self.top
+    }
+
+    /// `true` when argument `idx` is absent or nil (nil means absent everywhere: docs/api.md,
+    /// "Conventions").
     #[inline]
     pub fn absent(self, idx: c_int) -> bool {
-        self.type_of(idx) <= ffi::LUA_TNIL
+        !self.passed(idx) || self.type_of(idx) <= ffi::LUA_TNIL
     }
 
     #[inline]
     pub fn is_table(self, idx: c_int) -> bool {
-        self.type_of(idx) == ffi::LUA_TTABLE
+        self.passed(idx) && self.type_of(idx) == ffi::LUA_TTABLE
     }
 
     /// Lua's truth of argument `idx` (only `nil` and `false` are false).
     pub fn truthy(self, idx: c_int) -> bool {
         // SAFETY: lua_toboolean only reads.
-        unsafe { ffi::lua_toboolean(self.l, idx) != 0 }
+        self.passed(idx) && unsafe { ffi::lua_toboolean(self.l, idx) != 0 }
     }
 
     /// A required integer argument, wrapped to 32 bits (numbers and numeric strings accepted).
     #[inline]
     pub fn u32(self, idx: c_int) -> Result<u32, Raise> {
-        self.u32_of_type(idx, self.type_of(idx))
+        if !self.passed(idx) {
+            return Err(Raise::Type(idx, c"number"));
+        }
+        match self.integer(idx) {
+            Some(n) => n.ok_or(no_integer(idx)),
+            None => Err(Raise::Type(idx, c"number")),
+        }
     }
 
     /// An optional integer argument: `default` when absent or nil.
     #[inline]
     pub fn opt_u32(self, idx: c_int, default: u32) -> Result<u32, Raise> {
-        match self.type_of(idx) {
-            ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(default),
-            t => self.u32_of_type(idx, t),
+        if !self.passed(idx) {
+            return Ok(default);
+        }
+        match self.integer(idx) {
+            Some(n) => n.ok_or(no_integer(idx)),
+            None if self.type_of(idx) == ffi::LUA_TNIL => Ok(default),
+            None => Err(Raise::Type(idx, c"number")),
         }
     }
 
-    /// Argument `idx`, whose type is `t`, as a wrapped 32-bit integer.
-    #[inline]
-    fn u32_of_type(self, idx: c_int, t: c_int) -> Result<u32, Raise> {
+    /// Argument `idx` as a wrapped 32-bit integer: `None` if it is neither a number nor a
+    /// numeric string, `Some(None)` for NaN and infinities. One API call in the common case.
+    #[inline(always)]
+    fn integer(self, idx: c_int) -> Option<Option<u32>> {
         let l = self.l;
-        // SAFETY: read-only conversions; converting a string to a number does not allocate.
+        let mut isnum: c_int = 0;
+        // SAFETY: read-only conversions; converting a string to a number does not allocate
+        // (nor change the argument) on any Lua version.
         unsafe {
-            if t == ffi::LUA_TNUMBER {
-                #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
-                if ffi::lua_isinteger(l, idx) != 0 {
-                    return Ok(ffi::lua_tointeger(l, idx) as u32);
+            #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+            {
+                let i = ffi::lua_tointegerx(l, idx, &mut isnum);
+                if isnum != 0 {
+                    return Some(Some(i as u32));
                 }
-                return wrap_u32(ffi::lua_tonumber(l, idx)).ok_or(no_integer(idx));
             }
-            // Strings that convert to numbers are accepted, as luaL_checkinteger does.
-            let mut isnum: c_int = 0;
-            let n = if t == ffi::LUA_TSTRING {
-                ffi::lua_tonumberx(l, idx, &mut isnum)
-            } else {
-                0.0
+            #[cfg(feature = "luajit")]
+            let n = luajit_tonumberx(l, idx, &mut isnum);
+            #[cfg(feature = "lua51")]
+            let n = {
+                let n = ffi::lua_tonumber(l, idx);
+                isnum = c_int::from(n != 0.0 || ffi::lua_isnumber(l, idx) != 0);
+                n
             };
-            if isnum == 0 {
-                return Err(Raise::Type(idx, c"number"));
-            }
-            wrap_u32(n).ok_or(no_integer(idx))
+            #[cfg(not(any(feature = "luajit", feature = "lua51")))]
+            let n = ffi::lua_tonumberx(l, idx, &mut isnum);
+            (isnum != 0).then(|| wrap_u32(n))
         }
     }
 
@@ -125,6 +160,9 @@ impl Args {
     /// not allocate; a number would have to be converted, which is refused here).
     #[inline]
     fn string<'a>(self, idx: c_int) -> Option<&'a [u8]> {
+        if !self.passed(idx) {
+            return None;
+        }
         let (p, len) = match self.strings.iter().find(|s| s.0 == idx && idx != 0) {
             Some(&(_, p, len)) => (p, len),
             None if self.type_of(idx) == ffi::LUA_TSTRING => {
@@ -150,17 +188,20 @@ impl Args {
     /// any C module's type check (`luaL_checkudata` included) can defend against.
     #[inline]
     pub fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
+        if !self.passed(idx) {
+            return std::ptr::null_mut();
+        }
         let l = self.l;
-        // SAFETY: queries on a valid state; the metatable pushed by lua_getmetatable (an
-        // existing table: no allocation) is popped before returning.
+        // SAFETY: queries on a valid state; lua_getmetatable pushes an existing table (no
+        // allocation) into one of the LUA_MINSTACK slots a C function has.
         unsafe {
             let block = ffi::lua_touserdata(l, idx);
             if block.is_null() || ffi::lua_getmetatable(l, idx) == 0 {
                 return std::ptr::null_mut();
             }
-            let ours = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(mt)) != 0;
-            ffi::lua_settop(l, -2);
-            if ours {
+            // The metatable stays on the stack: the reply pushes above it and returns only what
+            // it pushed (a pop would be one more API call on the hottest path).
+            if ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(mt)) != 0 {
                 block
             } else {
                 std::ptr::null_mut()
@@ -169,13 +210,25 @@ impl Args {
     }
 }
 
+#[cfg(feature = "luajit")]
+extern "C-unwind" {
+    /// LuaJIT 2.1's own `lua_tonumberx` (mlua maps the name to a two-call 5.1 emulation).
+    #[link_name = "lua_tonumberx"]
+    fn luajit_tonumberx(l: State, idx: c_int, isnum: *mut c_int) -> ffi::lua_Number;
+}
+
 fn no_integer(idx: c_int) -> Raise {
     Raise::Arg(idx, c"number has no integer representation")
 }
 
 /// Truncates toward zero and wraps modulo 2^32, as the reference's `luaL_checkint` into a
 /// uint32 field does on 5.1; `None` for NaN and infinities, which have no integer value.
+#[inline(always)]
 pub fn wrap_u32(n: f64) -> Option<u32> {
+    // The common case first: already in range (every timeout, channel, count...).
+    if (0.0..4_294_967_296.0).contains(&n) {
+        return Some(n as u32);
+    }
     if !n.is_finite() {
         return None;
     }

@@ -33,6 +33,7 @@ impl Event {
     /// # Safety
     /// `event` was just filled by ENet for the live `host`, owned by `core`, which is the host
     /// userdata at stack index `host_idx`.
+    #[inline(never)]
     pub unsafe fn take(
         event: &ENetEvent,
         core: &mut HostCore,

@@ -35,7 +35,10 @@ pub unsafe extern "C-unwind" fn lua_host_create(l: State) -> c_int {
         let config = match lua::catch(|| create_config(args)).and_then(|r| r) {
             Ok(Ok(config)) => config,
             Ok(Err(failure)) => return push_failure(l, failure),
-            Err(e) => lua::raise(l, e),
+            Err(e) => {
+                ffi::lua_settop(l, args.top());
+                lua::raise(l, e)
+            }
         };
         ffi::lua_settop(l, 0);
         let core = object::push_new_host(l);
@@ -124,6 +127,7 @@ unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
 
 /// The result of `enet_host_service`/`check_events`: nothing when there was no event, the
 /// event table, or `nil, message` on a socket error (docs/api.md, "Differences from lua-enet").
+#[inline(always)]
 unsafe fn reply_event(
     args: Args,
     core: &mut HostCore,

@@ -356,7 +356,12 @@ pub unsafe fn call<R: Push>(l: State, strings: &[c_int], body: unsafe fn(Args) -
         )));
         match outcome {
             Ok(reply) => reply.push(l),
-            Err(e) => raise(l, e),
+            Err(e) => {
+                // Type checks leave metatables above the arguments (args.rs); the message
+                // describes the arguments themselves.
+                ffi::lua_settop(l, args.top());
+                raise(l, e)
+            }
         }
     }
 }
