@@ -5,8 +5,9 @@
 //! The body turns ENet's event into an [`Event`] (plain data and the received packet, which is
 //! ours from then on); the reply phase builds the table ([`Event::push`]).
 use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPacket};
-use crate::lua::{ffi, push_bytes, push_name, stage_packet, Name, Push, Staged, State};
+use crate::lua::{ffi, push_bytes, push_name, Name, Push, State};
 use crate::object::{self, HostCore};
+use crate::packet::{self, Staged};
 use std::os::raw::c_int;
 
 /// An event, ready to become a table.
@@ -56,7 +57,7 @@ impl Event {
                 packet = event.packet;
                 if let Some(info) = slot.and_then(|s| core.slot_info(s, event.peer)) {
                     info.messages_received += 1;
-                    info.bytes_received += packet_bytes(packet).len() as u64;
+                    info.bytes_received += packet::bytes(packet).len() as u64;
                 }
             }
             Event {
@@ -84,7 +85,7 @@ impl Push for Event {
         unsafe {
             let fresh = self.target.is_none();
             let mut buf = std::mem::MaybeUninit::uninit();
-            let data = (!self.packet.is_null()).then(|| stage_packet(l, self.packet, &mut buf));
+            let data = (!self.packet.is_null()).then(|| packet::stage(l, self.packet, &mut buf));
             match self.target {
                 Some(idx) => ffi::lua_pushvalue(l, idx),
                 None => ffi::lua_createtable(l, 0, 4),
@@ -152,22 +153,5 @@ fn disconnect_reason(event: &ENetEvent) -> Option<Name> {
         enet::ENET_DISCONNECT_REASON_TIMEOUT => Some(Name::Timeout),
         enet::ENET_DISCONNECT_REASON_REFUSED => Some(Name::Refused),
         _ => None,
-    }
-}
-
-/// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
-/// slice must never have, so that case is the empty slice.
-///
-/// # Safety
-/// `packet` must be a valid packet that outlives the returned slice.
-pub unsafe fn packet_bytes<'a>(packet: *const ENetPacket) -> &'a [u8] {
-    // SAFETY: a valid packet's non-null `data` points to `dataLength` bytes.
-    unsafe {
-        let (data, len) = ((*packet).data, (*packet).dataLength);
-        if data.is_null() || len == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(data, len)
-        }
     }
 }

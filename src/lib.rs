@@ -5,6 +5,7 @@
 //! - `args.rs`: the argument checks a method body may make;
 //! - `object.rs`: object lifetime (who owns the ENet host, the peer cache, per-peer data);
 //! - `host.rs`, `config.rs`, `peer.rs`: the two Lua classes; `event.rs`: events as tables;
+//! - `packet.rs`: a received packet into a Lua string, freed exactly once;
 //! - `address.rs`: `"host:port"` strings; `ffi.rs`: the part of ENet's C API we use.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
@@ -26,6 +27,7 @@ mod ffi;
 mod host;
 mod lua;
 mod object;
+mod packet;
 mod peer;
 
 use args::Args;
@@ -129,7 +131,7 @@ unsafe fn push_constants(l: State) -> c_int {
         let constants = lua_ffi::lua_gettop(l);
         shared_metatable(l, CORE_MT_KEY, c"enet_core");
         lua_ffi::lua_rawseti(l, constants, lua::K_CORE_MT);
-        lua_ffi::lua_pushcfunction(l, lua::copy_string);
+        lua_ffi::lua_pushcfunction(l, packet::copy_string);
         lua_ffi::lua_rawseti(l, constants, lua::K_COPY_STRING);
 
         lua_ffi::lua_rawgeti(l, constants, lua::K_CORE_MT);

@@ -21,7 +21,7 @@
 //! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
 use crate::address;
 use crate::args::Args;
-use crate::ffi::{self as enet, ENetAddress, ENetPacket};
+use crate::ffi::ENetAddress;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -37,7 +37,7 @@ pub const PEER_MT: c_int = 2;
 pub const CONSTANTS: c_int = 3;
 /// The metatable of a host's core (object.rs), private to the module.
 pub const K_CORE_MT: ffi::lua_Integer = NAME_LIST.len() as ffi::lua_Integer + 1;
-/// [`copy_string`], the protected helper of [`stage_packet`].
+/// `packet::copy_string`, the protected helper of `packet::stage`.
 pub const K_COPY_STRING: ffi::lua_Integer = K_CORE_MT + 1;
 
 /// Declares the interned names: the enum [`Name`] and the strings in [`NAME_LIST`], from one
@@ -431,92 +431,6 @@ pub unsafe fn push_bytes(l: State, bytes: &[u8]) {
     }
 }
 
-/// Packets up to this size are copied to the C stack and freed before Lua sees their bytes.
-pub const SMALL_PACKET: usize = 2048;
-
-/// A received packet's bytes on their way into Lua (see [`stage_packet`]).
-pub enum Staged<'b> {
-    /// Copied to the caller's buffer; the packet is freed.
-    Small(&'b [u8]),
-    /// Pushed as a string on the top of the stack; the packet is freed.
-    Pushed,
-}
-
-/// Takes over a received packet, which the caller owns and which nothing else can reach, so
-/// that whatever a finalizer does while the Lua string is made, the packet is freed exactly
-/// once and never read after. A small packet is copied to `buf` and freed before any Lua call
-/// (the caller pushes the copy); a large one is copied into a Lua string inside a protected
-/// call, so that a raise cannot leak it.
-///
-/// # Safety
-/// `packet` is a valid packet that the caller owns; `l` runs a function of this module.
-pub unsafe fn stage_packet<'b>(
-    l: State,
-    packet: *mut ENetPacket,
-    buf: &'b mut std::mem::MaybeUninit<[u8; SMALL_PACKET]>,
-) -> Staged<'b> {
-    // SAFETY: a valid packet's bytes are readable until it is destroyed, which happens here
-    // once, after the last read; `buf` has room for SMALL_PACKET bytes, of which only the
-    // copied ones are exposed.
-    unsafe {
-        let bytes = crate::event::packet_bytes(packet);
-        let len = bytes.len();
-        if len <= SMALL_PACKET {
-            let to = buf.as_mut_ptr() as *mut u8;
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, len);
-            enet::enet_packet_destroy(packet);
-            return Staged::Small(std::slice::from_raw_parts(to, len));
-        }
-        // The helper comes from the constants table (no allocation before the call); the
-        // pointer travels as two 32-bit halves, exact on every Lua's number type.
-        let address = bytes.as_ptr() as usize as u64;
-        push_constant(l, K_COPY_STRING);
-        ffi::lua_pushinteger(l, (address >> 32) as ffi::lua_Integer);
-        ffi::lua_pushinteger(l, (address & 0xFFFF_FFFF) as ffi::lua_Integer);
-        ffi::lua_pushnumber(l, len as f64);
-        let status = ffi::lua_pcall(l, 3, 1, 0);
-        enet::enet_packet_destroy(packet);
-        if status != ffi::LUA_OK {
-            ffi::lua_error(l);
-        }
-        Staged::Pushed
-    }
-}
-
-/// Pushes a received packet's bytes as a Lua string and frees the packet ([`stage_packet`]).
-///
-/// # Safety
-/// As [`stage_packet`].
-pub unsafe fn push_packet(l: State, packet: *mut ENetPacket) {
-    let mut buf = std::mem::MaybeUninit::uninit();
-    // SAFETY: forwarded contract; a staged copy is pushed while `buf` lives.
-    unsafe {
-        if let Staged::Small(bytes) = stage_packet(l, packet, &mut buf) {
-            push_bytes(l, bytes);
-        }
-    }
-}
-
-/// The protected helper of [`stage_packet`]: `(high, low, length)` to a string.
-///
-/// # Safety
-/// Called only by `stage_packet`, with the address and length of bytes that stay valid.
-pub unsafe extern "C-unwind" fn copy_string(l: State) -> c_int {
-    // SAFETY: the arguments are exactly what push_packet pushed, describing live bytes. A
-    // script cannot reach this function (it sits only in the constants table).
-    unsafe {
-        let high = ffi::lua_tonumber(l, 1) as u64;
-        let low = ffi::lua_tonumber(l, 2) as u64;
-        let len = ffi::lua_tonumber(l, 3) as usize;
-        let address = ((high << 32) | low) as usize;
-        if address == 0 {
-            return 0;
-        }
-        push_bytes(l, std::slice::from_raw_parts(address as *const u8, len));
-        1
-    }
-}
-
 /// Raises `e` as a plain string error, assembled on the Lua stack.
 ///
 /// # Safety
@@ -584,6 +498,7 @@ unsafe fn push_type_name(l: State, idx: c_int) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi as enet;
 
     #[test]
     fn names_and_their_texts_agree() {

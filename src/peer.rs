@@ -3,8 +3,9 @@
 use crate::address;
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket, ENetPeer};
-use crate::lua::{ffi, methods, push_packet, text, Methods, Name, Push, Raise, Ret, State, Text};
+use crate::lua::{ffi, methods, text, Methods, Name, Push, Raise, Ret, State, Text};
 use crate::object::{GetData, SetData};
+use crate::packet;
 use std::os::raw::c_int;
 
 /// A message to send, its arguments checked in the reference's order: data (argument 2),
@@ -77,9 +78,9 @@ pub struct Received {
 
 impl Push for Received {
     unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: the packet is ours and reachable from nothing else (push_packet's contract).
+        // SAFETY: the packet is ours and reachable from nothing else (packet::push's contract).
         unsafe {
-            push_packet(l, self.packet);
+            packet::push(l, self.packet);
             ffi::lua_pushinteger(l, self.channel.into());
         }
         2
@@ -99,7 +100,7 @@ unsafe fn receive(args: Args) -> Ret<Option<Received>> {
         }
         if let Some(info) = ud.core().slot_info(ud.slot(), peer) {
             info.messages_received += 1;
-            info.bytes_received += crate::event::packet_bytes(packet).len() as u64;
+            info.bytes_received += packet::bytes(packet).len() as u64;
         }
         Ok(Some(Received { packet, channel }))
     }
