@@ -18,10 +18,31 @@ pub fn flavour() -> (&'static str, &'static [&'static str]) {
     } else if cfg!(feature = "lua54") {
         ("lua54", &["lua5.4"])
     } else if cfg!(feature = "lua55") {
+        lua55_on_path();
         ("lua55", &["lua5.5"])
     } else {
         ("luajit", &["luajit", "love"])
     }
+}
+
+/// Debian has no lua5.5: tests/build-lua55 builds one into `<target>/lua55/bin` (once; later
+/// runs only check it), and that directory goes first on PATH.
+fn lua55_on_path() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = target_dir(root);
+        let built = Command::new(root.join("tests/build-lua55"))
+            .env("CARGO_TARGET_DIR", &target)
+            .stdout(Stdio::null())
+            .status();
+        if !built.is_ok_and(|s| s.success()) {
+            eprintln!("tests/build-lua55 failed: no lua5.5 to test with");
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(target.join("lua55/bin")).chain(std::env::split_paths(&path));
+        std::env::set_var("PATH", std::env::join_paths(dirs).expect("PATH"));
+    });
 }
 
 /// The interpreter of a flavour name (`lua51` -> `lua5.1`).

@@ -451,7 +451,7 @@ T.test("__gc destroys the host and frees the port", function()
   again:destroy()
 end)
 
-if _VERSION == "Lua 5.4" then
+if _VERSION == "Lua 5.4" or _VERSION == "Lua 5.5" then
   T.test("__close: a <close> host is destroyed at the end of its scope", function()
     local chunk = assert(load([[
       local enet = ...

@@ -40,7 +40,9 @@ T.test("host and peer metatables have the reference's fields", function()
   T.eq(type(pm.__tostring), "function", "peer __tostring")
   T.ok(hm ~= pm, "distinct metatables")
   T.eq(pm.__gc, nil, "peers have no __gc")
-  if _VERSION == "Lua 5.4" then T.eq(type(hm.__close), "function", "host __close on 5.4") end
+  if _VERSION == "Lua 5.4" or _VERSION == "Lua 5.5" then
+    T.eq(type(hm.__close), "function", "host __close on 5.4+")
+  end
   for _, name in ipairs({ "service", "check_events", "compress_with_range_coder", "connect", "flush",
     "broadcast", "channel_limit", "bandwidth_limit", "total_sent_data", "total_received_data",
     "service_time", "peer_count", "get_peer", "get_socket_address", "destroy" }) do
