@@ -10,7 +10,7 @@ description = {
    detailed = [[
 The `enet` module that Lua and LÖVE programs already use (host_create, service, connect,
 send, ...), rebuilt in Rust over ENet's original C core, which is bundled: no system libenet is
-needed. Runs on Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT; memory-safe whatever the script does.
+needed. Runs on Lua 5.1, 5.2, 5.3, 5.4, 5.5 and LuaJIT; memory-safe whatever the script does.
 Building needs a Rust toolchain (cargo) on the PATH.
 ]],
    homepage = "https://github.com/enet-rs/lua-enet-rs",
@@ -18,7 +18,7 @@ Building needs a Rust toolchain (cargo) on the PATH.
    labels = { "networking", "udp", "enet", "games", "love" },
 }
 dependencies = {
-   "lua >= 5.1, < 5.5",
+   "lua >= 5.1, < 5.6",
 }
 build = {
    type = "command",
