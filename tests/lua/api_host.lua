@@ -374,12 +374,15 @@ T.test("service on a socket error returns nil, message and the loop goes on", fu
   c:destroy()
 end)
 
--- LuaSocket as the stranger (outside LÖVE: its bundled copy's sendto is refused there).
+-- LuaSocket as the stranger (outside LÖVE: its bundled copy's sendto is refused there). Debian
+-- has no LuaSocket for Lua 5.5: there tests/network's hostile cases send strangers' datagrams.
 local has_socket, socket = pcall(require, "socket")
-if not love and not has_socket and os.getenv("CI") then
+if not love and not has_socket and os.getenv("CI") and _VERSION ~= "Lua 5.5" then
   T.test("LuaSocket is installed (tests/install-deps installs lua-socket)", function()
     error("require 'socket' failed: " .. tostring(socket))
   end)
+elseif not love and not has_socket and _VERSION == "Lua 5.5" then
+  print("SKIPPED: no LuaSocket for Lua 5.5; tests/network's hostile cases send the strangers' datagrams")
 elseif not love and not has_socket then
   print("SKIPPED: stranger-datagram test needs LuaSocket (apt-get install lua-socket)")
 end
