@@ -192,6 +192,9 @@ local function deep(n)
 end
 
 local function arm()
+  -- Lua 5.5 leaves a switch from generational mode (lua.c's default) in the middle of a cycle,
+  -- which a step would finish without finalizing anything new: switch first, then collect.
+  if _VERSION == "Lua 5.5" then collectgarbage("incremental") end
   collectgarbage("collect")
   collectgarbage("collect")
   collectgarbage("stop")
@@ -209,8 +212,9 @@ local function arm()
   if _VERSION == "Lua 5.4" then
     collectgarbage("incremental", 100, 1000, 63)
   elseif _VERSION == "Lua 5.5" then
-    collectgarbage("incremental")
-    collectgarbage("param", "stepmul", 100000)
+    -- A step multiplier of 0 makes a step a whole cycle, finalizers included (with any other
+    -- value a step stops at the atomic phase, before the finalizers).
+    collectgarbage("param", "stepmul", 0)
     collectgarbage("param", "stepsize", 60)
   else
     -- 5.1 and LuaJIT read a step multiplier of 0 as "no limit"; 5.2 and 5.3 raise anything
@@ -225,8 +229,8 @@ local function disarm()
   if _VERSION == "Lua 5.4" then
     collectgarbage("incremental", 200, 100, 13)
   elseif _VERSION == "Lua 5.5" then
-    collectgarbage("param", "stepmul", 100)
-    collectgarbage("param", "stepsize", 13)
+    collectgarbage("param", "stepmul", 200) -- 5.5's defaults (its step size is in bytes)
+    collectgarbage("param", "stepsize", 9600)
   else
     collectgarbage("setpause", 200)
     collectgarbage("setstepmul", 200)
