@@ -108,29 +108,40 @@ impl Args {
     /// numeric string, `Some(None)` for NaN and infinities. One API call in the common case.
     #[inline(always)]
     fn integer(self, idx: c_int) -> Option<Option<u32>> {
-        let l = self.l;
-        let mut isnum: c_int = 0;
+        #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+        {
+            let mut isnum: c_int = 0;
+            // SAFETY: a read-only conversion (a numeric string is converted without changing the
+            // argument or allocating).
+            let i = unsafe { ffi::lua_tointegerx(self.l, idx, &mut isnum) };
+            if isnum != 0 {
+                return Some(Some(i as u32));
+            }
+        }
+        self.number(idx).map(wrap_u32)
+    }
+
+    /// Argument `idx` as a number (numbers and numeric strings), with one API call where the
+    /// Lua version allows it.
+    #[inline(always)]
+    fn number(self, idx: c_int) -> Option<f64> {
         // SAFETY: read-only conversions; converting a string to a number does not allocate
         // (nor change the argument) on any Lua version.
         unsafe {
-            #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
-            {
-                let i = ffi::lua_tointegerx(l, idx, &mut isnum);
-                if isnum != 0 {
-                    return Some(Some(i as u32));
-                }
-            }
-            #[cfg(feature = "luajit")]
-            let n = luajit_tonumberx(l, idx, &mut isnum);
             #[cfg(feature = "lua51")]
-            let n = {
-                let n = ffi::lua_tonumber(l, idx);
-                isnum = c_int::from(n != 0.0 || ffi::lua_isnumber(l, idx) != 0);
-                n
-            };
-            #[cfg(not(any(feature = "luajit", feature = "lua51")))]
-            let n = ffi::lua_tonumberx(l, idx, &mut isnum);
-            (isnum != 0).then(|| wrap_u32(n))
+            {
+                let n = ffi::lua_tonumber(self.l, idx);
+                (n != 0.0 || ffi::lua_isnumber(self.l, idx) != 0).then_some(n)
+            }
+            #[cfg(not(feature = "lua51"))]
+            {
+                let mut isnum: c_int = 0;
+                #[cfg(feature = "luajit")]
+                let n = luajit_tonumberx(self.l, idx, &mut isnum);
+                #[cfg(not(feature = "luajit"))]
+                let n = ffi::lua_tonumberx(self.l, idx, &mut isnum);
+                (isnum != 0).then_some(n)
+            }
         }
     }
 

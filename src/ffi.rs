@@ -314,24 +314,32 @@ extern "C" {
     static enet_rs_layout: [u64; LAYOUT_EXPECTED.len()];
 }
 
+/// A disagreement between this file and the C compiler: what, and the two values.
+#[derive(Clone, Copy, Debug)]
+pub struct Mismatch {
+    pub what: &'static str,
+    pub rust: u64,
+    pub c: u64,
+}
+
 /// Compares this file with the C compiler's view of enet.h for the target (module comment):
 /// `Err` names the first disagreement.
-pub fn check_layout() -> Result<(), String> {
+pub fn check_layout() -> Result<(), Mismatch> {
     // SAFETY: a constant array of that length, defined by the C file build.rs compiles.
     compare_layout(&LAYOUT_EXPECTED, unsafe { &enet_rs_layout })
 }
 
-fn compare_layout(expected: &[(&str, u64)], actual: &[u64]) -> Result<(), String> {
+fn compare_layout(expected: &[(&'static str, u64)], actual: &[u64]) -> Result<(), Mismatch> {
     if expected.len() != actual.len() {
-        return Err(format!(
-            "{} items in Rust, {} in C",
-            expected.len(),
-            actual.len()
-        ));
+        return Err(Mismatch {
+            what: "number of items",
+            rust: expected.len() as u64,
+            c: actual.len() as u64,
+        });
     }
-    for ((what, expected), actual) in expected.iter().zip(actual) {
-        if expected != actual {
-            return Err(format!("{what}: Rust has {expected}, C has {actual}"));
+    for (&(what, rust), &c) in expected.iter().zip(actual) {
+        if rust != c {
+            return Err(Mismatch { what, rust, c });
         }
     }
     Ok(())
@@ -343,7 +351,9 @@ mod tests {
 
     #[test]
     fn the_target_table_matches_this_file() {
-        assert_eq!(check_layout(), Ok(()));
+        if let Err(e) = check_layout() {
+            panic!("{e:?}");
+        }
         let labels: Vec<&str> = LAYOUT_EXPECTED.iter().map(|(l, _)| *l).collect();
         for wanted in [
             "sizeof(ENetPeer)",
@@ -363,11 +373,11 @@ mod tests {
         let mut wrong = actual.clone();
         let at = labels_index("offsetof(ENetHost, peers)");
         wrong[at] += 8;
-        let err = compare_layout(&LAYOUT_EXPECTED, &wrong).unwrap_err();
-        assert!(
-            err.starts_with("offsetof(ENetHost, peers): Rust has"),
-            "{err}"
-        );
+        let Err(err) = compare_layout(&LAYOUT_EXPECTED, &wrong) else {
+            panic!("a wrong offset passed");
+        };
+        assert_eq!(err.what, "offsetof(ENetHost, peers)");
+        assert_eq!(err.c, err.rust + 8);
         assert!(compare_layout(&LAYOUT_EXPECTED, &actual[1..]).is_err());
     }
 

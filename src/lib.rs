@@ -40,34 +40,85 @@ const HOST_MT_KEY: &CStr = c"enet.rs:host";
 const PEER_MT_KEY: &CStr = c"enet.rs:peer";
 const CORE_MT_KEY: &CStr = c"enet.rs:core";
 
-#[mlua::lua_module(name = "enet")]
-fn enet(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
-    init_enet()?;
-    if let Err(mismatch) = ffi::check_layout() {
-        return Err(mlua::Error::runtime(format!(
-            "enet: ABI mismatch ({mismatch})"
-        )));
+/// `require "enet"`: checks that the module was built for the Lua that loads it and for this
+/// ENet, then builds the module table (and the global `enet`).
+///
+/// # Safety
+/// Called by Lua only (`require`), with a valid state.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn luaopen_enet(l: State) -> c_int {
+    // SAFETY: `l` is the state running `require`; no Rust value owning memory is alive when a
+    // Lua call here raises (the messages are plain data, see lua.rs).
+    unsafe {
+        check_lua_version(l);
+        let ready = lua::catch(|| {
+            if !init_enet() {
+                return Err(None);
+            }
+            ffi::check_layout().map_err(Some)
+        });
+        match ready {
+            Ok(Ok(())) => {}
+            Ok(Err(mismatch)) => {
+                let message = match mismatch {
+                    None => text!("enet: enet_initialize failed"),
+                    Some(m) => text!(
+                        "enet: ABI mismatch ({}: Rust has {}, C has {})",
+                        m.what,
+                        m.rust,
+                        m.c
+                    ),
+                };
+                lua::push_bytes(l, message.as_bytes());
+                lua_ffi::lua_error(l);
+            }
+            Err(e) => lua::raise(l, e),
+        }
+        open(l);
+        1
     }
-    // SAFETY: exec_raw runs `open` in a protected call on this state and takes the one value it
-    // leaves on the stack.
-    unsafe { lua.exec_raw((), |l| open(l)) }
 }
 
+/// A module built for one Lua 5.x and loaded into another would corrupt memory: Lua's own check
+/// refuses it (`version mismatch`). 5.1 and LuaJIT builds cannot load elsewhere (their symbols
+/// differ).
+#[cfg(not(any(feature = "lua51", feature = "luajit")))]
+unsafe fn check_lua_version(l: State) {
+    // SAFETY: luaL_checkversion_ exists in every Lua 5.2+ and only reads or raises.
+    unsafe {
+        #[cfg(feature = "lua52")]
+        lua_ffi::luaL_checkversion_(l, 502.0);
+        #[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+        lua_ffi::luaL_checkversion_(l, LUA_VERSION_NUM, LUAL_NUMSIZES);
+    }
+}
+
+#[cfg(any(feature = "lua51", feature = "luajit"))]
+unsafe fn check_lua_version(_: State) {}
+
+#[cfg(feature = "lua53")]
+const LUA_VERSION_NUM: f64 = 503.0;
+#[cfg(feature = "lua54")]
+const LUA_VERSION_NUM: f64 = 504.0;
+#[cfg(feature = "lua55")]
+const LUA_VERSION_NUM: f64 = 505.0;
+/// `LUAL_NUMSIZES` of lauxlib.h: the sizes of lua_Integer and lua_Number.
+#[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+const LUAL_NUMSIZES: usize =
+    std::mem::size_of::<lua_ffi::lua_Integer>() * 16 + std::mem::size_of::<lua_ffi::lua_Number>();
+
 /// `enet_initialize` once per process; never deinitialized (no `atexit` from a loadable module).
-fn init_enet() -> mlua::Result<()> {
+fn init_enet() -> bool {
     static INIT: std::sync::OnceLock<c_int> = std::sync::OnceLock::new();
     // SAFETY: enet_initialize has no preconditions and runs once.
-    let rc = *INIT.get_or_init(|| unsafe { ffi::enet_initialize() });
-    if rc != 0 {
-        return Err(mlua::Error::runtime("enet: enet_initialize failed"));
-    }
-    Ok(())
+    *INIT.get_or_init(|| unsafe { ffi::enet_initialize() }) == 0
 }
 
 /// Builds the module table (and the global `enet`), leaving it on the stack.
 unsafe fn open(l: State) {
-    // SAFETY: runs inside exec_raw's protected call, so API errors are caught; stack indices
-    // 1..=4 are the three upvalues of every function and the module table, as pushed below.
+    // SAFETY: runs for `require` (a raise is an ordinary module-load error; nothing owning memory
+    // is alive here); stack indices 1..=4 are the three upvalues of every function and the module
+    // table, as pushed below.
     unsafe {
         lua_ffi::lua_settop(l, 0);
         let host_mt = shared_metatable(l, HOST_MT_KEY, c"enet_host");
@@ -86,7 +137,7 @@ unsafe fn open(l: State) {
         let version = env!("CARGO_PKG_VERSION");
         lua::push_bytes(l, version.as_bytes());
         lua_ffi::lua_setfield(l, -2, c"version".as_ptr());
-        lua::push_bytes(l, format!("enet {version}").as_bytes());
+        lua::push_bytes(l, concat!("enet ", env!("CARGO_PKG_VERSION")).as_bytes());
         lua_ffi::lua_setfield(l, -2, c"_VERSION".as_ptr());
         // The tutorial uses the global `enet` after `require "enet"`, on every Lua version.
         lua_ffi::lua_pushvalue(l, -1);
