@@ -73,7 +73,7 @@ function enet.host_create(bind_address, peer_count, channel_count, in_bandwidth,
 function enet.linked_version() end
 
 ---A host: one UDP socket and its peer slots. Destroyed by `destroy()`, by the garbage
----collector, or by `<close>` on Lua 5.4; a peer object keeps its host alive.
+---collector, or by `<close>` on Lua 5.4 and 5.5; a peer object keeps its host alive.
 ---@class enet.Host
 local Host = {}
 
