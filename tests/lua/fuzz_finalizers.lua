@@ -162,7 +162,11 @@ end
 print("fuzz_finalizers seed " .. seed .. " (ENET_FUZZ_SEED=" .. seed .. " replays it)")
 T.test("finalizers at every GC cycle, random calls: values or string errors only (seed " .. seed .. ")", function()
   collectgarbage("collect")
-  if _VERSION == "Lua 5.4" then
+  if _VERSION == "Lua 5.4" and seed % 2 == 1 then
+    -- odd seeds: the generational collector, whose handling of resurrected and old objects
+    -- differs from the incremental one that the re-entrancy matrix uses
+    collectgarbage("generational", 1, 100)
+  elseif _VERSION == "Lua 5.4" then
     collectgarbage("incremental", 100, 400, 0)
   elseif _VERSION ~= "Lua 5.5" then
     collectgarbage("setpause", 0)
