@@ -22,7 +22,8 @@
 local T = require "t"
 
 if love or not (arg and arg[-1] and io.popen and os.tmpname) then
-  print("skipped: needs an interpreter to spawn")
+  -- LÖVE has no interpreter to spawn; the LuaJIT run covers these cases
+  T.test("skipped: needs an interpreter to spawn", function() end)
   T.done()
   return
 end
