@@ -12,9 +12,11 @@
 --     fragments claim a reassembly buffer the server cannot allocate (a remote peer can abort a
 --     memory-capped server with ordinary, well-formed traffic). Every enet_malloc caller in
 --     vendor/enet checks for NULL, so a no_memory callback that returns is enough there.
---   * Rust's own allocations abort on failure too ("memory allocation of 196560 bytes failed":
---     the per-slot Vec of HostCore::adopt in host_create; also CString in address::resolve, the
---     OS error text of a Failure, format! in the loader).
+--   * Rust's own allocations abort on failure too ("memory allocation of N bytes failed"): the
+--     per-slot Vec of HostCore::adopt in host_create, the CString of address::resolve
+--     (host_create and connect with an address), the OS error text of a Failure (io::Error's
+--     Display allocates a String: host_create's `nil, "enet: failed to create host (...)"`);
+--     also format! in the loader.
 local T = require "t"
 
 if love or not (arg and arg[-1] and io.popen and os.tmpname) then
@@ -148,6 +150,82 @@ T.test("sends until memory runs out: -1 or an error, never an abort", function()
     table.concat(bad, "\n", 1, math.min(#bad, 5)))
 end)
 os.remove(SENDS)
+
+local FULL = write_tmp([[
+-- A heap filled to the last 64 bytes, then X bytes given back: every call below then meets
+-- a failed allocation somewhere (in Lua, in ENet or in the module's own Rust code).
+local X = tonumber(arg[1])
+require "enet"
+local server = assert(enet.host_create("127.0.0.1:*", 8, 2))
+local client = assert(enet.host_create(nil, 4, 2))
+local peer = client:connect(server:get_socket_address(), 2)
+local speer
+for _ = 1, 500 do
+  client:service(1)
+  local e = server:service(1)
+  if e and e.type == "connect" then speer = e.peer end
+  if speer and peer:state() == "connected" then break end
+end
+assert(speer and peer:state() == "connected", "connected")
+local big = string.rep("B", 10000)
+for i = 1, 20 do peer:send(i % 2 == 0 and big or ("small" .. i), i % 2) end
+client:flush()
+for _ = 1, 5 do server:service(1) end -- events and packets wait on the server now
+local saddr = server:get_socket_address()
+local done = 0
+local function try(f, ...) pcall(f, ...); done = done + 1 end
+local function work()
+  for _ = 1, 40 do
+    try(server.service, server, 0)
+    try(server.check_events, server, {})
+    try(speer.receive, speer)
+    try(peer.send, peer, big)
+    try(speer.stats, speer)
+    try(tostring, speer)
+    try(server.get_peer, server, 3)
+    try(client.connect, client, saddr, 2)
+    try(enet.host_create, nil, 64)
+    try(enet.host_create, "127.0.0.1:*", 2)
+    try(server.get_socket_address, server)
+  end
+end
+-- everything the filling and the calls need is made before the heap is full
+local base = string.rep("f", 65536)
+local reserve = X > 0 and string.rep("r", X) or nil
+local keep, n = {}, 0
+for i = 1, 20000 do keep[i] = false end
+local size = 16 * 1024 * 1024
+local function chunk()
+  local k = math.floor(size / 65536)
+  return n .. (k > 0 and string.rep(base, k) or "") .. string.sub(base, 1, size % 65536)
+end
+local function fill()
+  while size >= 64 do
+    local ok, s = pcall(chunk)
+    if ok then n = n + 1; keep[n] = s else size = math.floor(size / 2); collectgarbage() end
+  end
+end
+while not pcall(fill) do end
+reserve = nil
+collectgarbage()
+pcall(work)
+keep = nil
+collectgarbage()
+print("END", done)
+]])
+
+T.test("calls on a full heap: errors or failure values, never an abort", function()
+  local bad = {}
+  for k = 0, 40 do
+    local out = run_capped_all(FULL, base_kb + 24 * 1024, tostring(k * 1024))
+    if not out:find("END", 1, true) then
+      bad[#bad + 1] = string.format("%d bytes free: %q", k * 1024, out:sub(1, 160))
+    end
+  end
+  T.ok(#bad == 0, #bad .. " of 41 runs killed the process:\n" ..
+    table.concat(bad, "\n", 1, math.min(#bad, 5)))
+end)
+os.remove(FULL)
 
 local SERVER = write_tmp([[
 io.stdout:setvbuf("line")
