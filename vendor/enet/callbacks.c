@@ -5,7 +5,17 @@
 #define ENET_BUILDING_LIB 1
 #include "enet/enet.h"
 
-static ENetCallbacks callbacks = { malloc, free, abort };
+/* Out of memory is reported to the caller, not fatal: every enet_malloc caller checks for NULL
+   and fails its own operation cleanly (a host is not created, a packet or command is refused,
+   an incoming command is dropped), so the default no_memory callback returns instead of
+   calling abort (), which let a failed allocation, even one a remote peer's fragments asked
+   for, kill the whole process. */
+static void
+enet_no_memory (void)
+{
+}
+
+static ENetCallbacks callbacks = { malloc, free, enet_no_memory };
 
 int
 enet_initialize_with_callbacks (ENetVersion version, const ENetCallbacks * inits)
