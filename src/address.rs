@@ -1,7 +1,7 @@
 //! `"host:port"` strings: parsing with the reference's rules and texts (docs/api.md, "Addresses"),
 //! resolving through ENet, and formatting as `a.b.c.d:port`.
 use crate::ffi::{enet_address_set_host, ENetAddress};
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fmt;
 
 /// Host parts of 128 characters or more, and port parts of 32 or more, are refused (the
@@ -110,10 +110,14 @@ pub fn resolve(text: &[u8]) -> Result<ENetAddress, AddressError> {
         port: parsed.port,
     };
     if let Some(host) = parsed.host {
-        // `parse` cut the text at its first NUL, so the host part has none.
-        let name = CString::new(host).map_err(|_| AddressError::Parse)?;
+        // A C string on the stack (no allocation: this may run when memory is short). `parse`
+        // cut the text at its first NUL and refused host parts of MAX_HOST bytes or more.
+        let mut name = [0u8; MAX_HOST + 1];
+        name.get_mut(..host.len())
+            .ok_or(AddressError::TooLong)?
+            .copy_from_slice(host);
         // SAFETY: `address` is a valid out-parameter and `name` a NUL-terminated string.
-        if unsafe { enet_address_set_host(&mut address, name.as_ptr()) } != 0 {
+        if unsafe { enet_address_set_host(&mut address, name.as_ptr().cast()) } != 0 {
             return Err(AddressError::Resolve);
         }
     }

@@ -81,6 +81,9 @@ unsafe fn create_config(args: Args) -> Result<Result<Config, Failure>, Raise> {
 
 /// Creates the ENet host into a new core: `None`, or the failure to return.
 fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
+    if !core.reserve(config.peers) {
+        return Some(Failure::new("failed to create host (out of memory)"));
+    }
     let bind = config
         .bind
         .as_ref()
@@ -98,7 +101,7 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
     if host.is_null() {
         return Some(Failure::os("failed to create host", config.bind));
     }
-    core.adopt(host, config.peers);
+    core.adopt(host);
     None
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - `lua.rs`: how a Lua call reaches ENet (the three phases), replies and errors;
 //! - `args.rs`: the argument checks a method body may make;
-//! - `object.rs`: object lifetime (who owns the ENet host, the peer cache, per-peer data);
+//! - `object.rs`: object lifetime (who owns the ENet host, the peer table, per-peer data);
 //! - `host.rs`, `config.rs`, `peer.rs`: the two Lua classes; `event.rs`: events as tables;
 //! - `packet.rs`: a received packet into a Lua string, freed exactly once;
 //! - `address.rs`: `"host:port"` strings; `ffi.rs`: the part of ENet's C API we use.

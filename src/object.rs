@@ -2,10 +2,10 @@
 //! finalizer may do meanwhile. Every class file trusts these rules instead of re-deriving them.
 //!
 //! ```text
-//!   host userdata H ──user value──▶ peer cache T ◀──user value── peer userdata P (per slot)
-//!   [HostUd: core ptr]               T[slot+1] = P (weak values)  [PeerUd: core ptr, slot]
-//!                                    T[H] = true, T[C] = true (strong keys)
-//!                                    metatable(T) = { __mode = "v", [1] = per-peer data }
+//!   host userdata H ──user value──▶ peer table T ◀──user value── peer userdata P (per slot)
+//!   [HostUd: core ptr]               T[slot+1] = P                [PeerUd: core ptr, slot]
+//!                                    T[0] = per-peer data (slot+1 -> any Lua value)
+//!                                    T[H] = true, T[C] = true
 //!   core userdata C [HostCore: the ENetHost*, per-slot info, admission]
 //! ```
 //!
@@ -13,10 +13,12 @@
 //!   metatable is private), whose `__gc` destroys the host. So destruction never depends on a
 //!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak
 //!   (docs/architecture.md, "Object lifetime").
-//! - H and every P reach T, and T reaches H and C (keys whose value `true` is never collected
-//!   stay in a weak-valued table): a peer keeps its host alive, the same slot gives the same P
-//!   while it is referenced, and peers of different hosts are never equal. The per-peer data
-//!   (`peer:set_data`) hangs off T's own metatable, which only this module reaches.
+//! - H and every P reach T, and T reaches H and C: a peer keeps its host alive, the same slot
+//!   always gives the same P, and peers of different hosts are never equal. T holds its peers
+//!   strongly (at most one small object per slot, freed with the host): a weak table would
+//!   lose a peer that a finalizer resurrects (Lua clears weak values of objects reachable only
+//!   from finalized ones; 5.1 and LuaJIT keep clearing a finalized userdata forever), and the
+//!   slot would then hand out a second object. Only this module reaches T.
 //! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and
 //!   while any of them is being finalized (Lua keeps everything a finalized object reaches
 //!   until the next cycle), so following the pointer from an object on the stack is always safe.
@@ -32,8 +34,8 @@ use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_M
 use std::os::raw::c_int;
 use std::ptr;
 
-/// Where the per-peer data table sits in the peer cache's metatable.
-const MT_DATA: ffi::lua_Integer = 1;
+/// Where the per-peer data table sits in the peer table (peers are at slot + 1).
+const T_DATA: ffi::lua_Integer = 0;
 
 /// The block of a host userdata.
 #[repr(C)]
@@ -86,9 +88,20 @@ impl HostCore {
         Ok(self.enet)
     }
 
-    /// Takes ownership of a new ENet host with `peers` slots.
-    pub fn adopt(&mut self, host: *mut ENetHost, peers: usize) {
-        self.slots = vec![SlotInfo::default(); peers];
+    /// Makes room for `peers` slots before the ENet host exists; `false` when memory is
+    /// short (a failure value, never an abort).
+    pub fn reserve(&mut self, peers: usize) -> bool {
+        let mut slots = Vec::new();
+        if slots.try_reserve_exact(peers).is_err() {
+            return false;
+        }
+        slots.resize(peers, SlotInfo::default());
+        self.slots = slots;
+        true
+    }
+
+    /// Takes ownership of a new ENet host, whose peer count `reserve` made room for.
+    pub fn adopt(&mut self, host: *mut ENetHost) {
         self.enet = host;
     }
 
@@ -283,14 +296,10 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
         );
         push_constant(l, K_CORE_MT);
         ffi::lua_setmetatable(l, -2);
-        // Stack: H, C. The peer cache T and its metatable.
-        ffi::lua_createtable(l, 0, 2);
-        ffi::lua_createtable(l, 1, 1);
-        crate::lua::push_bytes(l, b"v");
-        ffi::lua_setfield(l, -2, c"__mode".as_ptr());
+        // Stack: H, C. The peer table T.
+        ffi::lua_createtable(l, 0, 3);
         ffi::lua_createtable(l, 0, 0);
-        ffi::lua_rawseti(l, -2, MT_DATA);
-        ffi::lua_setmetatable(l, -2);
+        ffi::lua_rawseti(l, -2, T_DATA);
         for owner in [-3, -2] {
             ffi::lua_pushvalue(l, owner);
             ffi::lua_pushboolean(l, 1);
@@ -322,13 +331,13 @@ impl Push for PeerObject {
 }
 
 /// Pushes the one peer object of slot `slot` of the host userdata at stack index `host`,
-/// creating and caching it on first use.
+/// creating and keeping it on first use.
 ///
 /// # Safety
 /// `l` must run a function of this module; `host` is a host userdata of this module whose ENet
 /// host has (or had) `slot`.
 pub unsafe fn push_peer(l: State, host: c_int, slot: usize) {
-    // SAFETY: the cache is the host's user value (push_new_host); the new peer block is
+    // SAFETY: the peer table is the host's user value (push_new_host); the new peer block is
     // initialised before anything can observe it, from the host block, which is on the stack.
     unsafe {
         let key = slot as ffi::lua_Integer + 1;
@@ -355,14 +364,12 @@ pub unsafe fn push_peer(l: State, host: c_int, slot: usize) {
 
 /// Pushes the per-peer data store of the peer userdata at stack index 1.
 unsafe fn push_data_store(l: State) {
-    // SAFETY: argument 1 is a checked peer; its user value is its host's peer cache, whose
-    // metatable push_new_host made.
+    // SAFETY: argument 1 is a checked peer; its user value is its host's peer table, which
+    // push_new_host made with the data table in it.
     unsafe {
         ffi::lua_getuservalue(l, 1);
-        ffi::lua_getmetatable(l, -1);
-        ffi::lua_rawgeti(l, -1, MT_DATA);
-        ffi::lua_replace(l, -3);
-        ffi::lua_settop(l, -2);
+        ffi::lua_rawgeti(l, -1, T_DATA);
+        ffi::lua_replace(l, -2);
     }
 }
 

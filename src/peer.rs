@@ -1,5 +1,5 @@
 //! The `enet_peer` Lua class: one userdata per slot of a host (object.rs says how the objects
-//! are cached and how they keep their host alive).
+//! are kept and how they keep their host alive).
 use crate::address;
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket, ENetPeer};

@@ -134,12 +134,22 @@ fn main() {
                     break;
                 };
                 let outcome = run(job.command);
-                let ok = outcome.is_ok();
-                match &outcome {
-                    Ok(summary) => println!("test {} ... ok ({summary})", job.name),
-                    Err(out) => println!("test {} ... FAILED\n{out}", job.name),
-                }
-                results.lock().unwrap().push((job.name, ok));
+                let verdict = match &outcome {
+                    // everything in it was skipped: not a pass
+                    Ok(summary) if common::summary_counts(summary).is_some_and(|c| c.0 == 0) => {
+                        println!("test {} ... ignored ({summary})", job.name);
+                        Verdict::Skipped
+                    }
+                    Ok(summary) => {
+                        println!("test {} ... ok ({summary})", job.name);
+                        Verdict::Passed
+                    }
+                    Err(out) => {
+                        println!("test {} ... FAILED\n{out}", job.name);
+                        Verdict::Failed
+                    }
+                };
+                results.lock().unwrap().push((job.name, verdict));
             })
         })
         .collect();
@@ -148,10 +158,12 @@ fn main() {
     }
 
     let results = results.lock().unwrap();
-    let passed = results.iter().filter(|r| r.1).count();
-    for (name, ok) in results.iter() {
-        if !ok {
-            failures.push(format!("{name} failed"));
+    let passed = results.iter().filter(|r| r.1 == Verdict::Passed).count();
+    for (name, verdict) in results.iter() {
+        match verdict {
+            Verdict::Failed => failures.push(format!("{name} failed")),
+            Verdict::Skipped => skipped.push(format!("{name}: every test in it skipped")),
+            Verdict::Passed => {}
         }
     }
     if total == 0 && failures.is_empty() && filter.is_empty() {
@@ -246,14 +258,21 @@ fn valgrind_marker(script: &Path) -> Valgrind {
     }
 }
 
-/// Runs one script with a deadline. Ok(summary line) when it exits 0 having run at least one
-/// test and failed none; Err(output) otherwise.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Passed,
+    Skipped,
+    Failed,
+}
+
+/// Runs one script with a deadline. Ok(summary line) when it exits 0 having run or skipped at
+/// least one test and failed none; Err(output) otherwise.
 fn run(cmd: Command) -> Result<String, String> {
     let text = common::LuaProcess::spawn(cmd)?.finish(TIMEOUT, |_| {})?;
     Ok(text
         .lines()
         .rev()
-        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .find(|l| common::summary_counts(l).is_some())
         .unwrap_or("")
         .to_owned())
 }

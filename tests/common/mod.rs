@@ -266,11 +266,7 @@ impl LuaProcess {
             self.output.push(line);
         }
         let text = self.output.join("\n");
-        let summary_ok = !want_summary
-            || text
-                .lines()
-                .rev()
-                .any(|l| l.ends_with(" passed, 0 failed") && !l.starts_with("0 passed"));
+        let summary_ok = !want_summary || text.lines().rev().any(|l| summary_counts(l).is_some());
         match status {
             None => Err(self.report(&format!("killed after {}s", timeout.as_secs()))),
             Some(s) if s.success() && summary_ok => Ok(text),
@@ -288,6 +284,22 @@ impl Drop for LuaProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `(passed, skipped)` of a test script's summary line, `N passed, 0 failed[, K skipped]`, when
+/// it reports no failure and ran or skipped something (tests/lua/lib/t.lua prints it).
+pub fn summary_counts(line: &str) -> Option<(u64, u64)> {
+    let (passed, rest) = line.split_once(" passed, 0 failed")?;
+    let passed: u64 = passed.parse().ok()?;
+    let skipped: u64 = match rest {
+        "" => 0,
+        _ => rest
+            .strip_prefix(", ")?
+            .strip_suffix(" skipped")?
+            .parse()
+            .ok()?,
+    };
+    (passed + skipped > 0).then_some((passed, skipped))
 }
 
 /// The lines of `output` that start with `prefix`, joined with `; `.

@@ -13,21 +13,20 @@
 --     memory-capped server with ordinary, well-formed traffic). Every enet_malloc caller in
 --     vendor/enet checks for NULL, so a no_memory callback that returns is enough there.
 --   * Rust's own allocations abort on failure too ("memory allocation of N bytes failed"): the
---     per-slot Vec of HostCore::adopt in host_create, the CString of address::resolve
---     (host_create and connect with an address), the OS error text of a Failure (io::Error's
---     Display allocates a String: host_create's `nil, "enet: failed to create host (...)"`);
---     also format! in the loader.
+--     per-slot Vec of host_create, the C string of address::resolve (host_create and connect
+--     with an address), the OS error text of a Failure (io::Error's Display allocates a String);
+--     also format! in the loader. All fixed: fallible or stack-only now.
 local T = require "t"
 
 if love or not (arg and arg[-1] and io.popen and os.tmpname) then
   -- LÖVE has no interpreter to spawn; the LuaJIT run covers these cases
-  T.test("skipped: needs an interpreter to spawn", function() end)
+  T.skip("out_of_memory", "needs an interpreter to spawn (LÖVE has none)")
   T.done()
   return
 end
 if (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) then
   -- AddressSanitizer reserves terabytes of shadow address space: it cannot run under ulimit -v
-  T.test("skipped under AddressSanitizer (no ulimit -v)", function() end)
+  T.skip("out_of_memory", "AddressSanitizer cannot run under ulimit -v")
   T.done()
   return
 end
@@ -72,7 +71,7 @@ local base_kb = tonumber(io.popen(string.format("%s %s", sh_quote(interp), sh_qu
 os.remove(BASE)
 
 if not base_kb then
-  T.test("skipped: cannot read /proc/self/status", function() end)
+  T.skip("out_of_memory", "cannot read /proc/self/status")
   T.done()
   return
 end
@@ -214,7 +213,12 @@ collectgarbage()
 print("END", done)
 ]])
 
-T.test("calls on a full heap: errors or failure values, never an abort", function()
+if jit then
+  -- LuaJIT 2.1 (Debian's beta3, LÖVE's) segfaults by itself when its heap fills up, with no
+  -- module loaded (a string-filling loop like FULL's is enough), so this case cannot tell
+  -- anything about us there; the other cases run, and PUC Lua runs this one.
+  T.skip("calls on a full heap", "LuaJIT itself crashes when its heap is full")
+else T.test("calls on a full heap: errors or failure values, never an abort", function()
   local bad = {}
   for k = 0, 40 do
     local out = run_capped_all(FULL, base_kb + 24 * 1024, tostring(k * 1024))
@@ -224,7 +228,7 @@ T.test("calls on a full heap: errors or failure values, never an abort", functio
   end
   T.ok(#bad == 0, #bad .. " of 41 runs killed the process:\n" ..
     table.concat(bad, "\n", 1, math.min(#bad, 5)))
-end)
+end) end
 os.remove(FULL)
 
 local SERVER = write_tmp([[

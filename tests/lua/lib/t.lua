@@ -1,7 +1,7 @@
 -- A tiny test library for the Lua test scripts: run by tests/lua.rs in every interpreter.
 -- Each script ends with T.done(), which prints "N passed, N failed" and sets the exit code.
 local T = {}
-local passed, failed = 0, 0
+local passed, failed, skipped = 0, 0, 0
 T.interp = (jit and jit.version) or _VERSION
 
 local function where(level)
@@ -24,6 +24,12 @@ end
 local function show(v)
   if type(v) == "string" then return string.format("%q", v) end
   return tostring(v)
+end
+
+-- Reports a test that cannot run here (and why): counted as skipped, never as passed.
+function T.skip(name, why)
+  skipped = skipped + 1
+  print("skip - " .. name .. ": " .. why)
 end
 
 function T.eq(actual, expected, what)
@@ -98,7 +104,11 @@ function T.receive(host, n, others, ms)
 end
 
 function T.done()
-  print(string.format("%d passed, %d failed", passed, failed))
+  if skipped > 0 then
+    print(string.format("%d passed, %d failed, %d skipped", passed, failed, skipped))
+  else
+    print(string.format("%d passed, %d failed", passed, failed))
+  end
   collectgarbage()
   collectgarbage()
   if os.exit then
