@@ -87,7 +87,8 @@ unsafe fn maximum_packet_size(args: Args) -> Ret<i64> {
     }
 }
 
-/// `host:maximum_waiting_data([bytes])`: per-peer cap on data buffered for delivery.
+/// `host:maximum_waiting_data([bytes])`: per-peer cap on what its incoming commands hold until
+/// they are received (payload and bookkeeping).
 unsafe fn maximum_waiting_data(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what tunable requires.
     unsafe {
@@ -96,6 +97,34 @@ unsafe fn maximum_waiting_data(args: Args) -> Ret<i64> {
             |h| &mut h.maximumWaitingData,
             1,
             c"maximum_waiting_data must be 1..2147483647",
+        )
+    }
+}
+
+/// `host:maximum_address_waiting_data([bytes])`: cap on what the peers of one IP address hold
+/// together, past the reserve each peer keeps (docs/api.md, "What a peer may make a host hold").
+unsafe fn maximum_address_waiting_data(args: Args) -> Ret<i64> {
+    // SAFETY: called as a method body (lua::call), which is what tunable requires.
+    unsafe {
+        tunable(
+            args,
+            |h| &mut h.maximumAddressWaitingData,
+            1,
+            c"maximum_address_waiting_data must be 1..2147483647",
+        )
+    }
+}
+
+/// `host:maximum_host_waiting_data([bytes])`: cap on what all peers hold together, past the
+/// reserve each peer keeps.
+unsafe fn maximum_host_waiting_data(args: Args) -> Ret<i64> {
+    // SAFETY: called as a method body (lua::call), which is what tunable requires.
+    unsafe {
+        tunable(
+            args,
+            |h| &mut h.maximumHostWaitingData,
+            1,
+            c"maximum_host_waiting_data must be 1..2147483647",
         )
     }
 }
@@ -224,6 +253,8 @@ pub const METHODS: Methods = methods! {
     c"compress_with_range_coder" => compress_with_range_coder,
     c"maximum_packet_size" => maximum_packet_size,
     c"maximum_waiting_data" => maximum_waiting_data,
+    c"maximum_address_waiting_data" => maximum_address_waiting_data,
+    c"maximum_host_waiting_data" => maximum_host_waiting_data,
     c"mtu" => mtu,
     c"duplicate_peers" => duplicate_peers,
     c"refuse_connections" => refuse_connections,

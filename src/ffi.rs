@@ -210,6 +210,15 @@ pub struct ENetHost {
     pub duplicatePeers: usize,
     pub maximumPacketSize: usize,
     pub maximumWaitingData: usize,
+    /// Local patch (vendor/enet/patches/0016-held-data-limits.patch): memory held for every
+    /// peer's incoming commands, bookkeeping included.
+    pub totalWaitingData: usize,
+    /// Local patch 0016: the most the peers of one address may hold beyond their reserve.
+    pub maximumAddressWaitingData: usize,
+    /// Local patch 0016: the most all peers together may hold beyond their reserve.
+    pub maximumHostWaitingData: usize,
+    /// Local patch 0016: ENet's own cache while it receives a datagram.
+    pub receivedAddressWaitingData: usize,
 }
 
 pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;

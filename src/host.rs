@@ -270,6 +270,13 @@ unsafe fn peer_count(args: Args) -> Ret<i64> {
     unsafe { host_integer(args, |h| h.peerCount as u64) }
 }
 
+/// `host:waiting_data()`: bytes held for every peer's incoming commands until the
+/// application receives them, ENet's bookkeeping included.
+unsafe fn waiting_data(args: Args) -> Ret<i64> {
+    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
+    unsafe { host_integer(args, |h| h.totalWaitingData as u64) }
+}
+
 unsafe fn connected_peers(args: Args) -> Ret<i64> {
     // SAFETY: called as a method body (lua::call), which is what host_integer requires.
     unsafe { host_integer(args, |h| h.connectedPeers as u64) }
@@ -397,6 +404,7 @@ pub const METHODS: Methods = methods! {
     c"total_sent_packets" => total_sent_packets,
     c"total_received_packets" => total_received_packets,
     c"get_socket_ip_port" => get_socket_ip_port,
+    c"waiting_data" => waiting_data,
     c"shutdown" => shutdown,
 };
 

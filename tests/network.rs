@@ -12,6 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "network/held.rs"]
+mod held;
 #[path = "network/hostile.rs"]
 mod hostile;
 #[path = "network/relay.rs"]
@@ -290,6 +292,18 @@ const CASES: &[Case] = &[
     Case {
         name: "hostile_fuzz_valgrind",
         run: hostile::fuzz_valgrind,
+    },
+    Case {
+        name: "held_unreliable_future",
+        run: held::unreliable_future,
+    },
+    Case {
+        name: "held_many_peers",
+        run: held::many_peers,
+    },
+    Case {
+        name: "held_unreliable_fragments",
+        run: held::unreliable_fragments,
     },
     Case {
         name: "soak",

@@ -241,3 +241,163 @@ pub fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     }
     v
 }
+
+/// The size of each command's fixed part (ENet's `commandSizes`), by command number.
+pub const COMMAND_SIZES: [usize; 13] = [0, 8, 48, 44, 8, 4, 6, 8, 24, 8, 12, 16, 24];
+
+/// One command of a received datagram.
+#[derive(Clone, Debug)]
+pub struct Command {
+    pub number: u8,
+    pub flags: u8,
+    pub channel: u8,
+    pub seq: u16,
+    /// The fixed part after the command header (the payload is not included).
+    pub fields: Vec<u8>,
+}
+
+impl Command {
+    pub fn u16_at(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.fields[at], self.fields[at + 1]])
+    }
+    pub fn u32_at(&self, at: usize) -> u32 {
+        u32::from_be_bytes([
+            self.fields[at],
+            self.fields[at + 1],
+            self.fields[at + 2],
+            self.fields[at + 3],
+        ])
+    }
+}
+
+/// A datagram's header and commands, as ENet reads them (no compression, no checksum): the
+/// raw peer id field, the sent time if there is one, and the commands up to the first one
+/// that does not fit.
+pub fn parse(datagram: &[u8]) -> Option<(u16, Option<u16>, Vec<Command>)> {
+    let raw = u16::from_be_bytes([*datagram.first()?, *datagram.get(1)?]);
+    let (sent, mut at) = if raw & HEADER_SENT_TIME != 0 {
+        (
+            Some(u16::from_be_bytes([*datagram.get(2)?, *datagram.get(3)?])),
+            4,
+        )
+    } else {
+        (None, 2)
+    };
+    let mut commands = Vec::new();
+    while at + 4 <= datagram.len() {
+        let number = datagram[at] & 0x0F;
+        let size = *COMMAND_SIZES.get(number as usize)?;
+        if size == 0 || at + size > datagram.len() {
+            break;
+        }
+        let command = Command {
+            number,
+            flags: datagram[at] & 0xC0,
+            channel: datagram[at + 1],
+            seq: u16::from_be_bytes([datagram[at + 2], datagram[at + 3]]),
+            fields: datagram[at + 4..at + size].to_vec(),
+        };
+        let payload = match number {
+            SEND_RELIABLE => command.u16_at(0) as usize,
+            SEND_UNRELIABLE | SEND_UNSEQUENCED | SEND_FRAGMENT | SEND_UNRELIABLE_FRAGMENT => {
+                command.u16_at(2) as usize
+            }
+            _ => 0,
+        };
+        at += size + payload;
+        commands.push(command);
+    }
+    Some((raw, sent, commands))
+}
+
+/// An ACKNOWLEDGE of reliable command `seq` on `channel`, echoing the sent time of the
+/// datagram that carried it.
+pub fn ack(channel: u8, seq: u16, sent_time: u16) -> Vec<u8> {
+    let mut v = command(ACKNOWLEDGE, channel, seq);
+    u16s(&mut v, seq);
+    u16s(&mut v, sent_time);
+    v
+}
+
+/// What a CONNECT or VERIFY_CONNECT says besides the peer id and sessions, in wire order.
+#[derive(Clone, Copy, Debug)]
+pub struct Handshake {
+    pub mtu: u32,
+    pub window: u32,
+    pub channels: u32,
+    pub incoming_bandwidth: u32,
+    pub outgoing_bandwidth: u32,
+    pub throttle_interval: u32,
+    pub throttle_acceleration: u32,
+    pub throttle_deceleration: u32,
+    pub connect_id: u32,
+}
+
+impl Handshake {
+    /// A stock client's CONNECT values (ENet's defaults), with our own connect id.
+    pub fn stock(channels: u32, connect_id: u32) -> Handshake {
+        Handshake {
+            mtu: 1392,
+            window: 65536,
+            channels,
+            incoming_bandwidth: 0,
+            outgoing_bandwidth: 0,
+            throttle_interval: 5000,
+            throttle_acceleration: 2,
+            throttle_deceleration: 2,
+            connect_id,
+        }
+    }
+
+    /// The values of a received CONNECT or VERIFY_CONNECT (`fields` from its fixed part).
+    pub fn read(c: &Command) -> Handshake {
+        Handshake {
+            mtu: c.u32_at(4),
+            window: c.u32_at(8),
+            channels: c.u32_at(12),
+            incoming_bandwidth: c.u32_at(16),
+            outgoing_bandwidth: c.u32_at(20),
+            throttle_interval: c.u32_at(24),
+            throttle_acceleration: c.u32_at(28),
+            throttle_deceleration: c.u32_at(32),
+            connect_id: u32::from_ne_bytes(c.fields[36..40].try_into().unwrap()),
+        }
+    }
+
+    fn put(&self, v: &mut Vec<u8>) {
+        for x in [
+            self.mtu,
+            self.window,
+            self.channels,
+            self.incoming_bandwidth,
+            self.outgoing_bandwidth,
+            self.throttle_interval,
+            self.throttle_acceleration,
+            self.throttle_deceleration,
+        ] {
+            u32s(v, x);
+        }
+        // connectID is copied by ENet as it is, without byte swapping
+        v.extend_from_slice(&self.connect_id.to_ne_bytes());
+    }
+
+    /// A CONNECT from our peer `peer` (the id the server puts on its datagrams to us).
+    pub fn connect(&self, peer: u16) -> Vec<u8> {
+        let mut v = command(CONNECT | FLAG_ACKNOWLEDGE, 0xFF, 1);
+        u16s(&mut v, peer);
+        v.extend_from_slice(&[0xFF, 0xFF]);
+        self.put(&mut v);
+        u32s(&mut v, 0); // data
+        v
+    }
+
+    /// A VERIFY_CONNECT naming our peer `peer` and the sessions of both directions.
+    pub fn verify(&self, peer: u16, incoming_session: u8, outgoing_session: u8) -> Vec<u8> {
+        let mut v = command(VERIFY_CONNECT | FLAG_ACKNOWLEDGE, 0xFF, 1);
+        u16s(&mut v, peer);
+        v.push(incoming_session);
+        v.push(outgoing_session);
+        self.put(&mut v);
+        v
+    }
+}

@@ -103,6 +103,10 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> duplicatePeers = ENET_PROTOCOL_MAXIMUM_PEER_ID;
     host -> maximumPacketSize = ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE;
     host -> maximumWaitingData = ENET_HOST_DEFAULT_MAXIMUM_WAITING_DATA;
+    host -> totalWaitingData = 0;
+    host -> maximumAddressWaitingData = ENET_HOST_DEFAULT_MAXIMUM_ADDRESS_WAITING_DATA;
+    host -> maximumHostWaitingData = ENET_HOST_DEFAULT_MAXIMUM_HOST_WAITING_DATA;
+    host -> receivedAddressWaitingData = (size_t) -1;
 
     host -> compressor.context = NULL;
     host -> compressor.compress = NULL;

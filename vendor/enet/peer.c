@@ -228,16 +228,128 @@ enet_peer_send (ENetPeer * peer, enet_uint8 channelID, ENetPacket * packet)
    return 0;
 }
 
-/** Subtracts the size of a queued incoming packet from the peer's waiting data total,
-    clamping at zero so the counter can never wrap around.
+/** What a typical allocator (glibc's) takes for a block of size bytes: a word of its own,
+    rounded up to 16 bytes, and at least 32.
+*/
+static size_t
+enet_peer_allocation_size (size_t size)
+{
+   size = (size + sizeof (size_t) + 15) & ~ (size_t) 15;
+
+   return size < 32 ? 32 : size;
+}
+
+/** The memory an incoming command holds until it is received: its own block, its packet, the
+    packet's data and a reassembly's fragment bitmap. The whole of it counts as waiting data,
+    so that the limits bound what a peer makes us hold and not only its payload: an empty
+    message holds 176 bytes for the 6 it took to send.
+*/
+static size_t
+enet_peer_waiting_data_size (size_t dataLength, enet_uint32 fragmentCount)
+{
+   size_t size = enet_peer_allocation_size (sizeof (ENetIncomingCommand)) + enet_peer_allocation_size (sizeof (ENetPacket));
+
+   if (dataLength > 0)
+     size += enet_peer_allocation_size (dataLength);
+
+   if (fragmentCount > 0)
+     size += enet_peer_allocation_size ((fragmentCount + 31) / 32 * sizeof (enet_uint32));
+
+   return size;
+}
+
+static void
+enet_peer_hold_waiting_data (ENetPeer * peer, size_t size)
+{
+   peer -> totalWaitingData += size;
+   peer -> host -> totalWaitingData += size;
+}
+
+/** Subtracts what a queued incoming command held from the peer's and the host's waiting data
+    totals, clamping at zero so neither counter can wrap around.
 */
 static void
-enet_peer_release_waiting_data (ENetPeer * peer, size_t dataLength)
+enet_peer_release_waiting_data (ENetPeer * peer, size_t size)
 {
-   if (peer -> totalWaitingData > dataLength)
-     peer -> totalWaitingData -= dataLength;
+   ENetHost * host = peer -> host;
+
+   if (size > peer -> totalWaitingData)
+     size = peer -> totalWaitingData;
+
+   peer -> totalWaitingData -= size;
+
+   if (host -> totalWaitingData > size)
+     host -> totalWaitingData -= size;
    else
-     peer -> totalWaitingData = 0;
+     host -> totalWaitingData = 0;
+}
+
+static void
+enet_peer_release_incoming_command (ENetPeer * peer, const ENetIncomingCommand * incomingCommand)
+{
+   if (incomingCommand -> packet != NULL)
+     enet_peer_release_waiting_data (peer, enet_peer_waiting_data_size (incomingCommand -> packet -> dataLength, incomingCommand -> fragmentCount));
+}
+
+/** What the peers with the address of the datagram being received hold. The other peers' part
+    is counted once per datagram: every command of a datagram belongs to one peer, and only that
+    peer's total changes while it is processed.
+*/
+static size_t
+enet_peer_address_waiting_data (ENetPeer * peer)
+{
+   ENetHost * host = peer -> host;
+   ENetPeer * currentPeer;
+
+   if (host -> receivedAddressWaitingData == (size_t) -1)
+   {
+      host -> receivedAddressWaitingData = 0;
+
+      for (currentPeer = host -> peers;
+           currentPeer < & host -> peers [host -> peerCount];
+           ++ currentPeer)
+      {
+         if (currentPeer != peer && currentPeer -> address.host == peer -> address.host)
+           host -> receivedAddressWaitingData += currentPeer -> totalWaitingData;
+      }
+   }
+
+   return host -> receivedAddressWaitingData + peer -> totalWaitingData;
+}
+
+/** Whether a peer may hold size more bytes of incoming commands: within its own limit, unless
+    nothing of it is waiting (a single packet larger than the limit still gets through); then,
+    past a reserve that every peer keeps whatever the others hold (so that a peer whose data the
+    application keeps receiving is never starved by others), within the host's total and its
+    address's share of it.
+*/
+static int
+enet_peer_may_hold (ENetPeer * peer, size_t size)
+{
+   ENetHost * host = peer -> host;
+   size_t addressWaitingData;
+
+   if (peer -> totalWaitingData > 0 &&
+       (peer -> totalWaitingData >= host -> maximumWaitingData ||
+        size > host -> maximumWaitingData - peer -> totalWaitingData))
+     return 0;
+
+   if (peer -> totalWaitingData < ENET_PEER_RESERVED_WAITING_DATA &&
+       size <= ENET_PEER_RESERVED_WAITING_DATA - peer -> totalWaitingData)
+     return 1;
+
+   if (host -> totalWaitingData >= host -> maximumHostWaitingData ||
+       size > host -> maximumHostWaitingData - host -> totalWaitingData)
+     return 0;
+
+   if (host -> totalWaitingData < host -> maximumAddressWaitingData &&
+       size <= host -> maximumAddressWaitingData - host -> totalWaitingData)
+     return 1;
+
+   addressWaitingData = enet_peer_address_waiting_data (peer);
+
+   return addressWaitingData < host -> maximumAddressWaitingData &&
+          size <= host -> maximumAddressWaitingData - addressWaitingData;
 }
 
 /** Attempts to dequeue any incoming queued packet.
@@ -263,12 +375,12 @@ enet_peer_receive (ENetPeer * peer, enet_uint8 * channelID)
 
    -- packet -> referenceCount;
 
+   enet_peer_release_incoming_command (peer, incomingCommand);
+
    if (incomingCommand -> fragments != NULL)
      enet_free (incomingCommand -> fragments);
 
    enet_free (incomingCommand);
-
-   enet_peer_release_waiting_data (peer, packet -> dataLength);
 
    return packet;
 }
@@ -312,7 +424,7 @@ enet_peer_remove_incoming_commands (ENetPeer * peer, ENetList * queue, ENetListI
  
        if (incomingCommand -> packet != NULL)
        {
-          enet_peer_release_waiting_data (peer, incomingCommand -> packet -> dataLength);
+          enet_peer_release_incoming_command (peer, incomingCommand);
 
           -- incomingCommand -> packet -> referenceCount;
 
@@ -448,7 +560,7 @@ enet_peer_reset (ENetPeer * peer)
     peer -> incomingUnsequencedGroup = 0;
     peer -> outgoingUnsequencedGroup = 0;
     peer -> eventData = 0;
-    peer -> totalWaitingData = 0;
+    enet_peer_release_waiting_data (peer, peer -> totalWaitingData);
     peer -> flags = 0;
 
     memset (peer -> unsequencedWindow, 0, sizeof (peer -> unsequencedWindow));
@@ -875,6 +987,7 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     ENetIncomingCommand * incomingCommand;
     ENetListIterator currentCommand;
     ENetPacket * packet = NULL;
+    size_t waitingData;
 
     if (peer -> state == ENET_PEER_STATE_DISCONNECT_LATER)
       goto discardCommand;
@@ -974,16 +1087,10 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
        goto discardCommand;
     }
 
-    if (peer -> totalWaitingData >= peer -> host -> maximumWaitingData)
-      goto notifyError;
-
     /* A reassembly claims its whole total length as soon as its first fragment arrives, however
-       little of it the sender then fills in. Admit one only if that claim fits beside the data
-       already waiting, or if none is, so that a peer never holds more than the larger of
-       maximumWaitingData and one packet. */
-    if (fragmentCount > 0 &&
-        peer -> totalWaitingData > 0 &&
-        dataLength > peer -> host -> maximumWaitingData - peer -> totalWaitingData)
+       little of it the sender then fills in, so the claim is what counts. */
+    waitingData = enet_peer_waiting_data_size (dataLength, fragmentCount);
+    if (! enet_peer_may_hold (peer, waitingData))
       goto notifyError;
 
     packet = enet_packet_create (data, dataLength, flags);
@@ -1019,7 +1126,7 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     {
        ++ packet -> referenceCount;
       
-       peer -> totalWaitingData += packet -> dataLength;
+       enet_peer_hold_waiting_data (peer, waitingData);
     }
 
     enet_list_insert (enet_list_next (currentCommand), incomingCommand);

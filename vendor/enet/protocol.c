@@ -1165,6 +1165,8 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
        peer -> address.port = host -> receivedAddress.port;
        peer -> incomingDataTotal += host -> receivedDataLength;
     }
+
+    host -> receivedAddressWaitingData = (size_t) -1;
     
     currentData = host -> receivedData + headerSize;
   

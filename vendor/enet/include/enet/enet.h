@@ -216,6 +216,9 @@ enum
    ENET_HOST_DEFAULT_MTU                  = 1392,
    ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE  = 32 * 1024 * 1024,
    ENET_HOST_DEFAULT_MAXIMUM_WAITING_DATA = 32 * 1024 * 1024,
+   ENET_HOST_DEFAULT_MAXIMUM_ADDRESS_WAITING_DATA = 64 * 1024 * 1024, /**< local patch */
+   ENET_HOST_DEFAULT_MAXIMUM_HOST_WAITING_DATA    = 256 * 1024 * 1024, /**< local patch */
+   ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
 
    ENET_PEER_DEFAULT_ROUND_TRIP_TIME      = 500,
    ENET_PEER_DEFAULT_PACKET_THROTTLE      = 32,
@@ -333,7 +336,7 @@ typedef struct _ENetPeer
    enet_uint16   outgoingUnsequencedGroup;
    enet_uint32   unsequencedWindow [ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32]; 
    enet_uint32   eventData;
-   size_t        totalWaitingData;
+   size_t        totalWaitingData;   /**< memory held for incoming commands not yet received, bookkeeping included (local patch: was payload only) */
    enet_uint32   disconnectReason;   /**< local patch: why the last DISCONNECT event happened (ENetDisconnectReason) */
 } ENetPeer;
 
@@ -411,6 +414,10 @@ typedef struct _ENetHost
    size_t               duplicatePeers;              /**< optional number of allowed peers from duplicate IPs, defaults to ENET_PROTOCOL_MAXIMUM_PEER_ID */
    size_t               maximumPacketSize;           /**< the maximum allowable packet size that may be sent or received on a peer */
    size_t               maximumWaitingData;          /**< the maximum aggregate amount of buffer space a peer may use waiting for packets to be delivered */
+   size_t               totalWaitingData;            /**< local patch: memory held for all peers' incoming commands, bookkeeping included */
+   size_t               maximumAddressWaitingData;   /**< local patch: the most the peers of one address may hold beyond their reserve */
+   size_t               maximumHostWaitingData;      /**< local patch: the most all peers together may hold beyond their reserve */
+   size_t               receivedAddressWaitingData;  /**< local patch: what the other peers of the received datagram's address hold, or (size_t) -1 until counted */
 } ENetHost;
 
 /**
