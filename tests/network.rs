@@ -298,6 +298,14 @@ const CASES: &[Case] = &[
         run: held::unreliable_future,
     },
     Case {
+        name: "held_reliable_gap",
+        run: held::reliable_gap,
+    },
+    Case {
+        name: "held_reliable_skipped",
+        run: held::reliable_skipped,
+    },
+    Case {
         name: "held_many_peers",
         run: held::many_peers,
     },

@@ -406,6 +406,26 @@ enet_peer_reset_outgoing_commands (ENetList * queue)
     }
 }
 
+/** Frees an incoming command that is on no list any more, and what it held. */
+static void
+enet_peer_free_incoming_command (ENetPeer * peer, ENetIncomingCommand * incomingCommand)
+{
+    if (incomingCommand -> packet != NULL)
+    {
+       enet_peer_release_incoming_command (peer, incomingCommand);
+
+       -- incomingCommand -> packet -> referenceCount;
+
+       if (incomingCommand -> packet -> referenceCount == 0)
+         enet_packet_destroy (incomingCommand -> packet);
+    }
+
+    if (incomingCommand -> fragments != NULL)
+      enet_free (incomingCommand -> fragments);
+
+    enet_free (incomingCommand);
+}
+
 static void
 enet_peer_remove_incoming_commands (ENetPeer * peer, ENetList * queue, ENetListIterator startCommand, ENetListIterator endCommand, ENetIncomingCommand * excludeCommand)
 {
@@ -422,21 +442,170 @@ enet_peer_remove_incoming_commands (ENetPeer * peer, ENetList * queue, ENetListI
 
        enet_list_remove (& incomingCommand -> incomingCommandList);
  
-       if (incomingCommand -> packet != NULL)
-       {
-          enet_peer_release_incoming_command (peer, incomingCommand);
-
-          -- incomingCommand -> packet -> referenceCount;
-
-          if (incomingCommand -> packet -> referenceCount == 0)
-            enet_packet_destroy (incomingCommand -> packet);
-       }
-
-       if (incomingCommand -> fragments != NULL)
-         enet_free (incomingCommand -> fragments);
-
-       enet_free (incomingCommand);
+       enet_peer_free_incoming_command (peer, incomingCommand);
     }
+}
+
+/** local patch: a channel's held reliable commands are found by sequence number, never by
+    walking them in order. Up to ENET_PEER_RELIABLE_TABLE_THRESHOLD of them the list is
+    searched; past that, a table of ENET_PEER_RELIABLE_TABLE_SIZE chains indexed by the low bits
+    of the sequence number. Held commands lie within the ENET_PEER_FREE_RELIABLE_WINDOWS - 1
+    reliable windows after the channel's incoming sequence number (28,672 numbers), so a chain
+    never holds more than 28 of them, whatever numbers a peer picks.
+*/
+static size_t
+enet_peer_reliable_table_size (void)
+{
+   return enet_peer_allocation_size (ENET_PEER_RELIABLE_TABLE_SIZE * sizeof (ENetIncomingCommand *));
+}
+
+ENetIncomingCommand *
+enet_peer_find_incoming_reliable_command (ENetChannel * channel, enet_uint16 reliableSequenceNumber)
+{
+   ENetIncomingCommand * incomingCommand;
+   ENetListIterator currentCommand;
+
+   if (channel -> incomingReliableTable != NULL)
+   {
+      for (incomingCommand = channel -> incomingReliableTable [reliableSequenceNumber % ENET_PEER_RELIABLE_TABLE_SIZE];
+           incomingCommand != NULL;
+           incomingCommand = incomingCommand -> nextInTable)
+      {
+         if (incomingCommand -> reliableSequenceNumber == reliableSequenceNumber)
+           return incomingCommand;
+      }
+
+      return NULL;
+   }
+
+   for (currentCommand = enet_list_begin (& channel -> incomingReliableCommands);
+        currentCommand != enet_list_end (& channel -> incomingReliableCommands);
+        currentCommand = enet_list_next (currentCommand))
+   {
+      incomingCommand = (ENetIncomingCommand *) currentCommand;
+
+      if (incomingCommand -> reliableSequenceNumber == reliableSequenceNumber)
+        return incomingCommand;
+   }
+
+   return NULL;
+}
+
+static void
+enet_peer_insert_in_reliable_table (ENetChannel * channel, ENetIncomingCommand * incomingCommand)
+{
+   ENetIncomingCommand ** chain = & channel -> incomingReliableTable [incomingCommand -> reliableSequenceNumber % ENET_PEER_RELIABLE_TABLE_SIZE];
+
+   incomingCommand -> nextInTable = * chain;
+   * chain = incomingCommand;
+}
+
+static int
+enet_peer_create_reliable_table (ENetChannel * channel)
+{
+   ENetListIterator currentCommand;
+
+   channel -> incomingReliableTable = (ENetIncomingCommand **) enet_malloc (ENET_PEER_RELIABLE_TABLE_SIZE * sizeof (ENetIncomingCommand *));
+   if (channel -> incomingReliableTable == NULL)
+     return -1;
+
+   memset (channel -> incomingReliableTable, 0, ENET_PEER_RELIABLE_TABLE_SIZE * sizeof (ENetIncomingCommand *));
+
+   for (currentCommand = enet_list_begin (& channel -> incomingReliableCommands);
+        currentCommand != enet_list_end (& channel -> incomingReliableCommands);
+        currentCommand = enet_list_next (currentCommand))
+     enet_peer_insert_in_reliable_table (channel, (ENetIncomingCommand *) currentCommand);
+
+   return 0;
+}
+
+static void
+enet_peer_free_reliable_table (ENetPeer * peer, ENetChannel * channel)
+{
+   if (channel -> incomingReliableTable == NULL)
+     return;
+
+   enet_free (channel -> incomingReliableTable);
+   channel -> incomingReliableTable = NULL;
+
+   enet_peer_release_waiting_data (peer, enet_peer_reliable_table_size ());
+}
+
+static void
+enet_peer_hold_reliable_command (ENetChannel * channel, ENetIncomingCommand * incomingCommand)
+{
+   enet_list_insert (enet_list_end (& channel -> incomingReliableCommands), incomingCommand);
+
+   if (channel -> incomingReliableTable != NULL)
+     enet_peer_insert_in_reliable_table (channel, incomingCommand);
+
+   ++ channel -> incomingReliableCount;
+}
+
+static void
+enet_peer_unhold_reliable_command (ENetPeer * peer, ENetChannel * channel, ENetIncomingCommand * incomingCommand)
+{
+   enet_list_remove (& incomingCommand -> incomingCommandList);
+
+   if (channel -> incomingReliableTable != NULL)
+   {
+      ENetIncomingCommand ** chain = & channel -> incomingReliableTable [incomingCommand -> reliableSequenceNumber % ENET_PEER_RELIABLE_TABLE_SIZE];
+
+      while (* chain != incomingCommand)
+        chain = & (* chain) -> nextInTable;
+
+      * chain = incomingCommand -> nextInTable;
+   }
+
+   -- channel -> incomingReliableCount;
+
+   if (channel -> incomingReliableCount == 0)
+     enet_peer_free_reliable_table (peer, channel);
+}
+
+/** A reassembled packet takes the sequence numbers after its first one. Reliable commands held
+    under those numbers (no stock sender sends any) can never be dispatched, and would be taken
+    for later commands once the numbers wrap around: they are dropped.
+*/
+static void
+enet_peer_drop_skipped_reliable_commands (ENetPeer * peer, ENetChannel * channel, enet_uint16 startSequenceNumber, enet_uint32 skipped)
+{
+   ENetIncomingCommand * incomingCommand;
+   ENetListIterator currentCommand;
+   enet_uint32 number;
+
+   if (skipped == 0 || channel -> incomingReliableCount == 0)
+     return;
+
+   if (skipped < channel -> incomingReliableCount)
+   {
+      for (number = 1; number <= skipped; ++ number)
+      {
+         incomingCommand = enet_peer_find_incoming_reliable_command (channel, (enet_uint16) (startSequenceNumber + number));
+         if (incomingCommand == NULL)
+           continue;
+
+         enet_peer_unhold_reliable_command (peer, channel, incomingCommand);
+         enet_peer_free_incoming_command (peer, incomingCommand);
+      }
+
+      return;
+   }
+
+   for (currentCommand = enet_list_begin (& channel -> incomingReliableCommands);
+        currentCommand != enet_list_end (& channel -> incomingReliableCommands); )
+   {
+      incomingCommand = (ENetIncomingCommand *) currentCommand;
+
+      currentCommand = enet_list_next (currentCommand);
+
+      if (skipped < 0xFFFF &&
+          (enet_uint16) (incomingCommand -> reliableSequenceNumber - startSequenceNumber - 1) >= skipped)
+        continue;
+
+      enet_peer_unhold_reliable_command (peer, channel, incomingCommand);
+      enet_peer_free_incoming_command (peer, incomingCommand);
+   }
 }
 
 static void
@@ -473,6 +642,8 @@ enet_peer_reset_queues (ENetPeer * peer)
         {
             enet_peer_reset_incoming_commands (peer, & channel -> incomingReliableCommands);
             enet_peer_reset_incoming_commands (peer, & channel -> incomingUnreliableCommands);
+            enet_peer_free_reliable_table (peer, channel);
+            channel -> incomingReliableCount = 0;
         }
 
         enet_free (peer -> channels);
@@ -940,30 +1111,33 @@ enet_peer_dispatch_incoming_unreliable_commands (ENetPeer * peer, ENetChannel * 
 void
 enet_peer_dispatch_incoming_reliable_commands (ENetPeer * peer, ENetChannel * channel, ENetIncomingCommand * queuedCommand)
 {
-    ENetListIterator currentCommand;
+    ENetIncomingCommand * incomingCommand;
+    int dispatched = 0;
 
-    for (currentCommand = enet_list_begin (& channel -> incomingReliableCommands);
-         currentCommand != enet_list_end (& channel -> incomingReliableCommands);
-         currentCommand = enet_list_next (currentCommand))
+    for (;;)
     {
-       ENetIncomingCommand * incomingCommand = (ENetIncomingCommand *) currentCommand;
-         
-       if (incomingCommand -> fragmentsRemaining > 0 ||
-           incomingCommand -> reliableSequenceNumber != (enet_uint16) (channel -> incomingReliableSequenceNumber + 1))
+       incomingCommand = enet_peer_find_incoming_reliable_command (channel, (enet_uint16) (channel -> incomingReliableSequenceNumber + 1));
+       if (incomingCommand == NULL || incomingCommand -> fragmentsRemaining > 0)
          break;
 
        channel -> incomingReliableSequenceNumber = incomingCommand -> reliableSequenceNumber;
 
+       enet_peer_unhold_reliable_command (peer, channel, incomingCommand);
+       enet_list_insert (enet_list_end (& peer -> dispatchedCommands), incomingCommand);
+       dispatched = 1;
+
        if (incomingCommand -> fragmentCount > 0)
-         channel -> incomingReliableSequenceNumber += incomingCommand -> fragmentCount - 1;
+       {
+          channel -> incomingReliableSequenceNumber += incomingCommand -> fragmentCount - 1;
+
+          enet_peer_drop_skipped_reliable_commands (peer, channel, incomingCommand -> reliableSequenceNumber, incomingCommand -> fragmentCount - 1);
+       }
     } 
 
-    if (currentCommand == enet_list_begin (& channel -> incomingReliableCommands))
+    if (! dispatched)
       return;
 
     channel -> incomingUnreliableSequenceNumber = 0;
-
-    enet_list_move (enet_list_end (& peer -> dispatchedCommands), enet_list_begin (& channel -> incomingReliableCommands), enet_list_previous (currentCommand));
 
     if (! (peer -> flags & ENET_PEER_FLAG_NEEDS_DISPATCH))
     {
@@ -987,7 +1161,7 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     ENetIncomingCommand * incomingCommand;
     ENetListIterator currentCommand;
     ENetPacket * packet = NULL;
-    size_t waitingData;
+    size_t waitingData, tableSize = 0;
 
     if (peer -> state == ENET_PEER_STATE_DISCONNECT_LATER)
       goto discardCommand;
@@ -1009,32 +1183,13 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     {
     case ENET_PROTOCOL_COMMAND_SEND_FRAGMENT:
     case ENET_PROTOCOL_COMMAND_SEND_RELIABLE:
-       if (reliableSequenceNumber == channel -> incomingReliableSequenceNumber)
+       if (reliableSequenceNumber == channel -> incomingReliableSequenceNumber ||
+           enet_peer_find_incoming_reliable_command (channel, reliableSequenceNumber) != NULL)
          goto discardCommand;
-       
-       for (currentCommand = enet_list_previous (enet_list_end (& channel -> incomingReliableCommands));
-            currentCommand != enet_list_end (& channel -> incomingReliableCommands);
-            currentCommand = enet_list_previous (currentCommand))
-       {
-          incomingCommand = (ENetIncomingCommand *) currentCommand;
 
-          if (reliableSequenceNumber >= channel -> incomingReliableSequenceNumber)
-          {
-             if (incomingCommand -> reliableSequenceNumber < channel -> incomingReliableSequenceNumber)
-               continue;
-          }
-          else
-          if (incomingCommand -> reliableSequenceNumber >= channel -> incomingReliableSequenceNumber)
-            break;
-
-          if (incomingCommand -> reliableSequenceNumber <= reliableSequenceNumber)
-          {
-             if (incomingCommand -> reliableSequenceNumber < reliableSequenceNumber)
-               break;
-
-             goto discardCommand;
-          }
-       }
+       if (channel -> incomingReliableTable == NULL &&
+           channel -> incomingReliableCount >= ENET_PEER_RELIABLE_TABLE_THRESHOLD)
+         tableSize = enet_peer_reliable_table_size ();
        break;
 
     case ENET_PROTOCOL_COMMAND_SEND_UNRELIABLE:
@@ -1090,8 +1245,16 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     /* A reassembly claims its whole total length as soon as its first fragment arrives, however
        little of it the sender then fills in, so the claim is what counts. */
     waitingData = enet_peer_waiting_data_size (dataLength, fragmentCount);
-    if (! enet_peer_may_hold (peer, waitingData))
+    if (! enet_peer_may_hold (peer, waitingData + tableSize))
       goto notifyError;
+
+    if (tableSize > 0)
+    {
+       if (enet_peer_create_reliable_table (channel) < 0)
+         goto notifyError;
+
+       enet_peer_hold_waiting_data (peer, tableSize);
+    }
 
     packet = enet_packet_create (data, dataLength, flags);
     if (packet == NULL)
@@ -1108,6 +1271,7 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     incomingCommand -> fragmentsRemaining = fragmentCount;
     incomingCommand -> packet = packet;
     incomingCommand -> fragments = NULL;
+    incomingCommand -> nextInTable = NULL;
     
     if (fragmentCount > 0)
     { 
@@ -1129,16 +1293,16 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
        enet_peer_hold_waiting_data (peer, waitingData);
     }
 
-    enet_list_insert (enet_list_next (currentCommand), incomingCommand);
-
     switch (command -> header.command & ENET_PROTOCOL_COMMAND_MASK)
     {
     case ENET_PROTOCOL_COMMAND_SEND_FRAGMENT:
     case ENET_PROTOCOL_COMMAND_SEND_RELIABLE:
+       enet_peer_hold_reliable_command (channel, incomingCommand);
        enet_peer_dispatch_incoming_reliable_commands (peer, channel, incomingCommand);
        break;
 
     default:
+       enet_list_insert (enet_list_next (currentCommand), incomingCommand);
        enet_peer_dispatch_incoming_unreliable_commands (peer, channel, incomingCommand);
        break;
     }

@@ -188,6 +188,7 @@ typedef struct _ENetIncomingCommand
    enet_uint32      fragmentsRemaining;
    enet_uint32 *    fragments;
    ENetPacket *     packet;
+   struct _ENetIncomingCommand * nextInTable; /**< local patch: the next held reliable command in its channel's table chain */
 } ENetIncomingCommand;
 
 typedef enum _ENetPeerState
@@ -239,7 +240,9 @@ enum
    ENET_PEER_FREE_UNSEQUENCED_WINDOWS     = 32,
    ENET_PEER_RELIABLE_WINDOWS             = 16,
    ENET_PEER_RELIABLE_WINDOW_SIZE         = 0x1000,
-   ENET_PEER_FREE_RELIABLE_WINDOWS        = 8
+   ENET_PEER_FREE_RELIABLE_WINDOWS        = 8,
+   ENET_PEER_RELIABLE_TABLE_THRESHOLD     = 32,   /**< local patch: held reliable commands a channel searches without a table */
+   ENET_PEER_RELIABLE_TABLE_SIZE          = 1024  /**< local patch: chains of a channel's table of held reliable commands */
 };
 
 typedef struct _ENetChannel
@@ -252,6 +255,8 @@ typedef struct _ENetChannel
    enet_uint16  incomingUnreliableSequenceNumber;
    ENetList     incomingReliableCommands;
    ENetList     incomingUnreliableCommands;
+   struct _ENetIncomingCommand ** incomingReliableTable; /**< local patch: the held reliable commands by sequence number, or NULL */
+   size_t       incomingReliableCount; /**< local patch: commands in incomingReliableCommands */
 } ENetChannel;
 
 /** local patch: why a peer produced an ENET_EVENT_TYPE_DISCONNECT event */
@@ -616,6 +621,7 @@ extern ENetIncomingCommand * enet_peer_queue_incoming_command (ENetPeer *, const
 extern ENetAcknowledgement * enet_peer_queue_acknowledgement (ENetPeer *, const ENetProtocol *, enet_uint16);
 extern void                  enet_peer_dispatch_incoming_unreliable_commands (ENetPeer *, ENetChannel *, ENetIncomingCommand *);
 extern void                  enet_peer_dispatch_incoming_reliable_commands (ENetPeer *, ENetChannel *, ENetIncomingCommand *);
+extern ENetIncomingCommand * enet_peer_find_incoming_reliable_command (ENetChannel *, enet_uint16);
 extern void                  enet_peer_on_connect (ENetPeer *);
 extern void                  enet_peer_on_disconnect (ENetPeer *);
 
