@@ -298,6 +298,10 @@ const CASES: &[Case] = &[
         run: held::unreliable_future,
     },
     Case {
+        name: "held_unreliable_reorder",
+        run: held::unreliable_reorder,
+    },
+    Case {
         name: "held_reliable_gap",
         run: held::reliable_gap,
     },
@@ -312,6 +316,10 @@ const CASES: &[Case] = &[
     Case {
         name: "held_unreliable_fragments",
         run: held::unreliable_fragments,
+    },
+    Case {
+        name: "held_client_unreliable",
+        run: held::client_unreliable,
     },
     Case {
         name: "soak",

@@ -512,8 +512,46 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
         peer.bytes - bytes,
         peer.datagrams - datagrams,
     );
+    // The same with fragments of unreliable packets, which look for their packet first.
+    let (bytes, datagrams) = (peer.bytes, peer.datagrams);
+    let fragments: Vec<Vec<u8>> = (0..size(8, 8))
+        .map(|_| {
+            pack(163, |i| {
+                wire::Fragment {
+                    cmd: wire::SEND_UNRELIABLE_FRAGMENT,
+                    channel: 0,
+                    seq: 1,
+                    start: 1 + i as u16,
+                    declared: 1,
+                    count: 2,
+                    number: 1,
+                    total: 2,
+                    offset: 1,
+                    data: vec![7],
+                }
+                .bytes()
+            })
+            .remove(0)
+        })
+        .collect();
+    peer.flood(fragments)?;
+    let last = server.report()?;
+    let fragment_cost = Cost::between(
+        &after,
+        &last,
+        peer.bytes - bytes,
+        peer.datagrams - datagrams,
+    );
     server.quit()?;
-    conclude(name, &cost, false, None, " (after 100,000 held)")
+    let a = conclude(name, &cost, false, None, " (after 100,000 held)")?;
+    let b = conclude(
+        &format!("{name}_fragments"),
+        &fragment_cost,
+        false,
+        None,
+        " (after 100,000 held)",
+    )?;
+    Ok(format!("{a}; {b}"))
 }
 
 /// Zero-length reliable commands behind a gap at sequence number 1, on many channels (stock:

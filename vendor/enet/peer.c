@@ -1161,7 +1161,7 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     ENetIncomingCommand * incomingCommand;
     ENetListIterator currentCommand;
     ENetPacket * packet = NULL;
-    size_t waitingData, tableSize = 0;
+    size_t waitingData, tableSize = 0, reordered;
 
     if (peer -> state == ENET_PEER_STATE_DISCONNECT_LATER)
       goto discardCommand;
@@ -1200,11 +1200,16 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
            unreliableSequenceNumber <= channel -> incomingUnreliableSequenceNumber)
          goto discardCommand;
 
-       for (currentCommand = enet_list_previous (enet_list_end (& channel -> incomingUnreliableCommands));
+       for (currentCommand = enet_list_previous (enet_list_end (& channel -> incomingUnreliableCommands)), reordered = 0;
             currentCommand != enet_list_end (& channel -> incomingUnreliableCommands);
             currentCommand = enet_list_previous (currentCommand))
        {
           incomingCommand = (ENetIncomingCommand *) currentCommand;
+
+          /* Unreliable data may be dropped: one that would sort before more held commands than
+             a reordered datagram or two carries is, rather than walked past all of them. */
+          if (++ reordered > ENET_PEER_UNRELIABLE_REORDER_LIMIT)
+            goto discardCommand;
 
           if ((command -> header.command & ENET_PROTOCOL_COMMAND_MASK) == ENET_PROTOCOL_COMMAND_SEND_UNSEQUENCED)
             continue;

@@ -694,6 +694,7 @@ enet_protocol_handle_send_unreliable_fragment (ENetHost * host, ENetPeer * peer,
     enet_uint16 reliableWindow, currentWindow;
     ENetChannel * channel;
     ENetListIterator currentCommand;
+    size_t reordered;
     ENetIncomingCommand * startCommand = NULL;
 
     if (command -> header.channelID >= peer -> channelCount ||
@@ -739,11 +740,16 @@ enet_protocol_handle_send_unreliable_fragment (ENetHost * host, ENetPeer * peer,
         fragmentLength > totalLength - fragmentOffset)
       return -1;
 
-    for (currentCommand = enet_list_previous (enet_list_end (& channel -> incomingUnreliableCommands));
+    for (currentCommand = enet_list_previous (enet_list_end (& channel -> incomingUnreliableCommands)), reordered = 0;
          currentCommand != enet_list_end (& channel -> incomingUnreliableCommands);
          currentCommand = enet_list_previous (currentCommand))
     {
        ENetIncomingCommand * incomingCommand = (ENetIncomingCommand *) currentCommand;
+
+       /* As in enet_peer_queue_incoming_command: a fragment whose packet would sort before more
+          held commands than that is dropped (unreliable), not walked to. */
+       if (++ reordered > ENET_PEER_UNRELIABLE_REORDER_LIMIT)
+         return 0;
 
        if (reliableSequenceNumber >= channel -> incomingReliableSequenceNumber)
        {

@@ -242,7 +242,8 @@ enum
    ENET_PEER_RELIABLE_WINDOW_SIZE         = 0x1000,
    ENET_PEER_FREE_RELIABLE_WINDOWS        = 8,
    ENET_PEER_RELIABLE_TABLE_THRESHOLD     = 32,   /**< local patch: held reliable commands a channel searches without a table */
-   ENET_PEER_RELIABLE_TABLE_SIZE          = 1024  /**< local patch: chains of a channel's table of held reliable commands */
+   ENET_PEER_RELIABLE_TABLE_SIZE          = 1024, /**< local patch: chains of a channel's table of held reliable commands */
+   ENET_PEER_UNRELIABLE_REORDER_LIMIT     = 128   /**< local patch: held unreliable commands an arriving one may sort before */
 };
 
 typedef struct _ENetChannel
