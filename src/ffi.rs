@@ -160,6 +160,11 @@ pub struct ENetPeer {
     /// Local patch (vendor/enet/patches/0010-disconnect-reason.patch): why the last DISCONNECT
     /// event happened.
     pub disconnectReason: u32,
+    /// Local patch 0019-sent-reliable-table: ENet's own index of what is in flight (the
+    /// binding never reads these three; they are here for the struct's size).
+    pub sentReliableTable: *mut c_void,
+    pub sentReliableTableSize: usize,
+    pub sentReliableCount: usize,
 }
 
 #[repr(C)]

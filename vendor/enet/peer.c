@@ -632,6 +632,13 @@ enet_peer_reset_queues (ENetPeer * peer)
     enet_peer_reset_outgoing_commands (& peer -> sentReliableCommands);
     enet_peer_reset_outgoing_commands (& peer -> outgoingCommands);
     enet_peer_reset_outgoing_commands (& peer -> outgoingSendReliableCommands);
+
+    if (peer -> sentReliableTable != NULL)
+      enet_free (peer -> sentReliableTable);
+
+    peer -> sentReliableTable = NULL;
+    peer -> sentReliableTableSize = 0;
+    peer -> sentReliableCount = 0;
     enet_peer_reset_incoming_commands (peer, & peer -> dispatchedCommands);
 
     if (peer -> channels != NULL && peer -> channelCount > 0)
@@ -937,6 +944,113 @@ enet_peer_queue_acknowledgement (ENetPeer * peer, const ENetProtocol * command, 
     return acknowledgement;
 }
 
+/** local patch: the reliable commands a peer sent and that are not acknowledged yet, wherever
+    they are (sentReliableCommands, or back on an outgoing queue to be sent again), in a table
+    by channel and sequence number, so that an acknowledgement finds its command, or that it has
+    none, without walking everything in flight. The keys are our own numbers, so the chains
+    stay short whatever a peer acknowledges; the table doubles when it holds more commands
+    than chains, and lives until the peer's queues are reset.
+*/
+static size_t
+enet_peer_sent_reliable_chain (ENetPeer * peer, enet_uint8 channelID, enet_uint16 reliableSequenceNumber)
+{
+   enet_uint32 key = (((enet_uint32) channelID << 16) | reliableSequenceNumber) * 2654435761U;
+
+   return (key ^ (key >> 16)) & (peer -> sentReliableTableSize - 1);
+}
+
+static int
+enet_peer_resize_sent_reliable_table (ENetPeer * peer, size_t size)
+{
+   ENetOutgoingCommand ** table = (ENetOutgoingCommand **) enet_malloc (size * sizeof (ENetOutgoingCommand *)),
+                       ** oldTable = peer -> sentReliableTable;
+   size_t oldSize = peer -> sentReliableTableSize, chain;
+
+   if (table == NULL)
+     return -1;
+
+   memset (table, 0, size * sizeof (ENetOutgoingCommand *));
+
+   peer -> sentReliableTable = table;
+   peer -> sentReliableTableSize = size;
+
+   for (chain = 0; chain < oldSize; ++ chain)
+   {
+      while (oldTable [chain] != NULL)
+      {
+         ENetOutgoingCommand * outgoingCommand = oldTable [chain];
+         ENetOutgoingCommand ** newChain = & table [enet_peer_sent_reliable_chain (peer, outgoingCommand -> command.header.channelID, outgoingCommand -> reliableSequenceNumber)];
+
+         oldTable [chain] = outgoingCommand -> nextInTable;
+         outgoingCommand -> nextInTable = * newChain;
+         * newChain = outgoingCommand;
+      }
+   }
+
+   if (oldTable != NULL)
+     enet_free (oldTable);
+
+   return 0;
+}
+
+/** Records a reliable command about to be sent for the first time; -1 if it cannot be (no
+    memory for the table), in which case it must not be sent yet. */
+int
+enet_peer_track_sent_reliable_command (ENetPeer * peer, ENetOutgoingCommand * outgoingCommand)
+{
+   ENetOutgoingCommand ** chain;
+
+   if (peer -> sentReliableTableSize == 0)
+   {
+      if (enet_peer_resize_sent_reliable_table (peer, ENET_PEER_SENT_TABLE_MINIMUM_SIZE) < 0)
+        return -1;
+   }
+   else
+   if (peer -> sentReliableCount >= peer -> sentReliableTableSize)
+     enet_peer_resize_sent_reliable_table (peer, peer -> sentReliableTableSize * 2);
+
+   chain = & peer -> sentReliableTable [enet_peer_sent_reliable_chain (peer, outgoingCommand -> command.header.channelID, outgoingCommand -> reliableSequenceNumber)];
+   outgoingCommand -> nextInTable = * chain;
+   * chain = outgoingCommand;
+
+   ++ peer -> sentReliableCount;
+
+   return 0;
+}
+
+ENetOutgoingCommand *
+enet_peer_find_sent_reliable_command (ENetPeer * peer, enet_uint16 reliableSequenceNumber, enet_uint8 channelID)
+{
+   ENetOutgoingCommand * outgoingCommand;
+
+   if (peer -> sentReliableTableSize == 0)
+     return NULL;
+
+   for (outgoingCommand = peer -> sentReliableTable [enet_peer_sent_reliable_chain (peer, channelID, reliableSequenceNumber)];
+        outgoingCommand != NULL;
+        outgoingCommand = outgoingCommand -> nextInTable)
+   {
+      if (outgoingCommand -> reliableSequenceNumber == reliableSequenceNumber &&
+          outgoingCommand -> command.header.channelID == channelID)
+        return outgoingCommand;
+   }
+
+   return NULL;
+}
+
+void
+enet_peer_untrack_sent_reliable_command (ENetPeer * peer, ENetOutgoingCommand * outgoingCommand)
+{
+   ENetOutgoingCommand ** chain = & peer -> sentReliableTable [enet_peer_sent_reliable_chain (peer, outgoingCommand -> command.header.channelID, outgoingCommand -> reliableSequenceNumber)];
+
+   while (* chain != outgoingCommand)
+     chain = & (* chain) -> nextInTable;
+
+   * chain = outgoingCommand -> nextInTable;
+
+   -- peer -> sentReliableCount;
+}
+
 void
 enet_peer_setup_outgoing_command (ENetPeer * peer, ENetOutgoingCommand * outgoingCommand)
 {
@@ -982,6 +1096,8 @@ enet_peer_setup_outgoing_command (ENetPeer * peer, ENetOutgoingCommand * outgoin
     outgoingCommand -> sendAttempts = 0;
     outgoingCommand -> sentTime = 0;
     outgoingCommand -> roundTripTimeout = 0;
+    outgoingCommand -> nextInTable = NULL;
+    outgoingCommand -> inTransit = 0;
     outgoingCommand -> command.header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (outgoingCommand -> reliableSequenceNumber);
     outgoingCommand -> queueTime = ++ peer -> host -> totalQueued;
 

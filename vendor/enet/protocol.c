@@ -200,61 +200,20 @@ enet_protocol_remove_sent_unreliable_commands (ENetPeer * peer, ENetList * sentU
       enet_peer_disconnect (peer, peer -> eventData);
 }
 
-static ENetOutgoingCommand *
-enet_protocol_find_sent_reliable_command (ENetList * list, enet_uint16 reliableSequenceNumber, enet_uint8 channelID)
-{
-    ENetListIterator currentCommand;
-
-    for (currentCommand = enet_list_begin (list);
-         currentCommand != enet_list_end (list);
-         currentCommand = enet_list_next (currentCommand))
-    {
-       ENetOutgoingCommand * outgoingCommand = (ENetOutgoingCommand *) currentCommand;
-
-       if (! (outgoingCommand -> command.header.command & ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE))
-         continue;
-
-       if (outgoingCommand -> sendAttempts < 1)
-         break;
-
-       if (outgoingCommand -> reliableSequenceNumber == reliableSequenceNumber &&
-           outgoingCommand -> command.header.channelID == channelID)
-         return outgoingCommand;
-    }
-
-    return NULL;
-}
-
 static ENetProtocolCommand
 enet_protocol_remove_sent_reliable_command (ENetPeer * peer, enet_uint16 reliableSequenceNumber, enet_uint8 channelID)
 {
-    ENetOutgoingCommand * outgoingCommand = NULL;
-    ENetListIterator currentCommand;
+    ENetOutgoingCommand * outgoingCommand;
     ENetProtocolCommand commandNumber;
-    int wasSent = 1;
+    int wasSent;
 
-    for (currentCommand = enet_list_begin (& peer -> sentReliableCommands);
-         currentCommand != enet_list_end (& peer -> sentReliableCommands);
-         currentCommand = enet_list_next (currentCommand))
-    {
-       outgoingCommand = (ENetOutgoingCommand *) currentCommand;
-        
-       if (outgoingCommand -> reliableSequenceNumber == reliableSequenceNumber &&
-           outgoingCommand -> command.header.channelID == channelID)
-         break;
-    }
-
-    if (currentCommand == enet_list_end (& peer -> sentReliableCommands))
-    {
-       outgoingCommand = enet_protocol_find_sent_reliable_command (& peer -> outgoingCommands, reliableSequenceNumber, channelID);
-       if (outgoingCommand == NULL)
-         outgoingCommand = enet_protocol_find_sent_reliable_command (& peer -> outgoingSendReliableCommands, reliableSequenceNumber, channelID);
-
-       wasSent = 0;
-    }
-
+    outgoingCommand = enet_peer_find_sent_reliable_command (peer, reliableSequenceNumber, channelID);
     if (outgoingCommand == NULL)
       return ENET_PROTOCOL_COMMAND_NONE;
+
+    wasSent = outgoingCommand -> inTransit;
+
+    enet_peer_untrack_sent_reliable_command (peer, outgoingCommand);
 
     if (channelID < peer -> channelCount)
     {
@@ -1443,6 +1402,8 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
 
        ++ peer -> packetsLost;
 
+       outgoingCommand -> inTransit = 0;
+
        /* Doubling must never wrap to 0, which would mean retransmitting on every service. */
        if (outgoingCommand -> roundTripTimeout < 0x80000000)
          outgoingCommand -> roundTripTimeout *= 2;
@@ -1556,6 +1517,14 @@ enet_protocol_check_outgoing_commands (ENetHost * host, ENetPeer * peer, ENetLis
 
        if (outgoingCommand -> command.header.command & ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE)
        {
+          if (outgoingCommand -> sendAttempts < 1 &&
+              enet_peer_track_sent_reliable_command (peer, outgoingCommand) < 0)
+          {
+             currentSendReliableCommand = enet_list_end (& peer -> outgoingSendReliableCommands);
+
+             continue;
+          }
+
           if (channel != NULL && outgoingCommand -> sendAttempts < 1)
           {
              channel -> usedReliableWindows |= 1 << reliableWindow;
@@ -1579,6 +1548,7 @@ enet_protocol_check_outgoing_commands (ENetHost * host, ENetPeer * peer, ENetLis
           enet_list_insert (enet_list_end (& peer -> sentReliableCommands),
                             enet_list_remove (& outgoingCommand -> outgoingCommandList));
 
+          outgoingCommand -> inTransit = 1;
           outgoingCommand -> sentTime = host -> serviceTime;
 
           host -> headerFlags |= ENET_PROTOCOL_HEADER_FLAG_SENT_TIME;

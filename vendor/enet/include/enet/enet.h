@@ -176,6 +176,8 @@ typedef struct _ENetOutgoingCommand
    enet_uint16  sendAttempts;
    ENetProtocol command;
    ENetPacket * packet;
+   struct _ENetOutgoingCommand * nextInTable; /**< local patch: the next command in its chain of the peer's sentReliableTable */
+   int          inTransit;    /**< local patch: on sentReliableCommands (not waiting to be sent again) */
 } ENetOutgoingCommand;
 
 typedef struct _ENetIncomingCommand
@@ -243,7 +245,8 @@ enum
    ENET_PEER_FREE_RELIABLE_WINDOWS        = 8,
    ENET_PEER_RELIABLE_TABLE_THRESHOLD     = 32,   /**< local patch: held reliable commands a channel searches without a table */
    ENET_PEER_RELIABLE_TABLE_SIZE          = 1024, /**< local patch: chains of a channel's table of held reliable commands */
-   ENET_PEER_UNRELIABLE_REORDER_LIMIT     = 128   /**< local patch: held unreliable commands an arriving one may sort before */
+   ENET_PEER_UNRELIABLE_REORDER_LIMIT     = 128,  /**< local patch: held unreliable commands an arriving one may sort before */
+   ENET_PEER_SENT_TABLE_MINIMUM_SIZE      = 16    /**< local patch: chains of a peer's first sentReliableTable */
 };
 
 typedef struct _ENetChannel
@@ -344,6 +347,9 @@ typedef struct _ENetPeer
    enet_uint32   eventData;
    size_t        totalWaitingData;   /**< memory held for incoming commands not yet received, bookkeeping included (local patch: was payload only) */
    enet_uint32   disconnectReason;   /**< local patch: why the last DISCONNECT event happened (ENetDisconnectReason) */
+   struct _ENetOutgoingCommand ** sentReliableTable; /**< local patch: reliable commands sent and not acknowledged, by channel and sequence number */
+   size_t        sentReliableTableSize; /**< local patch: chains in sentReliableTable, a power of 2 (0: none yet) */
+   size_t        sentReliableCount;     /**< local patch: commands in sentReliableTable */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -623,6 +629,9 @@ extern ENetAcknowledgement * enet_peer_queue_acknowledgement (ENetPeer *, const 
 extern void                  enet_peer_dispatch_incoming_unreliable_commands (ENetPeer *, ENetChannel *, ENetIncomingCommand *);
 extern void                  enet_peer_dispatch_incoming_reliable_commands (ENetPeer *, ENetChannel *, ENetIncomingCommand *);
 extern ENetIncomingCommand * enet_peer_find_incoming_reliable_command (ENetChannel *, enet_uint16);
+extern int                   enet_peer_track_sent_reliable_command (ENetPeer *, ENetOutgoingCommand *);
+extern ENetOutgoingCommand * enet_peer_find_sent_reliable_command (ENetPeer *, enet_uint16, enet_uint8);
+extern void                  enet_peer_untrack_sent_reliable_command (ENetPeer *, ENetOutgoingCommand *);
 extern void                  enet_peer_on_connect (ENetPeer *);
 extern void                  enet_peer_on_disconnect (ENetPeer *);
 
