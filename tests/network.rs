@@ -310,12 +310,20 @@ const CASES: &[Case] = &[
         run: held::reliable_skipped,
     },
     Case {
+        name: "held_ack_flood",
+        run: held::ack_flood,
+    },
+    Case {
         name: "held_many_peers",
         run: held::many_peers,
     },
     Case {
         name: "held_unreliable_fragments",
         run: held::unreliable_fragments,
+    },
+    Case {
+        name: "held_client_connect_acked",
+        run: held::client_connect_acked,
     },
     Case {
         name: "held_client_unreliable",

@@ -636,7 +636,9 @@ pub fn ack_flood(ctx: &Ctx) -> Outcome {
     let (bytes, datagrams) = (peer.bytes, peer.datagrams);
     let flood = |peer: &RawEnd, round: usize| {
         let sent_time = peer.sent_time();
-        pack(511, |i| wire::ack(0, (30_000 + round * 511 + i) as u16, sent_time)).remove(0)
+        // numbers far from the 1..4000 in flight, however long the flood lasts
+        let number = |i: usize| (10_000 + (round * 511 + i) % 50_000) as u16;
+        pack(511, |i| wire::ack(0, number(i), sent_time)).remove(0)
     };
     let rounds = size(64, 256);
     let bodies: Vec<Vec<u8>> = (0..rounds).map(|r| flood(&peer, r)).collect();

@@ -865,7 +865,11 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
            receivedReliableSequenceNumber;
     ENetProtocolCommand commandNumber;
 
-    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+    /* A connection attempt is answered by VERIFY_CONNECT, which acknowledges the CONNECT; a
+       stock peer never acknowledges a CONNECT otherwise. Taking such an acknowledgement would
+       leave nothing in flight, and so no timeout: the attempt would never end. */
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE ||
+        peer -> state == ENET_PEER_STATE_CONNECTING)
       return 0;
 
     receivedSentTime = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
@@ -875,6 +879,14 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
 
     if (ENET_TIME_LESS (host -> serviceTime, receivedSentTime))
       return 0;
+
+    receivedReliableSequenceNumber = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber);
+
+    /* Only an acknowledgement of something in flight says the peer is alive and how long a round
+       trip takes: one that matches nothing (a duplicate, or a forgery with a plausible time)
+       must not reset the timeout, or a peer that acknowledges nothing real never times out. */
+    if (enet_peer_find_sent_reliable_command (peer, receivedReliableSequenceNumber, command -> header.channelID) == NULL)
+      return peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT || peer -> state == ENET_PEER_STATE_DISCONNECTING ? -1 : 0;
 
     roundTripTime = ENET_TIME_DIFFERENCE (host -> serviceTime, receivedSentTime);
     roundTripTime = ENET_MAX (roundTripTime, 1);
@@ -922,8 +934,6 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
 
     peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
     peer -> earliestTimeout = 0;
-
-    receivedReliableSequenceNumber = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber);
 
     commandNumber = enet_protocol_remove_sent_reliable_command (peer, receivedReliableSequenceNumber, command -> header.channelID);
 
