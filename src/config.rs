@@ -8,7 +8,8 @@ use std::ptr;
 
 /// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
 /// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
-/// while remembering the value the program chose.
+/// while remembering the value the program chose. A host created without an address starts
+/// refusing ([`Admission::for_new_host`]).
 #[derive(Clone, Copy, Default)]
 pub struct Admission {
     refusing: bool,
@@ -17,6 +18,16 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// What a new host admits: anyone when it was given an address to bind, nobody when it was
+    /// not, as lua-enet's documentation says of such a host ("can not be connected to"; ENet
+    /// itself accepted connections on whatever port the OS gave its first datagram).
+    /// `host:refuse_connections(false)` opens it.
+    pub fn for_new_host(host: &mut ENetHost, bound: bool) -> Admission {
+        let mut admission = Admission::default();
+        admission.set_refusing(host, !bound);
+        admission
+    }
+
     pub fn refusing(&self) -> bool {
         self.refusing
     }

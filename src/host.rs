@@ -3,6 +3,7 @@
 //! its ENet host is in object.rs.
 use crate::address;
 use crate::args::Args;
+use crate::config::Admission;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
 use crate::lua::{self, ffi, methods, text, Failure, Methods, Push, Raise, Ret, State, Text};
@@ -102,6 +103,8 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
         return Some(Failure::os("failed to create host", config.bind));
     }
     core.adopt(host);
+    // SAFETY: `host` was just created and is owned by `core`.
+    core.admission = Admission::for_new_host(unsafe { &mut *host }, config.bind.is_some());
     None
 }
 

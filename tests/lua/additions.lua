@@ -109,6 +109,30 @@ T.test("disconnect reason: refused when nobody answers, and refuse_connections",
   T.pump({ server, client }, function() return p2:state() == "connected" end)
 end)
 
+T.test("a host created without an address refuses connections until told otherwise", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 4))
+  local unbound = assert(enet.host_create(nil, 4))
+  T.eq(server:refuse_connections(), false, "a bound host accepts")
+  T.eq(unbound:refuse_connections(), true, "an unbound host refuses")
+  T.eq(unbound:duplicate_peers(), 4095, "duplicate peers keeps its default meanwhile")
+  -- the unbound host gets a port from the OS when it first sends: a connection of its own
+  local up = unbound:connect(server:get_socket_address())
+  T.pump({ server, unbound }, function() return up:state() == "connected" end)
+  local _, port = unbound:get_socket_ip_port()
+  local stranger = assert(enet.host_create(nil, 1))
+  local p = stranger:connect("127.0.0.1:" .. port)
+  p:timeout(1, 200, 400)
+  local e, h = wait_disconnect({ server, unbound, stranger }, 5000)
+  T.ok(h == stranger and e.reason == "refused", "the stranger was refused")
+  T.eq(unbound:connected_peers(), 1, "only its own connection")
+  T.eq(unbound:refuse_connections(false), false, "accepting")
+  local p2 = stranger:connect("127.0.0.1:" .. port)
+  local joined
+  T.pump({ server, unbound, stranger }, function() return joined and p2:state() == "connected" end,
+    function(host, ev) if host == unbound and ev.type == "connect" then joined = true end end)
+  T.eq(unbound:connected_peers(), 2, "the stranger got in")
+end)
+
 T.test("peer data lives through the disconnect event, not into the next connection", function()
   local server, client, cpeer, speer = T.pair()
   speer:set_data({ name = "bob" })
