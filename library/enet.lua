@@ -193,10 +193,27 @@ function Host:get_socket_ip_port() end
 ---@return integer bytes
 function Host:maximum_packet_size(bytes) end
 
----Gets, or sets and returns, how much received data may wait per peer for delivery (bytes).
+---Gets, or sets and returns, how much one peer's received data may hold until it is delivered
+---(bytes, ENet's bookkeeping included; default 32 MiB).
 ---@param bytes integer?
 ---@return integer bytes
 function Host:maximum_waiting_data(bytes) end
+
+---Gets, or sets and returns, how much the peers of one IP address may hold together, past the
+---64 KiB every peer keeps (bytes; default 64 MiB).
+---@param bytes integer?
+---@return integer bytes
+function Host:maximum_address_waiting_data(bytes) end
+
+---Gets, or sets and returns, how much all peers may hold together, past the 64 KiB every peer
+---keeps (bytes; default 256 MiB).
+---@param bytes integer?
+---@return integer bytes
+function Host:maximum_host_waiting_data(bytes) end
+
+---What every peer's received data holds now until it is delivered (bytes, bookkeeping included).
+---@return integer bytes
+function Host:waiting_data() end
 
 ---Gets, or sets and returns, the MTU offered to future connections (576..4096).
 ---@param bytes integer?
@@ -208,7 +225,8 @@ function Host:mtu(bytes) end
 ---@return integer n
 function Host:duplicate_peers(n) end
 
----Gets, or sets and returns, whether new incoming connections are ignored.
+---Gets, or sets and returns, whether new incoming connections are ignored (true from the start
+---for a host created without an address).
 ---@param on boolean?
 ---@return boolean on
 function Host:refuse_connections(on) end
