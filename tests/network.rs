@@ -294,6 +294,10 @@ const CASES: &[Case] = &[
         run: hostile::fuzz_valgrind,
     },
     Case {
+        name: "held_good",
+        run: held::good,
+    },
+    Case {
         name: "held_unreliable_future",
         run: held::unreliable_future,
     },

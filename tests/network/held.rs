@@ -123,7 +123,10 @@ impl Measured {
     }
 
     fn report(&mut self) -> Result<Report, String> {
-        self.ask("report", Duration::from_secs(if bench() { 600 } else { 30 }))
+        self.ask(
+            "report",
+            Duration::from_secs(if bench() { 600 } else { 30 }),
+        )
     }
 
     fn quit(mut self) -> Result<(), String> {
@@ -376,7 +379,10 @@ impl Cost {
     fn check(&self, memory: bool, limit: Option<f64>) -> Result<(), String> {
         let mut broken = Vec::new();
         if memory && self.held_per_byte() > HELD_PER_BYTE {
-            broken.push(format!("held {:.2} bytes per attacker byte", self.held_per_byte()));
+            broken.push(format!(
+                "held {:.2} bytes per attacker byte",
+                self.held_per_byte()
+            ));
         }
         if let Some(limit) = limit {
             // RSS may exceed what is counted only by the allocator's own slack.
@@ -390,10 +396,16 @@ impl Cost {
             }
         }
         if self.per_datagram_us() > CPU_PER_DATAGRAM_US {
-            broken.push(format!("{:.0} us of CPU per datagram", self.per_datagram_us()));
+            broken.push(format!(
+                "{:.0} us of CPU per datagram",
+                self.per_datagram_us()
+            ));
         }
         if self.longest_us > LONGEST_CALL_US {
-            broken.push(format!("a service call of {:.1} ms", self.longest_us / 1000.0));
+            broken.push(format!(
+                "a service call of {:.1} ms",
+                self.longest_us / 1000.0
+            ));
         }
         if broken.is_empty() {
             Ok(())
@@ -404,13 +416,14 @@ impl Cost {
 }
 
 /// Prints the benchmark line of a scenario phase, or checks its bounds (`memory`, `limit`: as
-/// in [`Cost::check`]).
+/// in [`Cost::check`]). `extra` ends the summary; `fields` (" key=value ...") the BENCH line.
 fn conclude(
     scenario: &str,
     cost: &Cost,
     memory: bool,
     limit: Option<f64>,
     extra: &str,
+    fields: &str,
 ) -> Result<String, String> {
     let summary = format!("{scenario}: {}{extra}", cost.summary());
     if bench() {
@@ -422,11 +435,12 @@ fn conclude(
             cost.rss_kb,
             cost.held_per_byte(),
             cost.longest_us / 1000.0,
-            extra.replace(", ", " ").replace(": ", "=")
+            fields
         );
         return Ok(summary);
     }
-    cost.check(memory, limit).map_err(|e| format!("{summary}: {e}"))?;
+    cost.check(memory, limit)
+        .map_err(|e| format!("{summary}: {e}"))?;
     Ok(summary)
 }
 
@@ -479,6 +493,47 @@ fn server_and_peer(
     Ok((server, peer, before))
 }
 
+/// A well-behaved peer, for comparison: datagrams of ten 100-byte reliable messages in order
+/// (1,064 bytes each), every one delivered to the program. What the bounds must not change.
+pub fn good(ctx: &Ctx) -> Outcome {
+    let name = "held_good";
+    let (mut server, mut peer, before) = server_and_peer(ctx, name, 1, &[])?;
+    let datagrams = size(2000, 20000);
+    let payload = vec![0x47u8; 100];
+    let bodies = (0..datagrams).map(|d| {
+        (0..10)
+            .flat_map(|k| {
+                wire::send(
+                    wire::SEND_RELIABLE,
+                    0,
+                    (1 + d * 10 + k) as u16,
+                    0,
+                    100,
+                    &payload,
+                )
+            })
+            .collect()
+    });
+    peer.flood(bodies)?;
+    std::thread::sleep(Duration::from_millis(50));
+    let after = server.report()?;
+    let cost = Cost::between(&before, &after, peer.bytes, peer.datagrams);
+    server.quit()?;
+    let delivered = after.num("receives") - before.num("receives");
+    let summary = conclude(
+        name,
+        &cost,
+        true,
+        None,
+        &format!(", {delivered} messages delivered"),
+        &format!(" delivered={delivered}"),
+    )?;
+    if !bench() && delivered != (datagrams * 10) as f64 {
+        return Err(format!("{summary}: {} sent", datagrams * 10));
+    }
+    Ok(summary)
+}
+
 /// Zero-length unreliable commands tied to a future reliable sequence number, which stock ENet
 /// holds forever at ~22 bytes of memory per attacker byte, counting none of it.
 pub fn unreliable_future(ctx: &Ctx) -> Outcome {
@@ -489,7 +544,7 @@ pub fn unreliable_future(ctx: &Ctx) -> Outcome {
     let after = server.report()?;
     let cost = Cost::between(&before, &after, peer.bytes, peer.datagrams);
     server.quit()?;
-    conclude(name, &cost, true, Some(PEER_LIMIT), "")
+    conclude(name, &cost, true, Some(PEER_LIMIT), "", "")
 }
 
 /// 100,000 such commands held in order, then datagrams whose commands sort before all of them:
@@ -501,7 +556,11 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
     let before = server.report()?;
     let (bytes, datagrams) = (peer.bytes, peer.datagrams);
     let head: Vec<Vec<u8>> = (0..size(8, 8))
-        .map(|_| pack(511, |i| wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])))
+        .map(|_| {
+            pack(511, |i| {
+                wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])
+            })
+        })
         .map(|mut d| d.remove(0))
         .collect();
     peer.flood(head)?;
@@ -521,7 +580,8 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
                     cmd: wire::SEND_UNRELIABLE_FRAGMENT,
                     channel: 0,
                     seq: 1,
-                    start: 1 + i as u16,
+                    // after the 511 that the first phase may have left at the head
+                    start: 1000 + i as u16,
                     declared: 1,
                     count: 2,
                     number: 1,
@@ -543,13 +603,14 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
         peer.datagrams - datagrams,
     );
     server.quit()?;
-    let a = conclude(name, &cost, false, None, " (after 100,000 held)")?;
+    let a = conclude(name, &cost, false, None, " (after 100,000 held)", "")?;
     let b = conclude(
         &format!("{name}_fragments"),
         &fragment_cost,
         false,
         None,
         " (after 100,000 held)",
+        "",
     )?;
     Ok(format!("{a}; {b}"))
 }
@@ -575,10 +636,15 @@ pub fn reliable_gap(ctx: &Ctx) -> Outcome {
         .collect();
     peer.flood(duplicates)?;
     let last = server.report()?;
-    let dup = Cost::between(&after, &last, peer.bytes - bytes, peer.datagrams - datagrams);
+    let dup = Cost::between(
+        &after,
+        &last,
+        peer.bytes - bytes,
+        peer.datagrams - datagrams,
+    );
     server.quit()?;
-    let a = conclude(name, &held, true, Some(PEER_LIMIT), "")?;
-    let b = conclude(&format!("{name}_duplicates"), &dup, false, None, "")?;
+    let a = conclude(name, &held, true, Some(PEER_LIMIT), "", "")?;
+    let b = conclude(&format!("{name}_duplicates"), &dup, false, None, "", "")?;
     Ok(format!("{a}; {b}"))
 }
 
@@ -588,7 +654,9 @@ pub fn reliable_gap(ctx: &Ctx) -> Outcome {
 pub fn reliable_skipped(ctx: &Ctx) -> Outcome {
     let name = "held_reliable_skipped";
     let (mut server, mut peer, before) = server_and_peer(ctx, name, 1, &[])?;
-    let held = pack(2, |i| wire::send(wire::SEND_RELIABLE, 0, 2 + i as u16, 0, 1, b"h"));
+    let held = pack(2, |i| {
+        wire::send(wire::SEND_RELIABLE, 0, 2 + i as u16, 0, 1, b"h")
+    });
     let fragments = pack(3, |i| {
         wire::Fragment {
             cmd: wire::SEND_FRAGMENT,
@@ -644,7 +712,12 @@ pub fn ack_flood(ctx: &Ctx) -> Outcome {
     let bodies: Vec<Vec<u8>> = (0..rounds).map(|r| flood(&peer, r)).collect();
     peer.flood(bodies)?;
     let after = server.report()?;
-    let cost = Cost::between(&before, &after, peer.bytes - bytes, peer.datagrams - datagrams);
+    let cost = Cost::between(
+        &before,
+        &after,
+        peer.bytes - bytes,
+        peer.datagrams - datagrams,
+    );
     // Keep flooding, unsynchronised (the server may drop the peer at any time), and watch for
     // the timeout: the data in flight was sent at `sent_at` and never acknowledged.
     let limit = Duration::from_secs(if bench() { 20 } else { 8 });
@@ -667,10 +740,18 @@ pub fn ack_flood(ctx: &Ctx) -> Outcome {
     let last = server.report()?;
     server.quit()?;
     let outcome = match timed_out {
-        Some(t) => format!(", timed out after {:.1} s ({})", t.as_secs_f64(), last.text("events")),
+        Some(t) => format!(
+            ", timed out after {:.1} s ({})",
+            t.as_secs_f64(),
+            last.text("events")
+        ),
         None => format!(", no timeout within {} s", limit.as_secs()),
     };
-    let summary = conclude(name, &cost, false, None, &outcome)?;
+    let fields = match timed_out {
+        Some(t) => format!(" timed_out_after_s={:.1}", t.as_secs_f64()),
+        None => format!(" timed_out_after_s=never_within_{}", limit.as_secs()),
+    };
+    let summary = conclude(name, &cost, false, None, &outcome, &fields)?;
     if !bench() && timed_out.is_none_or(|t| t > Duration::from_secs(6)) {
         return Err(format!(
             "{summary}: the peer must time out (timeout 3 s) although it acknowledges nothing real"
@@ -691,7 +772,10 @@ pub fn many_peers(ctx: &Ctx) -> Outcome {
     ];
     if !bench() {
         // The mechanism, with less traffic than the defaults need: an 8 MiB address share.
-        env.push(("ENET_LIMITS", format!("{},{},{}", 32 << 20, 8 << 20, 256 << 20)));
+        env.push((
+            "ENET_LIMITS",
+            format!("{},{},{}", 32 << 20, 8 << 20, 256 << 20),
+        ));
     }
     let (mut server, addr) = Measured::start(ctx, name, &env)?;
     let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
@@ -727,7 +811,11 @@ pub fn many_peers(ctx: &Ctx) -> Outcome {
     );
     // The 8 MiB share of the address, plus the reserve of each peer.
     let limit = (8 << 20) as f64 + peers as f64 * RESERVE;
-    let summary = conclude(name, &cost, true, Some(limit), &extra)?;
+    let fields = format!(
+        " peers={} probe_messages_in_0.5s={probe}",
+        after.num("connects")
+    );
+    let summary = conclude(name, &cost, true, Some(limit), &extra, &fields)?;
     if !bench() && !(probe >= 10.0) {
         return Err(format!("{summary}: the well-behaved client starved"));
     }
@@ -760,7 +848,7 @@ pub fn unreliable_fragments(ctx: &Ctx) -> Outcome {
     let after = server.report()?;
     let cost = Cost::between(&before, &after, peer.bytes, peer.datagrams);
     server.quit()?;
-    conclude(name, &cost, true, Some(PEER_LIMIT), "")
+    conclude(name, &cost, true, Some(PEER_LIMIT), "", "")
 }
 
 /// A raw server socket and our client (held.lua, client role) told to connect to it.
@@ -809,7 +897,9 @@ pub fn client_connect_acked(ctx: &Ctx) -> Outcome {
     let mut acked = 0;
     let mut ended = None;
     while started.elapsed() < limit && ended.is_none() {
-        if let Some((from, sent, c)) = next_connect(&sock, Instant::now() + Duration::from_millis(100)) {
+        if let Some((from, sent, c)) =
+            next_connect(&sock, Instant::now() + Duration::from_millis(100))
+        {
             let mut d = wire::header(c.u16_at(0), 0, 0, Some(sent));
             d.extend(wire::ack(0xFF, c.seq, sent));
             let _ = sock.send_to(&d, from);
@@ -836,7 +926,9 @@ pub fn client_connect_acked(ctx: &Ctx) -> Outcome {
     if bench() {
         println!(
             "BENCH {name} ended_s={} state={}",
-            ended.as_ref().map_or("never".into(), |(t, _)| format!("{:.1}", t.as_secs_f64())),
+            ended
+                .as_ref()
+                .map_or("never".into(), |(t, _)| format!("{:.1}", t.as_secs_f64())),
             last.text("state")
         );
         return Ok(summary);
@@ -845,7 +937,9 @@ pub fn client_connect_acked(ctx: &Ctx) -> Outcome {
         Some((t, events)) if t <= Duration::from_secs(5) && events.contains("disconnect") => {
             Ok(summary)
         }
-        _ => Err(format!("{summary}: a connection attempt must end with an event within its timeout")),
+        _ => Err(format!(
+            "{summary}: a connection attempt must end with an event within its timeout"
+        )),
     }
 }
 
@@ -855,7 +949,8 @@ pub fn client_connect_acked(ctx: &Ctx) -> Outcome {
 pub fn client_unreliable(ctx: &Ctx) -> Outcome {
     let name = "held_client_unreliable";
     let (mut client, sock, _) = client_and_server(ctx, name, &[])?;
-    let Some((from, sent, c)) = next_connect(&sock, Instant::now() + Duration::from_secs(10)) else {
+    let Some((from, sent, c)) = next_connect(&sock, Instant::now() + Duration::from_secs(10))
+    else {
         return Err(format!("{name}: no CONNECT from our client"));
     };
     let client_peer = c.u16_at(0);
@@ -870,11 +965,21 @@ pub fn client_unreliable(ctx: &Ctx) -> Outcome {
     let before = client.report()?;
     let (bytes, datagrams) = (end.bytes, end.datagrams);
     let head: Vec<Vec<u8>> = (0..size(8, 8))
-        .map(|_| pack(511, |i| wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])).remove(0))
+        .map(|_| {
+            pack(511, |i| {
+                wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])
+            })
+            .remove(0)
+        })
         .collect();
     end.flood(head)?;
     let after = client.report()?;
-    let cost = Cost::between(&before, &after, end.bytes - bytes, end.datagrams - datagrams);
+    let cost = Cost::between(
+        &before,
+        &after,
+        end.bytes - bytes,
+        end.datagrams - datagrams,
+    );
     client.quit()?;
-    conclude(name, &cost, false, None, " (after 100,000 held)")
+    conclude(name, &cost, false, None, " (after 100,000 held)", "")
 }
