@@ -126,8 +126,8 @@ local function report(n)
   for p in pairs(peers) do
     if p.stats then waiting_peer = math.max(waiting_peer, p:stats().waiting_data) end
   end
-  local state = "-"
-  for p in pairs(peers) do state = p:state() end
+  local state, rtt = "-", -1
+  for p in pairs(peers) do state, rtt = p:state(), p:round_trip_time() end
   local parts = {
     "REPORT " .. n,
     string.format("cpu_us=%.0f", c.cpu * 1e6),
@@ -145,6 +145,7 @@ local function report(n)
     "probe_sent=" .. c.probe_sent,
     "probe_received=" .. c.probe_received,
     "state=" .. state,
+    "rtt=" .. rtt,
     "events=" .. (#c.events > 0 and table.concat(c.events, ",") or "-"),
   }
   c.max = 0 -- the longest call since the previous report
@@ -160,6 +161,7 @@ local function command(n, word, a, b, d)
     for p in pairs(peers) do
       for _ = 1, count do p:send(data, channel) end
     end
+    note("send@" .. (host:service_time() - started_clock))
     report(n)
   elseif word == "connect" then
     started_clock = host:service_time()
