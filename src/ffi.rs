@@ -160,7 +160,7 @@ pub struct ENetPeer {
     /// Local patch (vendor/enet/patches/0010-disconnect-reason.patch): why the last DISCONNECT
     /// event happened.
     pub disconnectReason: u32,
-    /// Local patch 0019-sent-reliable-table: ENet's own index of what is in flight (the
+    /// Local patch 0020-sent-reliable-table: ENet's own index of what is in flight (the
     /// binding never reads these three; they are here for the struct's size).
     pub sentReliableTable: *mut c_void,
     pub sentReliableTableSize: usize,
@@ -215,14 +215,14 @@ pub struct ENetHost {
     pub duplicatePeers: usize,
     pub maximumPacketSize: usize,
     pub maximumWaitingData: usize,
-    /// Local patch (vendor/enet/patches/0016-held-data-limits.patch): memory held for every
+    /// Local patch (vendor/enet/patches/0017-held-data-limits.patch): memory held for every
     /// peer's incoming commands, bookkeeping included.
     pub totalWaitingData: usize,
-    /// Local patch 0016: the most the peers of one address may hold beyond their reserve.
+    /// Local patch 0017: the most the peers of one address may hold beyond their reserve.
     pub maximumAddressWaitingData: usize,
-    /// Local patch 0016: the most all peers together may hold beyond their reserve.
+    /// Local patch 0017: the most all peers together may hold beyond their reserve.
     pub maximumHostWaitingData: usize,
-    /// Local patch 0016: ENet's own cache while it receives a datagram.
+    /// Local patch 0017: ENet's own cache while it receives a datagram.
     pub receivedAddressWaitingData: usize,
 }
 
