@@ -37,7 +37,8 @@ local inside, armed, mk = 0, true, nil
 local function fin()
   if not armed then return end
   mk() -- re-arm: the next GC cycle runs another finalizer
-  if debug.traceback():find("in function 'require'", 1, true) then
+  -- 5.5 names it "in global 'require'", older versions "in function 'require'"
+  if debug.traceback():find("in %a+ 'require'") then
     inside = inside + 1
     if inside == K then
       if ACTION == "raise" then
@@ -57,6 +58,13 @@ end
 collectgarbage("collect")
 if _VERSION == "Lua 5.4" then
   collectgarbage("incremental", 100, 1000, 0)
+elseif _VERSION == "Lua 5.5" then
+  -- 5.5 has no setpause/setstepmul; a step multiplier of 0 makes every step a whole cycle,
+  -- finalizers included
+  collectgarbage("incremental")
+  collectgarbage("param", "pause", 0)
+  collectgarbage("param", "stepmul", 0)
+  collectgarbage("param", "stepsize", 60)
 else
   collectgarbage("setpause", 0)
   collectgarbage("setstepmul", (_VERSION == "Lua 5.1") and 0 or 1000000000)
@@ -68,6 +76,9 @@ collectgarbage("restart")
 local ok, err = pcall(function() local m = require("enet"); return m end)
 armed = false
 if _VERSION == "Lua 5.4" then collectgarbage("incremental", 200, 100, 13)
+elseif _VERSION == "Lua 5.5" then
+  collectgarbage("param", "pause", 200); collectgarbage("param", "stepmul", 200)
+  collectgarbage("param", "stepsize", 9600)
 else collectgarbage("setpause", 200); collectgarbage("setstepmul", 200) end
 print("INSIDE " .. inside)
 print("REQUIRE " .. tostring(ok) .. " " .. type(err) .. " " .. (ok and "" or string.format("%q", tostring(err):sub(1, 60))))
