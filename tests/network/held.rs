@@ -26,6 +26,11 @@ use std::time::{Duration, Instant};
 /// so a descheduled process does not look slow).
 const HELD_PER_BYTE: f64 = 2.0;
 const CPU_PER_DATAGRAM_US: f64 = 1000.0;
+/// The bound for a datagram packed with hundreds of commands that all hit one held list (stock:
+/// 112-316 ms each, ours 0.2-0.8 ms measured on an idle 2-core machine): 22x below stock, and
+/// far enough above ours that a handful of such datagrams is not at the mercy of one cache-cold
+/// or page-faulting service call.
+const CPU_PER_DENSE_DATAGRAM_US: f64 = 5000.0;
 const LONGEST_CALL_US: f64 = 100_000.0;
 /// When the ack flood's peer, whose timeout is 2 s, must have timed out (s, on the server's
 /// clock from its data's sending): the last retransmission check comes up to one interval
@@ -346,6 +351,7 @@ struct Cost {
     longest_us: f64,
     rss_kb: f64,
     waiting: f64,
+    cpu_bound_us: f64,
 }
 
 impl Cost {
@@ -357,6 +363,16 @@ impl Cost {
             longest_us: after.num("max_us"),
             rss_kb: after.num("rss_kb") - before.num("rss_kb"),
             waiting: after.num("waiting"),
+            cpu_bound_us: CPU_PER_DATAGRAM_US,
+        }
+    }
+
+    /// For datagrams packed with commands that each hit a held list (see
+    /// CPU_PER_DENSE_DATAGRAM_US).
+    fn dense(self) -> Cost {
+        Cost {
+            cpu_bound_us: CPU_PER_DENSE_DATAGRAM_US,
+            ..self
         }
     }
 
@@ -409,7 +425,7 @@ impl Cost {
                 ));
             }
         }
-        if self.per_datagram_us() > CPU_PER_DATAGRAM_US {
+        if self.per_datagram_us() > self.cpu_bound_us {
             broken.push(format!(
                 "{:.0} us of CPU per datagram",
                 self.per_datagram_us()
@@ -569,7 +585,7 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
     peer.flood(empty_unreliable(2, 100_000))?;
     let before = server.report()?;
     let (bytes, datagrams) = (peer.bytes, peer.datagrams);
-    let head: Vec<Vec<u8>> = (0..size(8, 8))
+    let head: Vec<Vec<u8>> = (0..size(32, 8))
         .map(|_| {
             pack(511, |i| {
                 wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])
@@ -584,10 +600,11 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
         &after,
         peer.bytes - bytes,
         peer.datagrams - datagrams,
-    );
+    )
+    .dense();
     // The same with fragments of unreliable packets, which look for their packet first.
     let (bytes, datagrams) = (peer.bytes, peer.datagrams);
-    let fragments: Vec<Vec<u8>> = (0..size(8, 8))
+    let fragments: Vec<Vec<u8>> = (0..size(32, 8))
         .map(|_| {
             pack(163, |i| {
                 wire::Fragment {
@@ -615,7 +632,8 @@ pub fn unreliable_reorder(ctx: &Ctx) -> Outcome {
         &last,
         peer.bytes - bytes,
         peer.datagrams - datagrams,
-    );
+    )
+    .dense();
     server.quit()?;
     let a = conclude(name, &cost, false, None, " (after 100,000 held)", "")?;
     let b = conclude(
@@ -645,7 +663,7 @@ pub fn reliable_gap(ctx: &Ctx) -> Outcome {
     let after = server.report()?;
     let held = Cost::between(&before, &after, peer.bytes, peer.datagrams);
     let (bytes, datagrams) = (peer.bytes, peer.datagrams);
-    let duplicates: Vec<Vec<u8>> = (0..size(8, 8))
+    let duplicates: Vec<Vec<u8>> = (0..size(32, 8))
         .map(|_| pack(682, |_| wire::send(wire::SEND_RELIABLE, 0, 2, 0, 0, &[])).remove(0))
         .collect();
     peer.flood(duplicates)?;
@@ -655,7 +673,8 @@ pub fn reliable_gap(ctx: &Ctx) -> Outcome {
         &last,
         peer.bytes - bytes,
         peer.datagrams - datagrams,
-    );
+    )
+    .dense();
     server.quit()?;
     let a = conclude(name, &held, true, Some(PEER_LIMIT), "", "")?;
     let b = conclude(&format!("{name}_duplicates"), &dup, false, None, "", "")?;
@@ -995,7 +1014,7 @@ pub fn client_unreliable(ctx: &Ctx) -> Outcome {
     end.flood(empty_unreliable(2, 100_000))?;
     let before = client.report()?;
     let (bytes, datagrams) = (end.bytes, end.datagrams);
-    let head: Vec<Vec<u8>> = (0..size(8, 8))
+    let head: Vec<Vec<u8>> = (0..size(32, 8))
         .map(|_| {
             pack(511, |i| {
                 wire::send(wire::SEND_UNRELIABLE, 0, 1, 1 + i as u16, 0, &[])
@@ -1010,7 +1029,8 @@ pub fn client_unreliable(ctx: &Ctx) -> Outcome {
         &after,
         end.bytes - bytes,
         end.datagrams - datagrams,
-    );
+    )
+    .dense();
     client.quit()?;
     conclude(name, &cost, false, None, " (after 100,000 held)", "")
 }
