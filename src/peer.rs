@@ -250,11 +250,15 @@ unsafe fn tostring(args: Args) -> Ret<Text> {
 // ---- Additions: statistics, identity, user data. All optional to callers. ----
 
 /// `peer:address()`: the remote ip string and port number (last known once the host is gone).
-unsafe fn peer_address(args: Args) -> Ret<(Text, i64)> {
+unsafe fn peer_address(args: Args) -> Ret<(Text, i64, Name)> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
         let addr = args.peer(1)?.address();
-        Ok((text!("{}", address::Ip(&addr)), addr.port.into()))
+        Ok((
+            text!("{}", address::Ip(&addr)),
+            addr.port.into(),
+            crate::host::family(&addr),
+        ))
     }
 }
 
