@@ -319,6 +319,20 @@ impl fmt::Display for Display<'_> {
     }
 }
 
+/// As [`Display`], for the socket address of a host bound to `"[::]"` written out: there the
+/// all-zero address prints as `[::]`, where everywhere else it keeps ENet's `0.0.0.0`.
+pub struct DisplayIpv6Any<'a>(pub &'a ENetAddress);
+
+impl fmt::Display for DisplayIpv6Any<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.host == [0; 16] {
+            write!(f, "[::]:{}", self.0.port)
+        } else {
+            Display(self.0).fmt(f)
+        }
+    }
+}
+
 /// Formats an address's host, unbracketed: `a.b.c.d`, or RFC 5952 text with `%zone` (the
 /// interface name when this machine has it, else the index).
 pub struct Ip<'a>(pub &'a ENetAddress);

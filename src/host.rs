@@ -108,7 +108,8 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
         )
     };
     if host.is_null() {
-        return Some(Failure::os("failed to create host", config.bind));
+        let failure = Failure::os("failed to create host", config.bind);
+        return Some(failure.written_ipv6_any(config.ipv6_any));
     }
     // SAFETY: ENet just created the host.
     let families = unsafe { (*host).addressFamily };
@@ -118,7 +119,8 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
             // SAFETY: the host is ours and nothing else refers to it yet.
             unsafe { enet::enet_host_destroy(host) };
             let why = "no IPv6 socket could be bound here, only an IPv4 one";
-            return Some(Failure::because("failed to create host", bind, why));
+            let failure = Failure::because("failed to create host", bind, why);
+            return Some(failure.written_ipv6_any(true));
         }
     }
     core.adopt(host);
@@ -346,8 +348,8 @@ unsafe fn get_socket_address(args: Args) -> Ret<Text> {
     unsafe {
         let (core, host) = args.live_host(1)?;
         let addr = socket_address(host);
-        if shows_ipv6_any(core, &addr) {
-            return Ok(text!("[::]:{}", addr.port));
+        if core.bound_ipv6_any {
+            return Ok(text!("{}", address::DisplayIpv6Any(&addr)));
         }
         Ok(text!("{}", address::Display(&addr)))
     }

@@ -143,6 +143,18 @@ impl Default for Text {
     }
 }
 
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Without allocating: up to the first invalid byte (a character cut at the capacity).
+        let bytes = self.as_bytes();
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        f.write_str(valid)
+    }
+}
+
 impl std::fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         for &b in s.as_bytes() {
@@ -285,6 +297,8 @@ impl<T: Push> Push for Option<T> {
 pub struct Failure {
     what: &'static str,
     address: Option<ENetAddress>,
+    /// The address was written `[::]`: it prints so, not as `0.0.0.0`.
+    ipv6_any: bool,
     cause: Cause,
 }
 
@@ -301,6 +315,7 @@ impl Failure {
         Failure {
             what,
             address: None,
+            ipv6_any: false,
             cause: Cause::None,
         }
     }
@@ -310,8 +325,14 @@ impl Failure {
         Failure {
             what,
             address,
+            ipv6_any: false,
             cause: Cause::Os(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
         }
+    }
+
+    /// The failure's address was written `[::]` (see [`address::DisplayIpv6Any`]).
+    pub fn written_ipv6_any(self, ipv6_any: bool) -> Failure {
+        Failure { ipv6_any, ..self }
     }
 
     /// A failure about `address` for a reason the OS did not report.
@@ -319,17 +340,22 @@ impl Failure {
         Failure {
             what,
             address: Some(address),
+            ipv6_any: false,
             cause: Cause::Text(reason),
         }
     }
 
     fn text(&self) -> Text {
         let what = self.what;
+        let shown = |a| match self.ipv6_any {
+            true => text!("{}", address::DisplayIpv6Any(a)),
+            false => text!("{}", address::Display(a)),
+        };
         match (&self.address, self.cause) {
             (Some(a), Cause::Os(e)) => {
-                text!("enet: {what} ({}: {})", address::Display(a), OsError(e))
+                text!("enet: {what} ({}: {})", shown(a), OsError(e))
             }
-            (Some(a), Cause::Text(why)) => text!("enet: {what} ({}: {why})", address::Display(a)),
+            (Some(a), Cause::Text(why)) => text!("enet: {what} ({}: {why})", shown(a)),
             (None, Cause::Os(e)) => text!("enet: {what} ({})", OsError(e)),
             (None, Cause::Text(why)) => text!("enet: {what} ({why})"),
             (_, Cause::None) => text!("enet: {what}"),
