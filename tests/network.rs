@@ -350,6 +350,10 @@ const CASES: &[Case] = &[
         run: stock::fallback,
     },
     Case {
+        name: "broadcast_connect",
+        run: stock::broadcast,
+    },
+    Case {
         name: "stock_libenet_interop",
         run: stock::stock_c,
     },

@@ -2,7 +2,8 @@
 //! stock IPv4 ENet peer at the other end (a small C program linked against the system's
 //! unmodified libenet, and LÖVE's bundled enet), and the paths this Linux machine does not take
 //! by itself (no IPv6, no dual stack, macOS's stricter sockets, AI_ADDRCONFIG hiding localhost),
-//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c). Nothing here builds fetched code:
+//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c), and the broadcast exception of
+//! ENet's address check, in a network namespace of its own. Nothing here builds fetched code:
 //! both C files are ours, and the stock peer links Debian's libenet-dev.
 use crate::common::{self, lines_with, LuaProcess};
 use crate::{Ctx, Outcome};
@@ -191,4 +192,44 @@ fn run_shimmed(ctx: &Ctx, shim: &Path, mode: &str) -> Result<String, String> {
     LuaProcess::spawn_named(&format!("ipv6_fallback {mode}"), cmd)?
         .finish(Duration::from_secs(60), |_| {})
         .map_err(|e| format!("shim mode {mode}:\n{e}"))
+}
+
+/// The broadcast exception (vendor/enet 0022): a client connects to 255.255.255.255 and the
+/// server answers from its own address. Run in a network namespace of its own, where that
+/// address is routed to lo (with 127.0.0.1 as the source), so no broadcast leaves the machine.
+pub fn broadcast(ctx: &Ctx) -> Outcome {
+    let setup = "ip link set lo up && \
+                 ip route add broadcast 255.255.255.255 dev lo table local src 127.0.0.1";
+    let probe = Command::new("unshare")
+        .args(["-n", "sh", "-c", setup])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why =
+            format!(
+            "`unshare -n` with a broadcast route on lo is not available here (root and iproute2 \
+             needed): {}",
+            probe.map_or_else(|e| e.to_string(), |o| String::from_utf8_lossy(&o.stderr).into())
+        );
+        return if ctx.ci {
+            Err(why)
+        } else {
+            Ok(format!("SKIPPED: {why}"))
+        };
+    }
+    let inner = ctx.lua(ctx.interp, &ctx.module_dir, "broadcast.lua", &[]);
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "sh", "-c", &format!("{setup} && exec \"$0\" \"$@\"")])
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    let out = LuaProcess::spawn_named("broadcast.lua in its namespace", cmd)?
+        .finish(Duration::from_secs(60), |_| {})?;
+    Ok(lines_with(&out, "COUNT "))
 }
