@@ -48,7 +48,11 @@ fn main() {
         build.file(vendor.join("win32.c"));
     } else {
         build.file(vendor.join("unix.c"));
-        // unix.c picks its socket APIs from these; every platform we build for has them.
+        // unix.c picks its socket APIs from these (upstream turns them on for Apple only, and
+        // leaves other systems to its configure script); every Unix we build for has them.
+        // _DEFAULT_SOURCE: glibc and musl hide getaddrinfo, struct addrinfo and the IPv6 socket
+        // types when CFLAGS asks for a strict -std; other systems ignore it.
+        build.define("_DEFAULT_SOURCE", None);
         for flag in [
             "HAS_POLL",
             "HAS_FCNTL",

@@ -51,7 +51,9 @@
 enet = {}
 
 ---Creates a host: a UDP socket with a number of peer slots. A server binds an address; a
----client usually passes nil (unbound, the OS picks a port when it first sends).
+---client usually passes nil (unbound, the OS picks a port when it first sends). No address,
+---"*:port" and "[::]:port" make a dual-stack socket (IPv4 and IPv6 peers); an IPv4 address an
+---IPv4 socket, an IPv6 address an IPv6-only one.
 ---Raises on a malformed address (`Failed to parse address`, `Missing port in address`,
 ---`Hostname too long`, `Failed to resolve host name`); returns nil and a message when the host
 ---cannot be created (port in use, `peer_count` outside 1..4095).
@@ -59,7 +61,7 @@ enet = {}
 ---local server = assert(enet.host_create("*:6789", 32, 2))
 ---local client = enet.host_create()
 ---```
----@param bind_address string? "ip:port", "hostname:port", "*:port", "127.0.0.1:*" (any free port); nil for an unbound host
+---@param bind_address string? "ip:port", "[ipv6]:port", "hostname:port", "*:port", "127.0.0.1:*" (any free port); nil for an unbound host
 ---@param peer_count integer? number of peer slots, 1..4095 (default 64)
 ---@param channel_count integer? most channels an incoming connection may use (default 1; 0 means 255)
 ---@param in_bandwidth integer? incoming bandwidth in bytes/s, 0 = unlimited (default)
@@ -111,7 +113,7 @@ function Host:compress_with_range_coder() end
 ---```lua
 ---local server = host:connect("127.0.0.1:6789", 2)
 ---```
----@param address string "ip:port" or "hostname:port"
+---@param address string "ip:port", "[ipv6]:port" (zone: "[fe80::1%eth0]:port") or "hostname:port"; raises when the host's socket cannot reach that family
 ---@param channel_count integer? channels to open, 1..255 (default 1); the connection gets min(this, the server's limit)
 ---@param data integer? a 32-bit number handed to the other side's "connect" event (default 0)
 ---@return enet.Peer peer
@@ -159,8 +161,8 @@ function Host:peer_count() end
 ---@return enet.Peer
 function Host:get_peer(index) end
 
----The local address of the socket, "a.b.c.d:port" ("0.0.0.0:0" for a client that has not
----sent anything yet).
+---The local address of the socket, "a.b.c.d:port" or "[ipv6]:port" ("0.0.0.0:port" for a
+---"*" host, "0.0.0.0:0" for a client that has not sent anything yet).
 ---@return string
 function Host:get_socket_address() end
 
@@ -183,9 +185,11 @@ function Host:total_sent_packets() end
 ---@return integer
 function Host:total_received_packets() end
 
----The local address of the socket as two values: "a.b.c.d" and the port number.
+---The local address of the socket as three values: "a.b.c.d" (or an IPv6 address, no
+---brackets), the port number and the family.
 ---@return string ip
 ---@return integer port
+---@return "inet"|"inet6" family
 function Host:get_socket_ip_port() end
 
 ---Gets, or sets and returns, the largest packet `send` accepts (bytes); larger sends return -1.
@@ -260,7 +264,7 @@ function Host:socket_buffer_sizes(receive, send) end
 function Host:shutdown(timeout_ms, data) end
 
 ---One peer slot of a host: the other end of a connection. `tostring(peer)` gives its
----address, "a.b.c.d:port".
+---address, "a.b.c.d:port" or "[ipv6]:port".
 ---@class enet.Peer
 local Peer = {}
 
@@ -354,9 +358,11 @@ function Peer:connect_id() end
 
 -- Additions (not in lua-enet): statistics, address, per-connection data.
 
----The remote address as two values: "a.b.c.d" and the port number.
+---The remote address as three values: "a.b.c.d" (or an IPv6 address, no brackets), the port
+---number and the family ("inet" for IPv4 peers, also those of a dual-stack host).
 ---@return string ip
 ---@return integer port
+---@return "inet"|"inet6" family
 function Peer:address() end
 
 ---Mean loss of reliable packets, 0..1.

@@ -15,14 +15,24 @@ pub type ENetSocket = c_int;
 #[cfg(windows)]
 pub type ENetSocket = usize;
 
+/// An IPv6 address and port (vendor/enet/patches/0022-ipv6-address.patch): an IPv4 address
+/// a.b.c.d is held as `::ffff:a.b.c.d`, all zeros is the "any" address.
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct ENetAddress {
-    /// IPv4 address in network byte order.
-    pub host: u32,
+    /// IPv6 address in network byte order.
+    pub host: [u8; 16],
     /// Port in host byte order.
     pub port: u16,
+    /// Interface index of a link-local IPv6 address, 0 otherwise.
+    pub scopeID: u32,
 }
+
+/// The families a host's socket reaches (0023-dual-stack-socket): `IPV4` is an AF_INET socket,
+/// `IPV6` an IPv6-only AF_INET6 one, `DUAL` an AF_INET6 one that reaches IPv4 peers too.
+pub const ENET_ADDRESS_FAMILY_IPV4: c_int = 1;
+pub const ENET_ADDRESS_FAMILY_IPV6: c_int = 2;
+pub const ENET_ADDRESS_FAMILY_DUAL: c_int = 3;
 
 #[repr(C)]
 pub struct ENetListNode {
@@ -180,6 +190,8 @@ pub type ENetChecksumCallback = Option<unsafe extern "C" fn(*const ENetBuffer, u
 #[repr(C)]
 pub struct ENetHost {
     pub socket: ENetSocket,
+    /// `ENetAddressFamily`, a C enum (local patch 0023-dual-stack-socket).
+    pub addressFamily: c_int,
     pub address: ENetAddress,
     pub incomingBandwidth: u32,
     pub outgoingBandwidth: u32,
@@ -269,6 +281,15 @@ extern "C" {
     pub fn enet_host_compress(host: *mut ENetHost, compressor: *const ENetCompressor);
 
     pub fn enet_address_set_host(address: *mut ENetAddress, hostName: *const c_char) -> c_int;
+    pub fn enet_address_to_socket_address(
+        address: *const ENetAddress,
+        family: c_int,
+        sockAddr: *mut c_void,
+    ) -> usize;
+    pub fn enet_address_from_socket_address(
+        address: *mut ENetAddress,
+        sockAddr: *const c_void,
+    ) -> c_int;
 
     pub fn enet_packet_create(
         data: *const c_void,
@@ -393,6 +414,99 @@ mod tests {
         assert_eq!(err.what, "offsetof(ENetHost, peers)");
         assert_eq!(err.c, err.rust + 8);
         assert!(compare_layout(&LAYOUT_EXPECTED, &actual[1..]).is_err());
+    }
+
+    /// ENet's own conversion between `ENetAddress` and system socket addresses (vendor/enet
+    /// 0023): an IPv4 peer of an AF_INET6 socket must be a mapped `sockaddr_in6`, which macOS and
+    /// FreeBSD insist on while Linux would also take a `sockaddr_in`, so only this test catches it
+    /// here.
+    #[cfg(unix)]
+    #[test]
+    fn socket_addresses_follow_the_socket_family() {
+        use std::mem::{size_of, zeroed};
+        let to = |a: &ENetAddress, family: c_int| -> (usize, libc::sockaddr_storage) {
+            // SAFETY: sockaddr_storage is plain data with room for either socket address.
+            let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
+            let ptr = &mut storage as *mut libc::sockaddr_storage as *mut c_void;
+            // SAFETY: a valid address and a buffer as large as the function requires.
+            (
+                unsafe { enet_address_to_socket_address(a, family, ptr) },
+                storage,
+            )
+        };
+        let as_v6 = |s: &libc::sockaddr_storage| {
+            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in6.
+            unsafe { *(s as *const libc::sockaddr_storage as *const libc::sockaddr_in6) }
+        };
+        let as_v4 = |s: &libc::sockaddr_storage| {
+            // SAFETY: as above, for a sockaddr_in.
+            unsafe { *(s as *const libc::sockaddr_storage as *const libc::sockaddr_in) }
+        };
+        let mut ipv4 = ENetAddress {
+            port: 6789,
+            ..ENetAddress::default()
+        };
+        ipv4.host[10..].copy_from_slice(&[0xFF, 0xFF, 192, 0, 2, 7]);
+
+        for family in [ENET_ADDRESS_FAMILY_DUAL, ENET_ADDRESS_FAMILY_IPV6] {
+            let (len, s) = to(&ipv4, family);
+            assert_eq!(len, size_of::<libc::sockaddr_in6>(), "family {family}");
+            let sin6 = as_v6(&s);
+            assert_eq!(i32::from(sin6.sin6_family), libc::AF_INET6);
+            assert_eq!(u16::from_be(sin6.sin6_port), 6789);
+            assert_eq!(sin6.sin6_addr.s6_addr, ipv4.host, "::ffff:192.0.2.7");
+        }
+        let (len, s) = to(&ipv4, ENET_ADDRESS_FAMILY_IPV4);
+        assert_eq!(len, size_of::<libc::sockaddr_in>());
+        let sin = as_v4(&s);
+        assert_eq!(i32::from(sin.sin_family), libc::AF_INET);
+        assert_eq!(u16::from_be(sin.sin_port), 6789);
+        assert_eq!(sin.sin_addr.s_addr.to_ne_bytes(), [192, 0, 2, 7]);
+
+        // The any address binds INADDR_ANY on an IPv4 socket and :: on an IPv6 one.
+        let any = ENetAddress::default();
+        assert_eq!(
+            as_v4(&to(&any, ENET_ADDRESS_FAMILY_IPV4).1).sin_addr.s_addr,
+            0
+        );
+        assert_eq!(
+            as_v6(&to(&any, ENET_ADDRESS_FAMILY_DUAL).1)
+                .sin6_addr
+                .s6_addr,
+            [0; 16]
+        );
+
+        // An IPv6 address: with its scope on an IPv6 socket, unreachable from an IPv4 one.
+        let mut link_local = ENetAddress {
+            port: 1,
+            scopeID: 7,
+            ..ENetAddress::default()
+        };
+        link_local.host[..2].copy_from_slice(&[0xfe, 0x80]);
+        link_local.host[15] = 1;
+        let sin6 = as_v6(&to(&link_local, ENET_ADDRESS_FAMILY_DUAL).1);
+        assert_eq!(sin6.sin6_scope_id, 7);
+        assert_eq!(sin6.sin6_addr.s6_addr, link_local.host);
+        assert_eq!(to(&link_local, ENET_ADDRESS_FAMILY_IPV4).0, 0);
+
+        // Back: a sockaddr_in and a mapped sockaddr_in6 give the same address.
+        let from = |s: &libc::sockaddr_storage| {
+            let mut a = ENetAddress::default();
+            let ptr = s as *const libc::sockaddr_storage as *const c_void;
+            // SAFETY: a socket address in a buffer of its type's size at least.
+            let rc = unsafe { enet_address_from_socket_address(&mut a, ptr) };
+            (rc, a)
+        };
+        assert_eq!(from(&to(&ipv4, ENET_ADDRESS_FAMILY_IPV4).1), (0, ipv4));
+        assert_eq!(from(&to(&ipv4, ENET_ADDRESS_FAMILY_DUAL).1), (0, ipv4));
+        assert_eq!(
+            from(&to(&link_local, ENET_ADDRESS_FAMILY_DUAL).1),
+            (0, link_local)
+        );
+        // SAFETY: plain data.
+        let mut unix: libc::sockaddr_storage = unsafe { zeroed() };
+        unix.ss_family = libc::AF_UNIX as libc::sa_family_t;
+        assert_eq!(from(&unix).0, -1);
     }
 
     fn labels_index(label: &str) -> usize {

@@ -6,7 +6,7 @@ use crate::args::Args;
 use crate::config::Admission;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
-use crate::lua::{self, ffi, methods, text, Failure, Methods, Push, Raise, Ret, State, Text};
+use crate::lua::{self, ffi, methods, text, Failure, Methods, Name, Push, Raise, Ret, State, Text};
 use crate::object::{self, HostCore, PeerObject};
 use crate::peer;
 use std::os::raw::c_int;
@@ -15,6 +15,8 @@ use std::os::raw::c_int;
 #[derive(Clone, Copy)]
 struct Config {
     bind: Option<ENetAddress>,
+    /// The bind address was `[::]`, written out (no silent IPv4 fallback, prints as `[::]`).
+    ipv6_any: bool,
     peers: usize,
     channels: usize,
     incoming: u32,
@@ -58,9 +60,14 @@ unsafe fn push_failure(l: State, failure: Failure) -> c_int {
 
 /// The checks of `host_create`, in the reference's order (the numbers last to first).
 unsafe fn create_config(args: Args) -> Result<Result<Config, Failure>, Raise> {
-    let bind = match args.opt_bytes(1)? {
-        None => None,
-        Some(text) => Some(address::resolve(text).map_err(|e| Raise::Msg(e.message()))?),
+    let (bind, ipv6_any) = match args.opt_bytes(1)? {
+        None => (None, false),
+        Some(text) => {
+            let parsed = address::parse(text).map_err(|e| Raise::Msg(e.message()))?;
+            let bind = address::to_enet(&parsed, address::Use::Bind)
+                .map_err(|e| Raise::Msg(e.message()))?;
+            (Some(bind), parsed.is_ipv6_any())
+        }
     };
     let outgoing = args.opt_u32(5, 0)?;
     let incoming = args.opt_u32(4, 0)?;
@@ -73,6 +80,7 @@ unsafe fn create_config(args: Args) -> Result<Result<Config, Failure>, Raise> {
     }
     Ok(Ok(Config {
         bind,
+        ipv6_any,
         peers: peers as usize,
         channels: channels as usize,
         incoming,
@@ -100,11 +108,25 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
         )
     };
     if host.is_null() {
-        return Some(Failure::os("failed to create host", config.bind));
+        let failure = Failure::os("failed to create host", config.bind);
+        return Some(failure.written_ipv6_any(config.ipv6_any));
+    }
+    // SAFETY: ENet just created the host.
+    let families = unsafe { (*host).addressFamily };
+    if let (true, Some(bind)) = (config.ipv6_any, config.bind) {
+        if families & enet::ENET_ADDRESS_FAMILY_IPV6 == 0 {
+            // ENet fell back to IPv4, as it does for "*"; "[::]" asked for IPv6.
+            // SAFETY: the host is ours and nothing else refers to it yet.
+            unsafe { enet::enet_host_destroy(host) };
+            let why = "no IPv6 socket could be bound here, only an IPv4 one";
+            let failure = Failure::because("failed to create host", bind, why);
+            return Some(failure.written_ipv6_any(true));
+        }
     }
     core.adopt(host);
     // SAFETY: `host` was just created and is owned by `core`.
     core.admission = Admission::for_new_host(unsafe { &mut *host }, config.bind.is_some());
+    core.bound_ipv6_any = config.ipv6_any;
     None
 }
 
@@ -161,7 +183,9 @@ unsafe fn connect(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the returned peer points into its peer array.
     unsafe {
         let (_, host) = args.live_host(1)?;
-        let target = address::resolve(args.bytes(2)?).map_err(|e| Raise::Msg(e.message()))?;
+        let target = address::resolve(args.bytes(2)?, address::Use::Connect)
+            .and_then(|target| address::reachable((*host).addressFamily, &target).map(|_| target))
+            .map_err(|e| Raise::Msg(e.message()))?;
         let data = args.opt_u32(4, 0)?;
         let channels = args.opt_u32(3, 1)?;
         let peer = enet::enet_host_connect(host, &target, channels as usize, data);
@@ -311,21 +335,49 @@ unsafe fn socket_address(host: *mut ENetHost) -> ENetAddress {
     addr
 }
 
+/// Whether the socket address prints as `[::]`: only for a host bound to `"[::]"` written out.
+/// A `"*"` or unbound host's dual-stack socket is bound to `::` too, but keeps printing as
+/// `0.0.0.0`, which programs written for lua-enet parse.
+fn shows_ipv6_any(core: &HostCore, addr: &ENetAddress) -> bool {
+    core.bound_ipv6_any && addr.host == [0; 16]
+}
+
 /// `host:get_socket_address()`
 unsafe fn get_socket_address(args: Args) -> Ret<Text> {
     // SAFETY: live host.
     unsafe {
-        let addr = socket_address(args.live_host(1)?.1);
+        let (core, host) = args.live_host(1)?;
+        let addr = socket_address(host);
+        if core.bound_ipv6_any {
+            return Ok(text!("{}", address::DisplayIpv6Any(&addr)));
+        }
         Ok(text!("{}", address::Display(&addr)))
     }
 }
 
-/// `host:get_socket_ip_port()`: the bound ip string and port number.
-unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64)> {
+/// `host:get_socket_ip_port()`: the bound ip string, port number and family.
+unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64, Name)> {
     // SAFETY: live host.
     unsafe {
-        let addr = socket_address(args.live_host(1)?.1);
-        Ok((text!("{}", address::Ip(&addr)), addr.port.into()))
+        let (core, host) = args.live_host(1)?;
+        let addr = socket_address(host);
+        if shows_ipv6_any(core, &addr) {
+            return Ok((text!("::"), addr.port.into(), Name::Inet6));
+        }
+        Ok((
+            text!("{}", address::Ip(&addr)),
+            addr.port.into(),
+            family(&addr),
+        ))
+    }
+}
+
+/// The family name of an address as it prints (`"inet"` for IPv4 and mapped addresses).
+pub fn family(addr: &ENetAddress) -> Name {
+    if address::is_ipv4(addr) {
+        Name::Inet
+    } else {
+        Name::Inet6
     }
 }
 

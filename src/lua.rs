@@ -69,6 +69,9 @@ names! {
     Timeout = c"timeout",
     Refused = c"refused",
     Unknown = c"unknown",
+    // Address families, as `peer:address()` and `host:get_socket_ip_port()` name them.
+    Inet = c"inet",
+    Inet6 = c"inet6",
     // The ten peer states, in ENet's ENetPeerState order (checked by a unit test).
     Disconnected = c"disconnected",
     Connecting = c"connecting",
@@ -137,6 +140,18 @@ impl Text {
 impl Default for Text {
     fn default() -> Self {
         Text::new()
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Without allocating: up to the first invalid byte (a character cut at the capacity).
+        let bytes = self.as_bytes();
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        f.write_str(valid)
     }
 }
 
@@ -255,11 +270,11 @@ impl Push for Text {
     }
 }
 
-/// An address: its text and its port.
-impl Push for (Text, i64) {
+/// An address: its text, its port and its family.
+impl Push for (Text, i64, Name) {
     unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: as for Text and i64.
-        unsafe { self.0.push(l) + self.1.push(l) }
+        // SAFETY: as for Text, i64 and Name.
+        unsafe { self.0.push(l) + self.1.push(l) + self.2.push(l) }
     }
 }
 
@@ -282,7 +297,17 @@ impl<T: Push> Push for Option<T> {
 pub struct Failure {
     what: &'static str,
     address: Option<ENetAddress>,
-    os_error: Option<i32>,
+    /// The address was written `[::]`: it prints so, not as `0.0.0.0`.
+    ipv6_any: bool,
+    cause: Cause,
+}
+
+/// Why a [`Failure`] happened, when there is more to say than its `what`.
+#[derive(Clone, Copy)]
+enum Cause {
+    None,
+    Os(i32),
+    Text(&'static str),
 }
 
 impl Failure {
@@ -290,7 +315,8 @@ impl Failure {
         Failure {
             what,
             address: None,
-            os_error: None,
+            ipv6_any: false,
+            cause: Cause::None,
         }
     }
 
@@ -299,20 +325,40 @@ impl Failure {
         Failure {
             what,
             address,
-            os_error: Some(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+            ipv6_any: false,
+            cause: Cause::Os(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+        }
+    }
+
+    /// The failure's address was written `[::]` (see [`address::DisplayIpv6Any`]).
+    pub fn written_ipv6_any(self, ipv6_any: bool) -> Failure {
+        Failure { ipv6_any, ..self }
+    }
+
+    /// A failure about `address` for a reason the OS did not report.
+    pub fn because(what: &'static str, address: ENetAddress, reason: &'static str) -> Failure {
+        Failure {
+            what,
+            address: Some(address),
+            ipv6_any: false,
+            cause: Cause::Text(reason),
         }
     }
 
     fn text(&self) -> Text {
-        match (&self.address, self.os_error) {
-            (Some(a), Some(e)) => text!(
-                "enet: {} ({}: {})",
-                self.what,
-                address::Display(a),
-                OsError(e)
-            ),
-            (None, Some(e)) => text!("enet: {} ({})", self.what, OsError(e)),
-            _ => text!("enet: {}", self.what),
+        let what = self.what;
+        let shown = |a| match self.ipv6_any {
+            true => text!("{}", address::DisplayIpv6Any(a)),
+            false => text!("{}", address::Display(a)),
+        };
+        match (&self.address, self.cause) {
+            (Some(a), Cause::Os(e)) => {
+                text!("enet: {what} ({}: {})", shown(a), OsError(e))
+            }
+            (Some(a), Cause::Text(why)) => text!("enet: {what} ({}: {why})", shown(a)),
+            (None, Cause::Os(e)) => text!("enet: {what} ({})", OsError(e)),
+            (None, Cause::Text(why)) => text!("enet: {what} ({why})"),
+            (_, Cause::None) => text!("enet: {what}"),
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct HostCore {
     slots: Vec<SlotInfo>,
     /// Who may connect (config.rs).
     pub admission: Admission,
+    /// Bound to `"[::]"` written out: its socket address prints as `[::]`, not as the
+    /// `0.0.0.0` that `"*"` and unbound hosts keep (docs/api.md, "Addresses").
+    pub bound_ipv6_any: bool,
 }
 
 /// What the binding remembers about one peer slot.
@@ -292,6 +295,7 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
                 enet: ptr::null_mut(),
                 slots: Vec::new(),
                 admission: Admission::default(),
+                bound_ipv6_any: false,
             },
         );
         push_constant(l, K_CORE_MT);

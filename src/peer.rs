@@ -238,7 +238,7 @@ unsafe fn connect_id(args: Args) -> Ret<i64> {
     unsafe { peer_integer(args, |p| p.connectID.into()) }
 }
 
-/// `tostring(peer)`: `a.b.c.d:port`, the last known address once the host is gone.
+/// `tostring(peer)`: `a.b.c.d:port` or `[ipv6]:port`, the last known address once the host is gone.
 unsafe fn tostring(args: Args) -> Ret<Text> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
@@ -249,12 +249,17 @@ unsafe fn tostring(args: Args) -> Ret<Text> {
 
 // ---- Additions: statistics, identity, user data. All optional to callers. ----
 
-/// `peer:address()`: the remote ip string and port number (last known once the host is gone).
-unsafe fn peer_address(args: Args) -> Ret<(Text, i64)> {
+/// `peer:address()`: the remote ip string, port number and family (last known once the host is
+/// gone).
+unsafe fn peer_address(args: Args) -> Ret<(Text, i64, Name)> {
     // SAFETY: the peer block is used inside the body only.
     unsafe {
         let addr = args.peer(1)?.address();
-        Ok((text!("{}", address::Ip(&addr)), addr.port.into()))
+        Ok((
+            text!("{}", address::Ip(&addr)),
+            addr.port.into(),
+            crate::host::family(&addr),
+        ))
     }
 }
 

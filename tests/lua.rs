@@ -12,7 +12,9 @@
 //!
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
-//! Script naming: `love_*.lua` run only inside LÖVE; everything else runs everywhere. A first
+//! Script naming: `love_*.lua` run only inside LÖVE; `ipv6*.lua` need `::1` (where the machine
+//! has none, the whole binary runs again inside `unshare -n`, whose `lo` has it; see
+//! common::ensure_ipv6_loopback); everything else runs everywhere. A first
 //! line `-- valgrind` runs the script again under valgrind (PUC Lua); `-- valgrind-only` runs
 //! it only there (its assertions are leak checks), and it is reported as skipped on LuaJIT.
 mod common;
@@ -35,6 +37,9 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (flavour, interpreters) = flavour();
     let ci = std::env::var_os("CI").is_some();
+    // The IPv6 scripts (ipv6*.lua) need ::1: re-run in a network namespace that has it, or
+    // fail them under CI, or skip them loudly.
+    let ipv6 = common::ensure_ipv6_loopback();
     let module_dir = stage_module(&root, "lua-tests", flavour);
 
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("tests/lua"))
@@ -72,6 +77,10 @@ fn main() {
             }
             let name = format!("{interp}/{stem}");
             if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+                continue;
+            }
+            if let (true, Err(why)) = (stem.starts_with("ipv6"), &ipv6) {
+                missing(format!("{name}: {why}"), &mut failures, &mut skipped);
                 continue;
             }
             let marker = valgrind_marker(script);

@@ -1,4 +1,5 @@
 -- Chat client: lua client.lua <server address> <name> [--until TEXT] [message ...]
+-- (an IPv6 server works the same: lua client.lua "[::1]:6789" alice "hello over IPv6")
 -- Joins the chat as <name>, sends each message (one every 100 ms), prints everything the server
 -- relays, then leaves: one second after its last message, or, with --until TEXT, once a line
 -- containing TEXT arrived (at most 30 s). Pure Lua cannot read the keyboard without blocking the

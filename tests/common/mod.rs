@@ -401,3 +401,44 @@ pub fn under_valgrind(inner: &Command) -> Command {
     }
     cmd
 }
+
+/// Makes sure this test binary can use `::1`, which the IPv6 tests need (issue 12). Where the
+/// machine has none (IPv6 switched off for the container's interfaces), the binary runs again,
+/// whole, inside a fresh network namespace (`unshare -n`, then `ip link set lo up`): there `lo`
+/// has `::1` and `127.0.0.1`, and every test of the suite talks over loopback only. That does
+/// not return. `Err(why)` when neither works; the caller fails the IPv6 tests under CI and skips
+/// them, loudly, elsewhere.
+pub fn ensure_ipv6_loopback() -> Result<(), String> {
+    if std::net::UdpSocket::bind("[::1]:0").is_ok() {
+        return Ok(());
+    }
+    if std::env::var_os("ENET_TEST_NETNS").is_some() {
+        return Err("no ::1 even inside a fresh network namespace (kernel without IPv6?)".into());
+    }
+    let up = "ip link set lo up";
+    let probe = Command::new("unshare")
+        .args(["-n", "sh", "-c", up])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return Err(
+            "this machine has no ::1, and `unshare -n` (root, iproute2) is not available \
+                    to make a network namespace that has one"
+                .into(),
+        );
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    eprintln!(
+        "no ::1 here: running {} again inside `unshare -n`",
+        exe.display()
+    );
+    let status = Command::new("unshare")
+        .args(["-n", "sh", "-c", &format!("{up} && exec \"$0\" \"$@\"")])
+        .arg(&exe)
+        .args(std::env::args_os().skip(1))
+        .env("ENET_TEST_NETNS", "1")
+        .status()
+        .map_err(|e| format!("unshare: {e}"))?;
+    std::process::exit(status.code().unwrap_or(101));
+}

@@ -2,18 +2,28 @@
 -- built for its own flavour): ENET_ROLE=server prints "READY <address>" and echoes every
 -- packet back on its channel until the client disconnects; ENET_ROLE=client sends packets of
 -- fragmenting and non-fragmenting sizes on several channels and checks the echoes.
+-- tests/net/c/stock_peer.c speaks the same protocol with the system's stock libenet.
+-- ENET_BIND: the server's address ("*:*": our dual-stack socket, reached over IPv4 at
+-- 127.0.0.1). ENET_STOCK=1 (inside LÖVE): use LÖVE's own bundled enet, a stock ENet 1.3.13.
 local T = require "t"
 local N = require "netlib"
-require "enet"
 
 local role = N.env("ENET_ROLE", "server")
 local version = (jit and jit.version) or _VERSION
 if love then version = version .. string.format(" in LÖVE %d.%d", love.getVersion()) end
+if N.env("ENET_STOCK") then
+  -- ours is never loaded then: it may be built for another Lua than LÖVE's LuaJIT
+  enet = assert(LOVE_ENET_PRELOAD, "ENET_STOCK needs LÖVE's bundled enet")()
+  version = version .. " with LÖVE's bundled enet"
+else
+  require "enet"
+end
 
 if role == "server" then
   T.test("server on " .. version .. " echoes a client of another flavour", function()
-    local host = assert(enet.host_create("127.0.0.1:*", 4, 3))
-    N.say("READY " .. host:get_socket_address())
+    local host = assert(enet.host_create(N.env("ENET_BIND", "127.0.0.1:*"), 4, 3))
+    local address = host:get_socket_address():gsub("^0%.0%.0%.0:", "127.0.0.1:")
+    N.say("READY " .. address)
     local echoed, done = 0, nil
     N.pump({ host }, 30000, function() return done ~= nil end, function(_, e)
       if e.type == "connect" then

@@ -9,7 +9,7 @@ use crate::common::{lines_with, LuaProcess};
 use crate::relay::{Dir, Profile, Relay, Rng};
 use crate::wire::{self, Fragment, Session};
 use crate::{Ctx, Outcome};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,8 +21,38 @@ enum Mode {
     Fuzz { iterations: u32, pace: Duration },
 }
 
+/// The loopback address a case runs on, and what the server binds.
+#[derive(Clone, Copy)]
+struct Net {
+    loopback: IpAddr,
+    bind: &'static str,
+}
+
+const IPV4: Net = Net {
+    loopback: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    bind: "127.0.0.1:*",
+};
+
+/// The same cases over IPv6 (issue 12): a server bound to `[::1]`, a dual-stack client (a host
+/// created with no address) behind the relay on ::1, strangers on ::1.
+const IPV6: Net = Net {
+    loopback: IpAddr::V6(Ipv6Addr::LOCALHOST),
+    bind: "[::1]:*",
+};
+
 pub fn targeted(ctx: &Ctx) -> Outcome {
-    run(ctx, "hostile_targeted", Mode::Targeted, false, false)
+    run(ctx, "hostile_targeted", Mode::Targeted, false, false, IPV4)
+}
+
+pub fn targeted_ipv6(ctx: &Ctx) -> Outcome {
+    run(
+        ctx,
+        "ipv6_hostile_targeted",
+        Mode::Targeted,
+        false,
+        false,
+        IPV6,
+    )
 }
 
 pub fn targeted_compressed(ctx: &Ctx) -> Outcome {
@@ -32,6 +62,7 @@ pub fn targeted_compressed(ctx: &Ctx) -> Outcome {
         Mode::Targeted,
         true,
         false,
+        IPV4,
     )
 }
 
@@ -40,7 +71,15 @@ pub fn fuzz(ctx: &Ctx) -> Outcome {
         iterations: 20_000,
         pace: Duration::from_micros(60),
     };
-    run(ctx, "hostile_fuzz", mode, false, false)
+    run(ctx, "hostile_fuzz", mode, false, false, IPV4)
+}
+
+pub fn fuzz_ipv6(ctx: &Ctx) -> Outcome {
+    let mode = Mode::Fuzz {
+        iterations: 20_000,
+        pace: Duration::from_micros(60),
+    };
+    run(ctx, "ipv6_hostile_fuzz", mode, false, false, IPV6)
 }
 
 pub fn fuzz_compressed(ctx: &Ctx) -> Outcome {
@@ -48,7 +87,7 @@ pub fn fuzz_compressed(ctx: &Ctx) -> Outcome {
         iterations: 20_000,
         pace: Duration::from_micros(60),
     };
-    run(ctx, "hostile_fuzz_compressed", mode, true, false)
+    run(ctx, "hostile_fuzz_compressed", mode, true, false, IPV4)
 }
 
 /// The receive-path fuzz once under valgrind, with compression on (the range decoder too).
@@ -67,13 +106,13 @@ pub fn fuzz_valgrind(ctx: &Ctx) -> Outcome {
         iterations: 3_000,
         pace: Duration::from_micros(700),
     };
-    run(ctx, "hostile_fuzz_valgrind", mode, true, true)
+    run(ctx, "hostile_fuzz_valgrind", mode, true, true, IPV4)
 }
 
-fn run(ctx: &Ctx, name: &str, mode: Mode, compress: bool, valgrind: bool) -> Outcome {
+fn run(ctx: &Ctx, name: &str, mode: Mode, compress: bool, valgrind: bool, net: Net) -> Outcome {
     let seed = ctx.seed_for(name);
     let mut rng = Rng::new(seed);
-    let relay = Relay::start(seed, Profile::CLEAN);
+    let relay = Relay::start_on(net.loopback, seed, Profile::CLEAN);
     let stop_file = ctx
         .module_dir
         .join(format!("stop-{name}-{}", std::process::id()));
@@ -92,6 +131,7 @@ fn run(ctx: &Ctx, name: &str, mode: Mode, compress: bool, valgrind: bool) -> Out
         ("ENET_COMPRESS", if compress { "1" } else { "" }.to_string()),
         ("ENET_STOP_FILE", stop_file.display().to_string()),
         ("ENET_SLOW", if valgrind { "1" } else { "" }.to_string()),
+        ("ENET_BIND", net.bind.to_string()),
     ];
     let mut acks = ctx.acks(name);
     let mut cmd = ctx.lua(ctx.interp, &ctx.module_dir, "hostile.lua", &env);
@@ -114,7 +154,7 @@ fn run(ctx: &Ctx, name: &str, mode: Mode, compress: bool, valgrind: bool) -> Out
         return Err("no session seen in the captured handshake".into());
     };
     let foreign: Vec<UdpSocket> = (0..4)
-        .map(|_| UdpSocket::bind("127.0.0.1:0").expect("socket"))
+        .map(|_| UdpSocket::bind((net.loopback, 0)).expect("socket"))
         .collect();
     let mut sink = Sink {
         relay: &relay,

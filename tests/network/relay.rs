@@ -1,11 +1,12 @@
-//! A seeded, impairing UDP relay for 127.0.0.1: clients send to `Relay::addr`, each client gets
+//! A seeded, impairing UDP relay on loopback (127.0.0.1, or ::1 for the IPv6 cases): clients
+//! send to `Relay::addr`, each client gets
 //! its own upstream socket towards the server (so the server sees one address per client, as
 //! behind a NAT), and every datagram in either direction can be dropped, duplicated, delayed
 //! with jitter and reordered. It can also go silent, record what clients send, and inject
 //! datagrams from a client's address.
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -170,17 +171,23 @@ impl Ord for Scheduled {
 
 impl Relay {
     pub fn start(seed: u64, profile: Profile) -> Relay {
-        Relay::spawn(seed, profile, true)
+        Relay::spawn(Ipv4Addr::LOCALHOST.into(), seed, profile, true)
+    }
+
+    /// A clean-started relay on `loopback` (`::1` for the IPv6 cases): its front socket and
+    /// every upstream socket towards the server are of that family.
+    pub fn start_on(loopback: IpAddr, seed: u64, profile: Profile) -> Relay {
+        Relay::spawn(loopback, seed, profile, true)
     }
 
     /// A relay that forwards cleanly until the Lua side prints `RELAY impair` (a handshake at
     /// 30% loss can take ENet's connect backoff tens of seconds, which is not what we test).
     pub fn start_deferred(seed: u64, profile: Profile) -> Relay {
-        Relay::spawn(seed, profile, false)
+        Relay::spawn(Ipv4Addr::LOCALHOST.into(), seed, profile, false)
     }
 
-    fn spawn(seed: u64, profile: Profile, impair: bool) -> Relay {
-        let front = UdpSocket::bind("127.0.0.1:0").expect("relay socket");
+    fn spawn(loopback: IpAddr, seed: u64, profile: Profile, impair: bool) -> Relay {
+        let front = UdpSocket::bind((loopback, 0)).expect("relay socket");
         front.set_nonblocking(true).unwrap();
         let addr = front.local_addr().unwrap();
         let shared = Arc::new(Shared {
@@ -193,7 +200,7 @@ impl Relay {
             stats: Stats::default(),
         });
         let s = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || run(front, s, Rng::new(seed), profile));
+        let thread = std::thread::spawn(move || run(front, s, Rng::new(seed), profile, loopback));
         Relay {
             addr,
             shared,
@@ -252,7 +259,7 @@ impl Drop for Relay {
     }
 }
 
-fn run(front: UdpSocket, shared: Arc<Shared>, mut rng: Rng, profile: Profile) {
+fn run(front: UdpSocket, shared: Arc<Shared>, mut rng: Rng, profile: Profile, loopback: IpAddr) {
     let mut clients: Vec<(SocketAddr, UdpSocket)> = Vec::new();
     let mut queue: BinaryHeap<Reverse<Scheduled>> = BinaryHeap::new();
     let mut order = 0u64;
@@ -266,7 +273,7 @@ fn run(front: UdpSocket, shared: Arc<Shared>, mut rng: Rng, profile: Profile) {
             let idx = match clients.iter().position(|c| c.0 == from) {
                 Some(i) => i,
                 None => {
-                    let up = UdpSocket::bind("127.0.0.1:0").expect("upstream socket");
+                    let up = UdpSocket::bind((loopback, 0)).expect("upstream socket");
                     up.set_nonblocking(true).unwrap();
                     clients.push((from, up));
                     clients.len() - 1

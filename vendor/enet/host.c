@@ -25,6 +25,38 @@
     the window size of a connection which limits the amount of reliable packets that may be in transit
     at any given time.
 */
+/* The families a host's socket should reach: no address or the any address (::) asks
+   for a dual-stack socket, an IPv4 address for an IPv4 socket, any other for IPv6. */
+static ENetAddressFamily
+enet_host_address_family (const ENetAddress * address)
+{
+    static const enet_uint8 anyHost [16] = { 0 },
+                            ipv4MappedPrefix [12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+
+    if (address == NULL || ! memcmp (address -> host, anyHost, sizeof (anyHost)))
+      return ENET_ADDRESS_FAMILY_DUAL;
+
+    if (! memcmp (address -> host, ipv4MappedPrefix, sizeof (ipv4MappedPrefix)))
+      return ENET_ADDRESS_FAMILY_IPV4;
+
+    return ENET_ADDRESS_FAMILY_IPV6;
+}
+
+static ENetSocket
+enet_host_socket_create (const ENetAddress * address, ENetAddressFamily family)
+{
+    ENetSocket socket = enet_socket_create (ENET_SOCKET_TYPE_DATAGRAM, family);
+
+    if (socket != ENET_SOCKET_NULL && address != NULL && enet_socket_bind (socket, family, address) < 0)
+    {
+        enet_socket_destroy (socket);
+
+        return ENET_SOCKET_NULL;
+    }
+
+    return socket;
+}
+
 ENetHost *
 enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelLimit, enet_uint32 incomingBandwidth, enet_uint32 outgoingBandwidth)
 {
@@ -48,12 +80,16 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     }
     memset (host -> peers, 0, peerCount * sizeof (ENetPeer));
 
-    host -> socket = enet_socket_create (ENET_SOCKET_TYPE_DATAGRAM);
-    if (host -> socket == ENET_SOCKET_NULL || (address != NULL && enet_socket_bind (host -> socket, address) < 0))
+    host -> addressFamily = enet_host_address_family (address);
+    host -> socket = enet_host_socket_create (address, host -> addressFamily);
+    if (host -> socket == ENET_SOCKET_NULL && host -> addressFamily == ENET_ADDRESS_FAMILY_DUAL)
     {
-       if (host -> socket != ENET_SOCKET_NULL)
-         enet_socket_destroy (host -> socket);
-
+       /* No IPv6 or no dual stack here: an IPv4 socket, as ENet has always made. */
+       host -> addressFamily = ENET_ADDRESS_FAMILY_IPV4;
+       host -> socket = enet_host_socket_create (address, host -> addressFamily);
+    }
+    if (host -> socket == ENET_SOCKET_NULL)
+    {
        enet_free (host -> peers);
        enet_free (host);
 
@@ -87,8 +123,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> commandCount = 0;
     host -> bufferCount = 0;
     host -> checksum = NULL;
-    host -> receivedAddress.host = ENET_HOST_ANY;
-    host -> receivedAddress.port = 0;
+    memset (& host -> receivedAddress, 0, sizeof (host -> receivedAddress));
     host -> receivedData = NULL;
     host -> receivedDataLength = 0;
      

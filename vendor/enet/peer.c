@@ -309,7 +309,7 @@ enet_peer_address_waiting_data (ENetPeer * peer)
            currentPeer < & host -> peers [host -> peerCount];
            ++ currentPeer)
       {
-         if (currentPeer != peer && currentPeer -> address.host == peer -> address.host)
+         if (currentPeer != peer && ! memcmp (currentPeer -> address.host, peer -> address.host, sizeof (peer -> address.host)))
            host -> receivedAddressWaitingData += currentPeer -> totalWaitingData;
       }
    }

@@ -100,43 +100,194 @@ enet_time_set (enet_uint32 newTimeBase)
     timeBase = timeVal.tv_sec * 1000 + timeVal.tv_usec / 1000 - newTimeBase;
 }
 
+/* An IPv4 address a.b.c.d is held as ::ffff:a.b.c.d; the unspecified address (all zeros) is
+   also the IPv4 INADDR_ANY. */
+static const enet_uint8 ipv4MappedPrefix [12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+static const enet_uint8 anyHost [16] = { 0 };
+
+static int
+enet_address_is_ipv4 (const ENetAddress * address)
+{
+    return ! memcmp (address -> host, ipv4MappedPrefix, sizeof (ipv4MappedPrefix)) ||
+           ! memcmp (address -> host, anyHost, sizeof (anyHost));
+}
+
+static void
+enet_address_set_ipv4 (ENetAddress * address, const struct in_addr * in)
+{
+    memcpy (address -> host, ipv4MappedPrefix, sizeof (ipv4MappedPrefix));
+    memcpy (& address -> host [12], in, 4);
+    address -> scopeID = 0;
+}
+
+size_t
+enet_address_to_socket_address (const ENetAddress * address, ENetAddressFamily family, void * sockAddr)
+{
+    if (family == ENET_ADDRESS_FAMILY_IPV4)
+    {
+        struct sockaddr_in * sin = (struct sockaddr_in *) sockAddr;
+
+        if (! enet_address_is_ipv4 (address))
+        {
+            errno = EAFNOSUPPORT;
+            return 0;
+        }
+
+        memset (sin, 0, sizeof (struct sockaddr_in));
+        sin -> sin_family = AF_INET;
+        sin -> sin_port = ENET_HOST_TO_NET_16 (address -> port);
+        memcpy (& sin -> sin_addr, & address -> host [12], 4);
+
+        return sizeof (struct sockaddr_in);
+    }
+    else
+    {
+        /* IPv4 peers too: an AF_INET6 socket takes only a sockaddr_in6 (macOS and the
+           BSDs refuse a sockaddr_in even where Linux accepts one). */
+        struct sockaddr_in6 * sin6 = (struct sockaddr_in6 *) sockAddr;
+
+        memset (sin6, 0, sizeof (struct sockaddr_in6));
+        sin6 -> sin6_family = AF_INET6;
+        sin6 -> sin6_port = ENET_HOST_TO_NET_16 (address -> port);
+        memcpy (& sin6 -> sin6_addr, address -> host, sizeof (address -> host));
+        sin6 -> sin6_scope_id = address -> scopeID;
+
+        return sizeof (struct sockaddr_in6);
+    }
+}
+
+int
+enet_address_from_socket_address (ENetAddress * address, const void * sockAddr)
+{
+    switch (((const struct sockaddr *) sockAddr) -> sa_family)
+    {
+    case AF_INET:
+    {
+        const struct sockaddr_in * sin = (const struct sockaddr_in *) sockAddr;
+
+        enet_address_set_ipv4 (address, & sin -> sin_addr);
+        address -> port = ENET_NET_TO_HOST_16 (sin -> sin_port);
+
+        return 0;
+    }
+
+    case AF_INET6:
+    {
+        const struct sockaddr_in6 * sin6 = (const struct sockaddr_in6 *) sockAddr;
+
+        memcpy (address -> host, & sin6 -> sin6_addr, sizeof (address -> host));
+        address -> port = ENET_NET_TO_HOST_16 (sin6 -> sin6_port);
+        address -> scopeID = sin6 -> sin6_scope_id;
+
+        return 0;
+    }
+
+    default:
+        return -1;
+    }
+}
+
 int
 enet_address_set_host_ip (ENetAddress * address, const char * name)
 {
+    struct in_addr in;
 #ifdef HAS_INET_PTON
-    if (! inet_pton (AF_INET, name, & address -> host))
-#else
-    if (! inet_aton (name, (struct in_addr *) & address -> host))
-#endif
-        return -1;
+    struct in6_addr in6;
 
-    return 0;
+    if (inet_pton (AF_INET, name, & in) == 1)
+    {
+        enet_address_set_ipv4 (address, & in);
+
+        return 0;
+    }
+
+    if (inet_pton (AF_INET6, name, & in6) == 1)
+    {
+        memcpy (address -> host, & in6, sizeof (address -> host));
+        address -> scopeID = 0;
+
+        return 0;
+    }
+#else
+    if (inet_aton (name, & in))
+    {
+        enet_address_set_ipv4 (address, & in);
+
+        return 0;
+    }
+#endif
+
+    return -1;
 }
 
 int
 enet_address_set_host (ENetAddress * address, const char * name)
 {
 #ifdef HAS_GETADDRINFO
-    struct addrinfo hints, * resultList = NULL, * result = NULL;
+    struct addrinfo hints, * resultList = NULL, * result = NULL, * ipv6Result = NULL;
+    int error;
 
     memset (& hints, 0, sizeof (hints));
-    hints.ai_family = AF_INET;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+#ifdef AI_ADDRCONFIG
+    hints.ai_flags = AI_ADDRCONFIG;
+#endif
 
-    if (getaddrinfo (name, NULL, NULL, & resultList) != 0)
+    error = getaddrinfo (name, NULL, & hints, & resultList);
+#ifdef AI_ADDRCONFIG
+    /* AI_ADDRCONFIG leaves out every address of a family that no interface but the
+       loopback one has, so where lo is the only interface (a network namespace, a
+       machine offline) even localhost can resolve to nothing: ask again without it. */
+    if (error == EAI_NONAME
+#ifdef EAI_NODATA
+        || error == EAI_NODATA
+#endif
+#ifdef EAI_ADDRFAMILY
+        || error == EAI_ADDRFAMILY
+#endif
+        )
+    {
+        hints.ai_flags = 0;
+        resultList = NULL;
+        error = getaddrinfo (name, NULL, & hints, & resultList);
+    }
+#endif
+    if (error != 0)
       return -1;
 
+    /* The first IPv4 address (what programs written for an IPv4-only ENet expect of a
+       name that has both), else the first IPv6 one. */
     for (result = resultList; result != NULL; result = result -> ai_next)
     {
-        if (result -> ai_family == AF_INET && result -> ai_addr != NULL && result -> ai_addrlen >= sizeof (struct sockaddr_in))
+        if (result -> ai_addr == NULL)
+          continue;
+
+        if (result -> ai_family == AF_INET && result -> ai_addrlen >= sizeof (struct sockaddr_in))
+          break;
+
+        if (result -> ai_family == AF_INET6 && result -> ai_addrlen >= sizeof (struct sockaddr_in6) && ipv6Result == NULL)
+          ipv6Result = result;
+    }
+
+    if (result == NULL)
+      result = ipv6Result;
+
+    if (result != NULL)
+    {
+        if (result -> ai_family == AF_INET)
+          enet_address_set_ipv4 (address, & ((struct sockaddr_in *) result -> ai_addr) -> sin_addr);
+        else
         {
-            struct sockaddr_in * sin = (struct sockaddr_in *) result -> ai_addr;
+            struct sockaddr_in6 * sin6 = (struct sockaddr_in6 *) result -> ai_addr;
 
-            address -> host = sin -> sin_addr.s_addr;
-
-            freeaddrinfo (resultList);
-
-            return 0;
+            memcpy (address -> host, & sin6 -> sin6_addr, sizeof (address -> host));
+            address -> scopeID = sin6 -> sin6_scope_id;
         }
+
+        freeaddrinfo (resultList);
+
+        return 0;
     }
 
     if (resultList != NULL)
@@ -159,7 +310,7 @@ enet_address_set_host (ENetAddress * address, const char * name)
 
     if (hostEntry != NULL && hostEntry -> h_addrtype == AF_INET)
     {
-        address -> host = * (enet_uint32 *) hostEntry -> h_addr_list [0];
+        enet_address_set_ipv4 (address, (struct in_addr *) hostEntry -> h_addr_list [0]);
 
         return 0;
     }
@@ -172,9 +323,15 @@ int
 enet_address_get_host_ip (const ENetAddress * address, char * name, size_t nameLength)
 {
 #ifdef HAS_INET_NTOP
-    if (inet_ntop (AF_INET, & address -> host, name, nameLength) == NULL)
+    if (enet_address_is_ipv4 (address) ?
+          inet_ntop (AF_INET, & address -> host [12], name, nameLength) == NULL :
+          inet_ntop (AF_INET6, address -> host, name, nameLength) == NULL)
 #else
-    char * addr = inet_ntoa (* (struct in_addr *) & address -> host);
+    struct in_addr in;
+    char * addr;
+
+    memcpy (& in, & address -> host [12], 4);
+    addr = enet_address_is_ipv4 (address) ? inet_ntoa (in) : NULL;
     if (addr != NULL)
     {
         size_t addrLen = strlen(addr);
@@ -192,16 +349,11 @@ int
 enet_address_get_host (const ENetAddress * address, char * name, size_t nameLength)
 {
 #ifdef HAS_GETNAMEINFO
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    socklen_t sockAddrLength = enet_address_to_socket_address (address, enet_address_is_ipv4 (address) ? ENET_ADDRESS_FAMILY_IPV4 : ENET_ADDRESS_FAMILY_IPV6, & sockAddr);
     int err;
 
-    memset (& sin, 0, sizeof (struct sockaddr_in));
-
-    sin.sin_family = AF_INET;
-    sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-    sin.sin_addr.s_addr = address -> host;
-
-    err = getnameinfo ((struct sockaddr *) & sin, sizeof (sin), name, nameLength, NULL, 0, NI_NAMEREQD);
+    err = getnameinfo ((struct sockaddr *) & sockAddr, sockAddrLength, name, nameLength, NULL, 0, NI_NAMEREQD);
     if (! err)
     {
         if (name != NULL && nameLength > 0 && ! memchr (name, '\0', nameLength))
@@ -218,7 +370,10 @@ enet_address_get_host (const ENetAddress * address, char * name, size_t nameLeng
     char buffer [2048];
     int errnum;
 
-    in.s_addr = address -> host;
+    if (! enet_address_is_ipv4 (address))
+      return enet_address_get_host_ip (address, name, nameLength);
+
+    memcpy (& in, & address -> host [12], 4);
 
 #if defined(linux) || defined(__linux) || defined(__linux__) || defined(__FreeBSD__) || defined(__FreeBSD_kernel__) || defined(__DragonFly__) || defined(__GNU__)
     gethostbyaddr_r ((char *) & in, sizeof (struct in_addr), AF_INET, & hostData, buffer, sizeof (buffer), & hostEntry, & errnum);
@@ -226,7 +381,10 @@ enet_address_get_host (const ENetAddress * address, char * name, size_t nameLeng
     hostEntry = gethostbyaddr_r ((char *) & in, sizeof (struct in_addr), AF_INET, & hostData, buffer, sizeof (buffer), & errnum);
 #endif
 #else
-    in.s_addr = address -> host;
+    if (! enet_address_is_ipv4 (address))
+      return enet_address_get_host_ip (address, name, nameLength);
+
+    memcpy (& in, & address -> host [12], 4);
 
     hostEntry = gethostbyaddr ((char *) & in, sizeof (struct in_addr), AF_INET);
 #endif
@@ -245,43 +403,37 @@ enet_address_get_host (const ENetAddress * address, char * name, size_t nameLeng
 }
 
 int
-enet_socket_bind (ENetSocket socket, const ENetAddress * address)
+enet_socket_bind (ENetSocket socket, ENetAddressFamily family, const ENetAddress * address)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    socklen_t sockAddrLength;
+    ENetAddress anyAddress;
 
-    memset (& sin, 0, sizeof (struct sockaddr_in));
-
-    sin.sin_family = AF_INET;
-
-    if (address != NULL)
+    if (address == NULL)
     {
-       sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-       sin.sin_addr.s_addr = address -> host;
+       memset (& anyAddress, 0, sizeof (anyAddress));
+       address = & anyAddress;
     }
-    else
-    {
-       sin.sin_port = 0;
-       sin.sin_addr.s_addr = INADDR_ANY;
-    }
+
+    sockAddrLength = enet_address_to_socket_address (address, family, & sockAddr);
+    if (sockAddrLength == 0)
+      return -1;
 
     return bind (socket,
-                 (struct sockaddr *) & sin,
-                 sizeof (struct sockaddr_in)); 
+                 (struct sockaddr *) & sockAddr,
+                 sockAddrLength); 
 }
 
 int
 enet_socket_get_address (ENetSocket socket, ENetAddress * address)
 {
-    struct sockaddr_in sin;
-    socklen_t sinLength = sizeof (struct sockaddr_in);
+    struct sockaddr_storage sockAddr;
+    socklen_t sockAddrLength = sizeof (sockAddr);
 
-    if (getsockname (socket, (struct sockaddr *) & sin, & sinLength) == -1)
+    if (getsockname (socket, (struct sockaddr *) & sockAddr, & sockAddrLength) == -1)
       return -1;
 
-    address -> host = (enet_uint32) sin.sin_addr.s_addr;
-    address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-
-    return 0;
+    return enet_address_from_socket_address (address, & sockAddr);
 }
 
 int 
@@ -291,9 +443,26 @@ enet_socket_listen (ENetSocket socket, int backlog)
 }
 
 ENetSocket
-enet_socket_create (ENetSocketType type)
+enet_socket_create (ENetSocketType type, ENetAddressFamily family)
 {
-    return socket (PF_INET, type == ENET_SOCKET_TYPE_DATAGRAM ? SOCK_DGRAM : SOCK_STREAM, 0);
+    ENetSocket result = socket (family == ENET_ADDRESS_FAMILY_IPV4 ? PF_INET : PF_INET6, type == ENET_SOCKET_TYPE_DATAGRAM ? SOCK_DGRAM : SOCK_STREAM, 0);
+    int v6Only = family == ENET_ADDRESS_FAMILY_IPV6;
+
+    /* Set explicitly, before bind: the default differs between systems (Linux reads
+       net.ipv6.bindv6only, some BSDs set it). A DUAL socket that cannot clear it is useless. */
+    if (result != -1 && family != ENET_ADDRESS_FAMILY_IPV4 &&
+        setsockopt (result, IPPROTO_IPV6, IPV6_V6ONLY, (char *) & v6Only, sizeof (int)) == -1 &&
+        family == ENET_ADDRESS_FAMILY_DUAL)
+    {
+        int error = errno;
+
+        close (result);
+        errno = error;
+
+        return ENET_SOCKET_NULL;
+    }
+
+    return result;
 }
 
 int
@@ -392,18 +561,16 @@ enet_socket_get_option (ENetSocket socket, ENetSocketOption option, int * value)
 }
 
 int
-enet_socket_connect (ENetSocket socket, const ENetAddress * address)
+enet_socket_connect (ENetSocket socket, ENetAddressFamily family, const ENetAddress * address)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    socklen_t sockAddrLength = enet_address_to_socket_address (address, family, & sockAddr);
     int result;
 
-    memset (& sin, 0, sizeof (struct sockaddr_in));
+    if (sockAddrLength == 0)
+      return -1;
 
-    sin.sin_family = AF_INET;
-    sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-    sin.sin_addr.s_addr = address -> host;
-
-    result = connect (socket, (struct sockaddr *) & sin, sizeof (struct sockaddr_in));
+    result = connect (socket, (struct sockaddr *) & sockAddr, sockAddrLength);
     if (result == -1 && errno == EINPROGRESS)
       return 0;
 
@@ -414,21 +581,18 @@ ENetSocket
 enet_socket_accept (ENetSocket socket, ENetAddress * address)
 {
     int result;
-    struct sockaddr_in sin;
-    socklen_t sinLength = sizeof (struct sockaddr_in);
+    struct sockaddr_storage sockAddr;
+    socklen_t sockAddrLength = sizeof (sockAddr);
 
     result = accept (socket, 
-                     address != NULL ? (struct sockaddr *) & sin : NULL, 
-                     address != NULL ? & sinLength : NULL);
+                     address != NULL ? (struct sockaddr *) & sockAddr : NULL, 
+                     address != NULL ? & sockAddrLength : NULL);
     
     if (result == -1)
       return ENET_SOCKET_NULL;
 
     if (address != NULL)
-    {
-        address -> host = (enet_uint32) sin.sin_addr.s_addr;
-        address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-    }
+      enet_address_from_socket_address (address, & sockAddr);
 
     return result;
 } 
@@ -448,26 +612,24 @@ enet_socket_destroy (ENetSocket socket)
 
 int
 enet_socket_send (ENetSocket socket,
+                  ENetAddressFamily family,
                   const ENetAddress * address,
                   const ENetBuffer * buffers,
                   size_t bufferCount)
 {
     struct msghdr msgHdr;
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
     int sentLength;
 
     memset (& msgHdr, 0, sizeof (struct msghdr));
 
     if (address != NULL)
     {
-        memset (& sin, 0, sizeof (struct sockaddr_in));
+        msgHdr.msg_namelen = enet_address_to_socket_address (address, family, & sockAddr);
+        if (msgHdr.msg_namelen == 0)
+          return -1;
 
-        sin.sin_family = AF_INET;
-        sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-        sin.sin_addr.s_addr = address -> host;
-
-        msgHdr.msg_name = & sin;
-        msgHdr.msg_namelen = sizeof (struct sockaddr_in);
+        msgHdr.msg_name = & sockAddr;
     }
 
     msgHdr.msg_iov = (struct iovec *) buffers;
@@ -493,15 +655,15 @@ enet_socket_receive (ENetSocket socket,
                      size_t bufferCount)
 {
     struct msghdr msgHdr;
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
     int recvLength;
 
     memset (& msgHdr, 0, sizeof (struct msghdr));
 
     if (address != NULL)
     {
-        msgHdr.msg_name = & sin;
-        msgHdr.msg_namelen = sizeof (struct sockaddr_in);
+        msgHdr.msg_name = & sockAddr;
+        msgHdr.msg_namelen = sizeof (sockAddr);
     }
 
     msgHdr.msg_iov = (struct iovec *) buffers;
@@ -522,11 +684,8 @@ enet_socket_receive (ENetSocket socket,
       return -2;
 #endif
 
-    if (address != NULL)
-    {
-        address -> host = (enet_uint32) sin.sin_addr.s_addr;
-        address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-    }
+    if (address != NULL && enet_address_from_socket_address (address, & sockAddr) < 0)
+      return -2;
 
     return recvLength;
 }

@@ -9,6 +9,7 @@
 #include <windows.h>
 #include <mmsystem.h>
 #include <ws2ipdef.h>
+#include <ws2tcpip.h>
 
 static enet_uint32 timeBase = 0;
 
@@ -60,10 +61,123 @@ enet_time_set (enet_uint32 newTimeBase)
     timeBase = (enet_uint32) timeGetTime () - newTimeBase;
 }
 
+/* An IPv4 address a.b.c.d is held as ::ffff:a.b.c.d; the unspecified address (all zeros) is
+   also the IPv4 INADDR_ANY. */
+static const enet_uint8 ipv4MappedPrefix [12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+static const enet_uint8 anyHost [16] = { 0 };
+
+static int
+enet_address_is_ipv4 (const ENetAddress * address)
+{
+    return ! memcmp (address -> host, ipv4MappedPrefix, sizeof (ipv4MappedPrefix)) ||
+           ! memcmp (address -> host, anyHost, sizeof (anyHost));
+}
+
+static void
+enet_address_set_ipv4 (ENetAddress * address, const void * in)
+{
+    memcpy (address -> host, ipv4MappedPrefix, sizeof (ipv4MappedPrefix));
+    memcpy (& address -> host [12], in, 4);
+    address -> scopeID = 0;
+}
+
+size_t
+enet_address_to_socket_address (const ENetAddress * address, ENetAddressFamily family, void * sockAddr)
+{
+    if (family == ENET_ADDRESS_FAMILY_IPV4)
+    {
+        struct sockaddr_in * sin = (struct sockaddr_in *) sockAddr;
+
+        if (! enet_address_is_ipv4 (address))
+        {
+            WSASetLastError (WSAEAFNOSUPPORT);
+            return 0;
+        }
+
+        memset (sin, 0, sizeof (struct sockaddr_in));
+        sin -> sin_family = AF_INET;
+        sin -> sin_port = ENET_HOST_TO_NET_16 (address -> port);
+        memcpy (& sin -> sin_addr, & address -> host [12], 4);
+
+        return sizeof (struct sockaddr_in);
+    }
+    else
+    {
+        /* IPv4 peers too: an AF_INET6 socket takes only a sockaddr_in6 (macOS and the
+           BSDs refuse a sockaddr_in even where Linux accepts one). */
+        struct sockaddr_in6 * sin6 = (struct sockaddr_in6 *) sockAddr;
+
+        memset (sin6, 0, sizeof (struct sockaddr_in6));
+        sin6 -> sin6_family = AF_INET6;
+        sin6 -> sin6_port = ENET_HOST_TO_NET_16 (address -> port);
+        memcpy (& sin6 -> sin6_addr, address -> host, sizeof (address -> host));
+        sin6 -> sin6_scope_id = address -> scopeID;
+
+        return sizeof (struct sockaddr_in6);
+    }
+}
+
+int
+enet_address_from_socket_address (ENetAddress * address, const void * sockAddr)
+{
+    switch (((const struct sockaddr *) sockAddr) -> sa_family)
+    {
+    case AF_INET:
+    {
+        const struct sockaddr_in * sin = (const struct sockaddr_in *) sockAddr;
+
+        enet_address_set_ipv4 (address, & sin -> sin_addr);
+        address -> port = ENET_NET_TO_HOST_16 (sin -> sin_port);
+
+        return 0;
+    }
+
+    case AF_INET6:
+    {
+        const struct sockaddr_in6 * sin6 = (const struct sockaddr_in6 *) sockAddr;
+
+        memcpy (address -> host, & sin6 -> sin6_addr, sizeof (address -> host));
+        address -> port = ENET_NET_TO_HOST_16 (sin6 -> sin6_port);
+        address -> scopeID = sin6 -> sin6_scope_id;
+
+        return 0;
+    }
+
+    default:
+        return -1;
+    }
+}
+
+static int
+enet_address_set_host_ip6 (ENetAddress * address, const char * name)
+{
+    struct addrinfo hints, * resultList = NULL;
+    int result = -1;
+
+    memset (& hints, 0, sizeof (hints));
+    hints.ai_family = AF_INET6;
+    hints.ai_flags = AI_NUMERICHOST;
+
+    if (getaddrinfo (name, NULL, & hints, & resultList) != 0)
+      return -1;
+
+    if (resultList != NULL && resultList -> ai_family == AF_INET6 && resultList -> ai_addrlen >= sizeof (struct sockaddr_in6))
+    {
+        memcpy (address -> host, & ((struct sockaddr_in6 *) resultList -> ai_addr) -> sin6_addr, sizeof (address -> host));
+        address -> scopeID = 0;
+        result = 0;
+    }
+
+    freeaddrinfo (resultList);
+
+    return result;
+}
+
 int
 enet_address_set_host_ip (ENetAddress * address, const char * name)
 {
     enet_uint8 vals [4] = { 0, 0, 0, 0 };
+    const char * text = name;
     int i;
 
     for (i = 0; i < 4; ++ i)
@@ -73,38 +187,113 @@ enet_address_set_host_ip (ENetAddress * address, const char * name)
         {
             long val = strtol (name, (char **) & next, 10);
             if (val < 0 || val > 255 || next == name || next - name > 3)
-              return -1;
+              return enet_address_set_host_ip6 (address, text);
             vals [i] = (enet_uint8) val;
         }
 
         if (* next != (i < 3 ? '.' : '\0'))
-          return -1;
+          return enet_address_set_host_ip6 (address, text);
         name = next + 1;
     }
 
-    memcpy (& address -> host, vals, sizeof (enet_uint32));
+    enet_address_set_ipv4 (address, vals);
     return 0;
 }
 
 int
 enet_address_set_host (ENetAddress * address, const char * name)
 {
-    struct hostent * hostEntry;
+    struct addrinfo hints, * resultList = NULL, * result = NULL, * ipv6Result = NULL;
+    int error;
 
-    hostEntry = gethostbyname (name);
-    if (hostEntry == NULL ||
-        hostEntry -> h_addrtype != AF_INET)
-      return enet_address_set_host_ip (address, name);
+    memset (& hints, 0, sizeof (hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+#ifdef AI_ADDRCONFIG
+    hints.ai_flags = AI_ADDRCONFIG;
+#endif
 
-    address -> host = * (enet_uint32 *) hostEntry -> h_addr_list [0];
+    error = getaddrinfo (name, NULL, & hints, & resultList);
+#ifdef AI_ADDRCONFIG
+    /* AI_ADDRCONFIG leaves out every address of a family that no interface but the
+       loopback one has, so where lo is the only interface (a network namespace, a
+       machine offline) even localhost can resolve to nothing: ask again without it. */
+    if (error == EAI_NONAME
+#ifdef EAI_NODATA
+        || error == EAI_NODATA
+#endif
+#ifdef EAI_ADDRFAMILY
+        || error == EAI_ADDRFAMILY
+#endif
+        )
+    {
+        hints.ai_flags = 0;
+        resultList = NULL;
+        error = getaddrinfo (name, NULL, & hints, & resultList);
+    }
+#endif
+    if (error != 0)
+      return -1;
 
-    return 0;
+    /* The first IPv4 address (what programs written for an IPv4-only ENet expect of a
+       name that has both), else the first IPv6 one. */
+    for (result = resultList; result != NULL; result = result -> ai_next)
+    {
+        if (result -> ai_addr == NULL)
+          continue;
+
+        if (result -> ai_family == AF_INET && result -> ai_addrlen >= sizeof (struct sockaddr_in))
+          break;
+
+        if (result -> ai_family == AF_INET6 && result -> ai_addrlen >= sizeof (struct sockaddr_in6) && ipv6Result == NULL)
+          ipv6Result = result;
+    }
+
+    if (result == NULL)
+      result = ipv6Result;
+
+    if (result != NULL)
+    {
+        if (result -> ai_family == AF_INET)
+          enet_address_set_ipv4 (address, & ((struct sockaddr_in *) result -> ai_addr) -> sin_addr);
+        else
+        {
+            struct sockaddr_in6 * sin6 = (struct sockaddr_in6 *) result -> ai_addr;
+
+            memcpy (address -> host, & sin6 -> sin6_addr, sizeof (address -> host));
+            address -> scopeID = sin6 -> sin6_scope_id;
+        }
+
+        freeaddrinfo (resultList);
+
+        return 0;
+    }
+
+    if (resultList != NULL)
+      freeaddrinfo (resultList);
+
+    return enet_address_set_host_ip (address, name);
 }
 
 int
 enet_address_get_host_ip (const ENetAddress * address, char * name, size_t nameLength)
 {
-    char * addr = inet_ntoa (* (struct in_addr *) & address -> host);
+    struct in_addr in;
+    char * addr;
+
+    if (! enet_address_is_ipv4 (address))
+    {
+        struct sockaddr_in6 sin6;
+
+        memset (& sin6, 0, sizeof (struct sockaddr_in6));
+        sin6.sin6_family = AF_INET6;
+        memcpy (& sin6.sin6_addr, address -> host, sizeof (address -> host));
+
+        return getnameinfo ((struct sockaddr *) & sin6, sizeof (sin6), name, (DWORD) nameLength, NULL, 0, NI_NUMERICHOST) ? -1 : 0;
+    }
+
+    memcpy (& in, & address -> host [12], 4);
+    addr = inet_ntoa (in);
     if (addr == NULL)
         return -1;
     else
@@ -123,8 +312,11 @@ enet_address_get_host (const ENetAddress * address, char * name, size_t nameLeng
     struct in_addr in;
     struct hostent * hostEntry;
  
-    in.s_addr = address -> host;
-    
+    if (! enet_address_is_ipv4 (address))
+      return enet_address_get_host_ip (address, name, nameLength);
+
+    memcpy (& in, & address -> host [12], 4);
+
     hostEntry = gethostbyaddr ((char *) & in, sizeof (struct in_addr), AF_INET);
     if (hostEntry == NULL)
       return enet_address_get_host_ip (address, name, nameLength);
@@ -140,43 +332,37 @@ enet_address_get_host (const ENetAddress * address, char * name, size_t nameLeng
 }
 
 int
-enet_socket_bind (ENetSocket socket, const ENetAddress * address)
+enet_socket_bind (ENetSocket socket, ENetAddressFamily family, const ENetAddress * address)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    int sockAddrLength;
+    ENetAddress anyAddress;
 
-    memset (& sin, 0, sizeof (struct sockaddr_in));
-
-    sin.sin_family = AF_INET;
-
-    if (address != NULL)
+    if (address == NULL)
     {
-       sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-       sin.sin_addr.s_addr = address -> host;
+       memset (& anyAddress, 0, sizeof (anyAddress));
+       address = & anyAddress;
     }
-    else
-    {
-       sin.sin_port = 0;
-       sin.sin_addr.s_addr = INADDR_ANY;
-    }
+
+    sockAddrLength = enet_address_to_socket_address (address, family, & sockAddr);
+    if (sockAddrLength == 0)
+      return -1;
 
     return bind (socket,
-                 (struct sockaddr *) & sin,
-                 sizeof (struct sockaddr_in)) == SOCKET_ERROR ? -1 : 0;
+                 (struct sockaddr *) & sockAddr,
+                 sockAddrLength) == SOCKET_ERROR ? -1 : 0;
 }
 
 int
 enet_socket_get_address (ENetSocket socket, ENetAddress * address)
 {
-    struct sockaddr_in sin;
-    int sinLength = sizeof (struct sockaddr_in);
+    struct sockaddr_storage sockAddr;
+    int sockAddrLength = sizeof (sockAddr);
 
-    if (getsockname (socket, (struct sockaddr *) & sin, & sinLength) == -1)
+    if (getsockname (socket, (struct sockaddr *) & sockAddr, & sockAddrLength) == -1)
       return -1;
 
-    address -> host = (enet_uint32) sin.sin_addr.s_addr;
-    address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-
-    return 0;
+    return enet_address_from_socket_address (address, & sockAddr);
 }
 
 int
@@ -186,9 +372,22 @@ enet_socket_listen (ENetSocket socket, int backlog)
 }
 
 ENetSocket
-enet_socket_create (ENetSocketType type)
+enet_socket_create (ENetSocketType type, ENetAddressFamily family)
 {
-    return socket (PF_INET, type == ENET_SOCKET_TYPE_DATAGRAM ? SOCK_DGRAM : SOCK_STREAM, 0);
+    ENetSocket result = socket (family == ENET_ADDRESS_FAMILY_IPV4 ? PF_INET : PF_INET6, type == ENET_SOCKET_TYPE_DATAGRAM ? SOCK_DGRAM : SOCK_STREAM, 0);
+    int v6Only = family == ENET_ADDRESS_FAMILY_IPV6;
+
+    /* Windows sets IPV6_V6ONLY by default; a DUAL socket that cannot clear it is useless. */
+    if (result != INVALID_SOCKET && family != ENET_ADDRESS_FAMILY_IPV4 &&
+        setsockopt (result, IPPROTO_IPV6, IPV6_V6ONLY, (char *) & v6Only, sizeof (int)) == SOCKET_ERROR &&
+        family == ENET_ADDRESS_FAMILY_DUAL)
+    {
+        closesocket (result);
+
+        return ENET_SOCKET_NULL;
+    }
+
+    return result;
 }
 
 int
@@ -275,18 +474,16 @@ enet_socket_get_option (ENetSocket socket, ENetSocketOption option, int * value)
 }
 
 int
-enet_socket_connect (ENetSocket socket, const ENetAddress * address)
+enet_socket_connect (ENetSocket socket, ENetAddressFamily family, const ENetAddress * address)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    int sockAddrLength = enet_address_to_socket_address (address, family, & sockAddr);
     int result;
 
-    memset (& sin, 0, sizeof (struct sockaddr_in));
+    if (sockAddrLength == 0)
+      return -1;
 
-    sin.sin_family = AF_INET;
-    sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-    sin.sin_addr.s_addr = address -> host;
-
-    result = connect (socket, (struct sockaddr *) & sin, sizeof (struct sockaddr_in));
+    result = connect (socket, (struct sockaddr *) & sockAddr, sockAddrLength);
     if (result == SOCKET_ERROR && WSAGetLastError () != WSAEWOULDBLOCK)
       return -1;
 
@@ -297,21 +494,18 @@ ENetSocket
 enet_socket_accept (ENetSocket socket, ENetAddress * address)
 {
     SOCKET result;
-    struct sockaddr_in sin;
-    int sinLength = sizeof (struct sockaddr_in);
+    struct sockaddr_storage sockAddr;
+    int sockAddrLength = sizeof (sockAddr);
 
     result = accept (socket, 
-                     address != NULL ? (struct sockaddr *) & sin : NULL, 
-                     address != NULL ? & sinLength : NULL);
+                     address != NULL ? (struct sockaddr *) & sockAddr : NULL, 
+                     address != NULL ? & sockAddrLength : NULL);
 
     if (result == INVALID_SOCKET)
       return ENET_SOCKET_NULL;
 
     if (address != NULL)
-    {
-        address -> host = (enet_uint32) sin.sin_addr.s_addr;
-        address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-    }
+      enet_address_from_socket_address (address, & sockAddr);
 
     return result;
 }
@@ -331,20 +525,20 @@ enet_socket_destroy (ENetSocket socket)
 
 int
 enet_socket_send (ENetSocket socket,
+                  ENetAddressFamily family,
                   const ENetAddress * address,
                   const ENetBuffer * buffers,
                   size_t bufferCount)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
+    int sockAddrLength = 0;
     DWORD sentLength = 0;
 
     if (address != NULL)
     {
-        memset (& sin, 0, sizeof (struct sockaddr_in));
-
-        sin.sin_family = AF_INET;
-        sin.sin_port = ENET_HOST_TO_NET_16 (address -> port);
-        sin.sin_addr.s_addr = address -> host;
+        sockAddrLength = (int) enet_address_to_socket_address (address, family, & sockAddr);
+        if (sockAddrLength == 0)
+          return -1;
     }
 
     if (WSASendTo (socket, 
@@ -352,8 +546,8 @@ enet_socket_send (ENetSocket socket,
                    (DWORD) bufferCount,
                    & sentLength,
                    0,
-                   address != NULL ? (struct sockaddr *) & sin : NULL,
-                   address != NULL ? sizeof (struct sockaddr_in) : 0,
+                   address != NULL ? (struct sockaddr *) & sockAddr : NULL,
+                   sockAddrLength,
                    NULL,
                    NULL) == SOCKET_ERROR)
     {
@@ -372,18 +566,18 @@ enet_socket_receive (ENetSocket socket,
                      ENetBuffer * buffers,
                      size_t bufferCount)
 {
-    INT sinLength = sizeof (struct sockaddr_in);
+    INT sockAddrLength = sizeof (struct sockaddr_storage);
     DWORD flags = 0,
           recvLength = 0;
-    struct sockaddr_in sin;
+    struct sockaddr_storage sockAddr;
 
     if (WSARecvFrom (socket,
                      (LPWSABUF) buffers,
                      (DWORD) bufferCount,
                      & recvLength,
                      & flags,
-                     address != NULL ? (struct sockaddr *) & sin : NULL,
-                     address != NULL ? & sinLength : NULL,
+                     address != NULL ? (struct sockaddr *) & sockAddr : NULL,
+                     address != NULL ? & sockAddrLength : NULL,
                      NULL,
                      NULL) == SOCKET_ERROR)
     {
@@ -402,11 +596,8 @@ enet_socket_receive (ENetSocket socket,
     if (flags & MSG_PARTIAL)
       return -2;
 
-    if (address != NULL)
-    {
-        address -> host = (enet_uint32) sin.sin_addr.s_addr;
-        address -> port = ENET_NET_TO_HOST_16 (sin.sin_port);
-    }
+    if (address != NULL && enet_address_from_socket_address (address, & sockAddr) < 0)
+      return -2;
 
     return (int) recvLength;
 }

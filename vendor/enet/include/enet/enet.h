@@ -73,24 +73,38 @@ typedef enum _ENetSocketShutdown
     ENET_SOCKET_SHUTDOWN_READ_WRITE = 2
 } ENetSocketShutdown;
 
-#define ENET_HOST_ANY       0
-#define ENET_HOST_BROADCAST 0xFFFFFFFFU
 #define ENET_PORT_ANY       0
+
+/**
+ * The address families a socket reaches. An IPV4 socket is an AF_INET one. An
+ * IPV6 socket is an AF_INET6 one with IPV6_V6ONLY set. A DUAL socket is an AF_INET6
+ * one with IPV6_V6ONLY cleared, which reaches IPv4 peers too, through their
+ * IPv4-mapped addresses.
+ */
+typedef enum _ENetAddressFamily
+{
+   ENET_ADDRESS_FAMILY_IPV4 = (1 << 0),
+   ENET_ADDRESS_FAMILY_IPV6 = (1 << 1),
+   ENET_ADDRESS_FAMILY_DUAL = ENET_ADDRESS_FAMILY_IPV4 | ENET_ADDRESS_FAMILY_IPV6
+} ENetAddressFamily;
 
 /**
  * Portable internet address structure. 
  *
- * The host must be specified in network byte-order, and the port must be in host 
- * byte-order. The constant ENET_HOST_ANY may be used to specify the default 
- * server host. The constant ENET_HOST_BROADCAST may be used to specify the
- * broadcast address (255.255.255.255).  This makes sense for enet_host_connect,
- * but not for enet_host_create.  Once a server responds to a broadcast, the
- * address is updated from ENET_HOST_BROADCAST to the server's actual IP address.
+ * The host is an IPv6 address in network byte-order, and the port must be in host 
+ * byte-order. An IPv4 address a.b.c.d is held as the IPv4-mapped IPv6 address
+ * ::ffff:a.b.c.d. A host of all zeros (::) is the default server host, any local
+ * address. The IPv4 broadcast address ::ffff:255.255.255.255 makes sense for
+ * enet_host_connect, but not for enet_host_create.  Once a server responds to a
+ * broadcast, the address is updated from the broadcast address to the server's
+ * actual IP address. The scope ID is the interface index of a link-local IPv6
+ * address (0 otherwise); it is not part of the comparisons ENet makes.
  */
 typedef struct _ENetAddress
 {
-   enet_uint32 host;
+   enet_uint8  host [16];
    enet_uint16 port;
+   enet_uint32 scopeID;
 } ENetAddress;
 
 /**
@@ -391,6 +405,7 @@ typedef int (ENET_CALLBACK * ENetInterceptCallback) (struct _ENetHost * host, st
 typedef struct _ENetHost
 {
    ENetSocket           socket;
+   ENetAddressFamily    addressFamily;               /**< families the socket reaches: DUAL unless bound to an IPv4 or IPv6 address, or the system has no IPv6 */
    ENetAddress          address;                     /**< Internet address of the host */
    enet_uint32          incomingBandwidth;           /**< downstream bandwidth of the host */
    enet_uint32          outgoingBandwidth;           /**< upstream bandwidth of the host */
@@ -526,13 +541,13 @@ ENET_API void enet_time_set (enet_uint32);
 /** @defgroup socket ENet socket functions
     @{
 */
-ENET_API ENetSocket enet_socket_create (ENetSocketType);
-ENET_API int        enet_socket_bind (ENetSocket, const ENetAddress *);
+ENET_API ENetSocket enet_socket_create (ENetSocketType, ENetAddressFamily);
+ENET_API int        enet_socket_bind (ENetSocket, ENetAddressFamily, const ENetAddress *);
 ENET_API int        enet_socket_get_address (ENetSocket, ENetAddress *);
 ENET_API int        enet_socket_listen (ENetSocket, int);
 ENET_API ENetSocket enet_socket_accept (ENetSocket, ENetAddress *);
-ENET_API int        enet_socket_connect (ENetSocket, const ENetAddress *);
-ENET_API int        enet_socket_send (ENetSocket, const ENetAddress *, const ENetBuffer *, size_t);
+ENET_API int        enet_socket_connect (ENetSocket, ENetAddressFamily, const ENetAddress *);
+ENET_API int        enet_socket_send (ENetSocket, ENetAddressFamily, const ENetAddress *, const ENetBuffer *, size_t);
 ENET_API int        enet_socket_receive (ENetSocket, ENetAddress *, ENetBuffer *, size_t);
 ENET_API int        enet_socket_wait (ENetSocket, enet_uint32 *, enet_uint32);
 ENET_API int        enet_socket_set_option (ENetSocket, ENetSocketOption, int);
@@ -540,6 +555,22 @@ ENET_API int        enet_socket_get_option (ENetSocket, ENetSocketOption, int *)
 ENET_API int        enet_socket_shutdown (ENetSocket, ENetSocketShutdown);
 ENET_API void       enet_socket_destroy (ENetSocket);
 ENET_API int        enet_socketset_select (ENetSocket, ENetSocketSet *, ENetSocketSet *, enet_uint32);
+
+/** Fills in the system socket address (a struct sockaddr_in or sockaddr_in6, in room for
+    a struct sockaddr_storage) by which a socket of the given family reaches an address:
+    an IPv4 address is a sockaddr_in for an IPV4 socket and an IPv4-mapped sockaddr_in6
+    for a DUAL one.
+    @retval the length of the socket address
+    @retval 0 if such a socket cannot reach that address
+*/
+ENET_API size_t     enet_address_to_socket_address (const ENetAddress *, ENetAddressFamily, void *);
+
+/** Reads an address from a system socket address (a struct sockaddr_in, which becomes an
+    IPv4-mapped address, or a sockaddr_in6).
+    @retval 0 on success
+    @retval < 0 for another address family
+*/
+ENET_API int        enet_address_from_socket_address (ENetAddress *, const void *);
 
 /** @} */
 
