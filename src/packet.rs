@@ -79,7 +79,8 @@ pub unsafe fn stage<'b>(
 /// As [`stage`].
 pub unsafe fn push(l: State, packet: *mut ENetPacket) {
     let mut buf = std::mem::MaybeUninit::uninit();
-    // SAFETY: forwarded contract; a staged copy is pushed while `buf` lives.
+    // SAFETY: the caller owns `packet` and `l` runs one of our functions, which is all `stage`
+    // asks; a small packet's bytes live in `buf`, which outlives the push that copies them.
     unsafe {
         if let Staged::Small(bytes) = stage(l, packet, &mut buf) {
             push_bytes(l, bytes);
