@@ -31,6 +31,7 @@ end
 local interp = arg[-1]
 
 local CHILD = [=[
+local gcstress = require "gcstress" -- tests/lua/lib, found through LUA_PATH
 local K = tonumber(os.getenv("ENET_K") or "0")
 local ACTION = os.getenv("ENET_ACTION") or "raise"
 local inside, armed, mk = 0, true, nil
@@ -56,30 +57,14 @@ else
   mk = function() setmetatable({}, { __gc = fin }) end
 end
 collectgarbage("collect")
-if _VERSION == "Lua 5.4" then
-  collectgarbage("incremental", 100, 1000, 0)
-elseif _VERSION == "Lua 5.5" then
-  -- 5.5 has no setpause/setstepmul; a step multiplier of 0 makes every step a whole cycle,
-  -- finalizers included
-  collectgarbage("incremental")
-  collectgarbage("param", "pause", 0)
-  collectgarbage("param", "stepmul", 0)
-  collectgarbage("param", "stepsize", 60)
-else
-  collectgarbage("setpause", 0)
-  collectgarbage("setstepmul", (_VERSION == "Lua 5.1") and 0 or 1000000000)
-end
+gcstress.eager()
 mk()
 collectgarbage("stop")
 collectgarbage("restart")
 -- not a tail call, and called from Lua, so that the traceback names 'require'
 local ok, err = pcall(function() local m = require("enet"); return m end)
 armed = false
-if _VERSION == "Lua 5.4" then collectgarbage("incremental", 200, 100, 13)
-elseif _VERSION == "Lua 5.5" then
-  collectgarbage("param", "pause", 200); collectgarbage("param", "stepmul", 200)
-  collectgarbage("param", "stepsize", 9600)
-else collectgarbage("setpause", 200); collectgarbage("setstepmul", 200) end
+gcstress.normal()
 print("INSIDE " .. inside)
 print("REQUIRE " .. tostring(ok) .. " " .. type(err) .. " " .. (ok and "" or string.format("%q", tostring(err):sub(1, 60))))
 -- the module is usable afterwards (a second require, then a host)

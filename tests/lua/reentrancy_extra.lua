@@ -11,6 +11,7 @@
 --     destroyed inside coroutines that are then collected half-way; Lua 5.4: <close> hosts in
 --     coroutines closed with coroutine.close, and __close called directly with odd arguments.
 local T = require "t"
+local gcstress = require "gcstress"
 require "enet"
 
 local unpack = table.unpack or unpack
@@ -36,31 +37,10 @@ local function arm(finalizer)
   else
     setmetatable({}, { __gc = finalizer })
   end
-  if _VERSION == "Lua 5.4" then
-    collectgarbage("incremental", 100, 1000, 63)
-  elseif _VERSION == "Lua 5.5" then
-    collectgarbage("incremental")
-    collectgarbage("param", "stepmul", 100000)
-    collectgarbage("param", "stepsize", 60)
-  else
-    collectgarbage("setpause", 0)
-    collectgarbage("setstepmul", (_VERSION == "Lua 5.1") and 0 or 1000000000)
-  end
-  collectgarbage("restart")
+  gcstress.eager()
 end
 
-local function disarm()
-  if _VERSION == "Lua 5.4" then
-    collectgarbage("incremental", 200, 100, 13)
-  elseif _VERSION == "Lua 5.5" then
-    collectgarbage("param", "stepmul", 100)
-    collectgarbage("param", "stepsize", 13)
-  else
-    collectgarbage("setpause", 200)
-    collectgarbage("setstepmul", 200)
-  end
-  collectgarbage("restart")
-end
+local disarm = gcstress.normal
 
 local function pack(...) return { n = select("#", ...), ... } end
 

@@ -4,6 +4,7 @@
 -- under valgrind on PUC Lua; ENET_REENTRY=list prints every combination. The methods come from
 -- the metatables and the module table, so a new method is covered without touching this file.
 local T = require "t"
+local gcstress = require "gcstress"
 require "enet"
 
 local unpack = table.unpack or unpack
@@ -211,34 +212,10 @@ local function arm()
   else
     setmetatable({}, { __gc = finalizer })
   end
-  if _VERSION == "Lua 5.4" then
-    collectgarbage("incremental", 100, 1000, 63)
-  elseif _VERSION == "Lua 5.5" then
-    -- A step multiplier of 0 makes a step a whole cycle, finalizers included (with any other
-    -- value a step stops at the atomic phase, before the finalizers).
-    collectgarbage("param", "stepmul", 0)
-    collectgarbage("param", "stepsize", 60)
-  else
-    -- 5.1 and LuaJIT read a step multiplier of 0 as "no limit"; 5.2 and 5.3 raise anything
-    -- below 40 to 40, so they get a huge one.
-    collectgarbage("setpause", 0)
-    collectgarbage("setstepmul", (_VERSION == "Lua 5.1") and 0 or 1000000000)
-  end
-  collectgarbage("restart")
+  gcstress.eager()
 end
 
-local function disarm()
-  if _VERSION == "Lua 5.4" then
-    collectgarbage("incremental", 200, 100, 13)
-  elseif _VERSION == "Lua 5.5" then
-    collectgarbage("param", "stepmul", 200) -- 5.5's defaults (its step size is in bytes)
-    collectgarbage("param", "stepsize", 9600)
-  else
-    collectgarbage("setpause", 200)
-    collectgarbage("setstepmul", 200)
-  end
-  collectgarbage("restart")
-end
+local disarm = gcstress.normal
 
 local results
 -- Packs a call's results only after the call (a table constructor around it would allocate
