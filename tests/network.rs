@@ -14,6 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "network/flood.rs"]
+mod flood;
 #[path = "network/held.rs"]
 mod held;
 #[path = "network/hostile.rs"]
@@ -360,6 +362,22 @@ const CASES: &[Case] = &[
     Case {
         name: "stock_love_interop",
         run: stock::stock_love,
+    },
+    Case {
+        name: "flood_join",
+        run: flood::join_under_flood,
+    },
+    Case {
+        name: "flood_reflection",
+        run: flood::reflection,
+    },
+    Case {
+        name: "flood_handshake_cases",
+        run: flood::handshake_cases,
+    },
+    Case {
+        name: "flood_defence_off",
+        run: flood::defence_off,
     },
     Case {
         name: "soak",

@@ -49,6 +49,18 @@ enet_host_random_seed (void)
     return (enet_uint32) timeGetTime ();
 }
 
+void
+enet_host_random_secret (enet_uint32 * secret, size_t count)
+{
+    size_t i;
+    LARGE_INTEGER counter;
+
+    /* Not a system random source: the high-resolution clock and the process. */
+    QueryPerformanceCounter (& counter);
+    for (i = 0; i < count; ++ i)
+      secret [i] ^= (enet_uint32) counter.LowPart * 2654435761U + (enet_uint32) counter.HighPart + (enet_uint32) GetCurrentProcessId () * (i + 1) + (enet_uint32) timeGetTime ();
+}
+
 enet_uint32
 enet_time_get (void)
 {
