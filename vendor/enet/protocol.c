@@ -851,6 +851,14 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
        return NULL;
     }
 
+    /* The host stopped accepting connections since it answered. */
+    if (host -> duplicatePeers == 0)
+    {
+       record -> time = 0;
+       ++ host -> connectsDropped;
+       return NULL;
+    }
+
     connect.connect = record -> connect;
     if (enet_protocol_setup_connect_peer (host, peer, & connect, record -> incomingSessionID, record -> outgoingSessionID, & verifyCommand) < 0)
       return NULL;
