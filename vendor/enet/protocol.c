@@ -393,7 +393,7 @@ enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command)
 
     memset (choice, 0, sizeof (ENetConnectRecord));
     choice -> address = host -> receivedAddress;
-    choice -> incomingPeerID = ENET_PROTOCOL_MAXIMUM_PEER_ID;
+    choice -> incomingPeerID = 0xFFFF; /* no slot offered yet: beyond any host's peers */
     choice -> sentTime = enet_protocol_connect_sent_time (host);
     choice -> connect = command -> connect;
     choice -> time = ENET_MAX (host -> serviceTime, 1);
