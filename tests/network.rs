@@ -380,6 +380,10 @@ const CASES: &[Case] = &[
         run: flood::defence_off,
     },
     Case {
+        name: "flood_record_guesses",
+        run: flood::record_guesses,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

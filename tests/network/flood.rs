@@ -763,3 +763,93 @@ pub fn defence_off(ctx: &Ctx) -> Outcome {
         ))
     }
 }
+
+/// ACKs of VERIFY_CONNECT (reliable command 1 on channel 0xFF) echoing each of `echoes`, all in
+/// one datagram to `slot` (session 0: the CONNECTs here carry peer id 0xFFF, so none is checked).
+fn guesses(slot: u16, echoes: impl Iterator<Item = u16>) -> Vec<u8> {
+    let mut d = wire::header(slot, 0, 0, None);
+    for e in echoes {
+        d.extend(wire::ack(0xFF, 1, e));
+    }
+    d
+}
+
+/// A record counts wrong echoes per datagram, not per echo: one datagram can carry ~500 ACKs of
+/// VERIFY_CONNECT, each a guess of the 16-bit sent time, so a record allows 4 x 511 = 2,044
+/// guesses (3% of the space) where a half-open peer allows 4. First deterministically (we own
+/// the address and see the offer): one datagram of 100 wrong echoes and then the right one
+/// completes the handshake. Then blind, as an off-path attacker: forged CONNECTs (new connect
+/// ID each, peer id 0xFFF so no session is needed) from a "victim" address whose answers are
+/// never read, each followed by 4 datagrams of 511 guesses to every slot; a handshake for the
+/// victim's address completes after ~32 CONNECTs on average.
+pub fn record_guesses(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "guesses");
+    let (server_proc, addr) = server(
+        ctx,
+        &stop,
+        &[
+            ("ENET_PEER_COUNT", "4".into()),
+            ("ENET_CONNECT_TIMEOUT", "30000".into()),
+        ],
+    )?;
+    let mut problems = Vec::new();
+    // Two forged CONNECTs hold two of four slots: the server is under pressure.
+    for n in 0..2 {
+        Raw::new(40 + n, addr)?.send(&connect_datagram(0, 200 + n as u32, 1));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Deterministic: 100 wrong echoes and the right one in one datagram.
+    let c = Raw::new(42, addr)?;
+    c.send(&connect_datagram(wire::NO_PEER, 0xD1, 1));
+    let Some(&offer) = offers(&c.collect(200)).first() else {
+        return Err("no VERIFY_CONNECT under pressure".into());
+    };
+    let wrong = (1..=100u16).map(|i| offer.sent_time.wrapping_add(i));
+    c.send(&guesses(offer.slot, wrong.chain(std::iter::once(offer.sent_time))));
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Blind: the victim's answers are never read (its socket only gives it an address).
+    let victim = Raw::new(43, addr)?;
+    let started = Instant::now();
+    let mut forged = 0u32;
+    let per = (4096 - 4) / 8; // ACKs in a datagram of the server's receive buffer
+    let mut next = 0u32; // guesses cycle through the space
+    while forged < 150 && started.elapsed() < Duration::from_secs(6) {
+        forged += 1;
+        victim.send(&connect_datagram(wire::NO_PEER, 0xB000 + forged, 1));
+        std::thread::sleep(Duration::from_millis(2));
+        for _ in 0..4 {
+            let echoes: Vec<u16> = (0..per as u32).map(|i| (next + i) as u16).collect();
+            next = next.wrapping_add(per as u32);
+            for slot in 0..4 {
+                victim.send(&guesses(slot, echoes.iter().copied()));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let connects = connects_of(&out);
+    expect(
+        &mut problems,
+        connects == 0,
+        format!(
+            "{connects} handshakes completed by guessed echoes (1 expected from 100 wrong + 1 right in one datagram; the rest blind, after {forged} forged CONNECTs)"
+        ),
+    );
+    let summary = format!(
+        "{forged} forged CONNECTs with 4 x {per} guesses each; {connects} handshakes; {}",
+        lines_with(&out, "STATS ")
+    );
+    if problems.is_empty() {
+        Ok(summary)
+    } else {
+        Err(format!(
+            "{}\n{summary}\nserver:\n{out}",
+            problems.join("\n")
+        ))
+    }
+}
