@@ -832,9 +832,20 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
          continue;
 
        if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) == record -> sentTime)
-         echoed = 1;
-       else
-         wrong = 1;
+       {
+          echoed = 1;
+          break;
+       }
+
+       /* Each wrong echo is a guess and counts, as for a half-open peer: one datagram can
+          carry hundreds of acknowledgements. */
+       wrong = 1;
+       if (++ record -> failures >= ENET_HOST_CONNECT_FAILURES)
+       {
+          record -> time = 0;
+          ++ host -> connectsDropped;
+          return NULL;
+       }
     }
 
     if (! echoed)
@@ -842,12 +853,6 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
        /* A wrong echo is a guess (a stock client echoes what it got): no answer. */
        if (! wrong)
          enet_protocol_answer_connect_record (host, record);
-       else
-       if (++ record -> failures >= ENET_HOST_CONNECT_FAILURES)
-       {
-          record -> time = 0;
-          ++ host -> connectsDropped;
-       }
        return NULL;
     }
 
