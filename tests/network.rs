@@ -384,6 +384,10 @@ const CASES: &[Case] = &[
         run: flood::record_guesses,
     },
     Case {
+        name: "flood_record_duplicate_peers",
+        run: flood::record_duplicate_peers,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

@@ -5,7 +5,8 @@
 --                      every packet, prints "EVENT connect|disconnect <ms> <address>" and, every
 --                      100 ms when it changed, "HALFOPEN <n>" (peers acknowledging_connect); at
 --                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()) and "RSS ...".
---                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>.
+--                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>;
+--                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
 --                      ENET_STOCK=1 (inside LÖVE): LÖVE's bundled enet, a stock ENet 1.3.13.
@@ -47,6 +48,7 @@ if role == "server" then
     elseif N.env("ENET_CONNECT_TIMEOUT") then
       host:flood_defence(true, nil, N.num("ENET_CONNECT_TIMEOUT"))
     end
+    if N.env("ENET_DUPLICATE_PEERS") then host:duplicate_peers(N.num("ENET_DUPLICATE_PEERS")) end
     local rss_before = rss_kib()
     drain(host, 0, function() end)
     local start = host:service_time()

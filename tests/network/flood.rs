@@ -854,3 +854,65 @@ pub fn record_guesses(ctx: &Ctx) -> Outcome {
         ))
     }
 }
+
+/// `host:duplicate_peers(1)` under pressure: the limit is checked against peers when a CONNECT
+/// arrives, and a record is no peer, so two clients from one IP address (two ports) that both
+/// get records both become peers when they acknowledge.
+pub fn record_duplicate_peers(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "duplicates");
+    let (server_proc, addr) = server(
+        ctx,
+        &stop,
+        &[
+            ("ENET_PEER_COUNT", "8".into()),
+            ("ENET_CONNECT_TIMEOUT", "30000".into()),
+            ("ENET_DUPLICATE_PEERS", "1".into()),
+        ],
+    )?;
+    let mut problems = Vec::new();
+    // Four forged CONNECTs hold four of eight slots: the server is under pressure.
+    for n in 0..4 {
+        Raw::new(50 + n, addr)?.send(&connect_datagram(0, 300 + n as u32, 1));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Two clients on one address, two ports: both CONNECT before either acknowledges.
+    let ip = source(1060);
+    let mut clients = Vec::new();
+    for n in 0..2u32 {
+        let sock = UdpSocket::bind((ip, 0)).map_err(|e| e.to_string())?;
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .map_err(|e| e.to_string())?;
+        let c = Raw { sock, server: addr };
+        c.send(&connect_datagram(0, 0xDD0 + n, 1));
+        let Some(&offer) = offers(&c.collect(200)).first() else {
+            return Err(format!("no VERIFY_CONNECT for client {n}"));
+        };
+        clients.push((c, offer));
+    }
+    for (c, offer) in &clients {
+        c.ack(*offer, offer.sent_time);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let connects = connects_of(&out);
+    expect(
+        &mut problems,
+        connects <= 1,
+        format!("{connects} peers from {ip} with duplicate_peers(1)"),
+    );
+    let summary = format!(
+        "duplicate_peers(1), two records from one address: {connects} connected; {}",
+        lines_with(&out, "STATS ")
+    );
+    if problems.is_empty() {
+        Ok(summary)
+    } else {
+        Err(format!(
+            "{}\n{summary}\nserver:\n{out}",
+            problems.join("\n")
+        ))
+    }
+}
