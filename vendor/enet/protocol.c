@@ -856,12 +856,28 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
        return NULL;
     }
 
-    /* The host stopped accepting connections since it answered. */
-    if (host -> duplicatePeers == 0)
+    /* The host stopped accepting connections since it answered, or its address has as many
+       peers as the host allows (counted as handle_connect counts them: a record is no peer). */
     {
-       record -> time = 0;
-       ++ host -> connectsDropped;
-       return NULL;
+       ENetPeer * currentPeer;
+       size_t duplicatePeers = 0;
+
+       for (currentPeer = host -> peers;
+            currentPeer < & host -> peers [host -> peerCount];
+            ++ currentPeer)
+       {
+          if (currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
+              currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+              ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
+            ++ duplicatePeers;
+       }
+
+       if (duplicatePeers >= host -> duplicatePeers)
+       {
+          record -> time = 0;
+          ++ host -> connectsDropped;
+          return NULL;
+       }
     }
 
     connect.connect = record -> connect;
