@@ -388,6 +388,10 @@ const CASES: &[Case] = &[
         run: flood::record_duplicate_peers,
     },
     Case {
+        name: "flood_answer_amplification",
+        run: flood::answer_amplification,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

@@ -916,3 +916,60 @@ pub fn record_duplicate_peers(ctx: &Ctx) -> Outcome {
         ))
     }
 }
+
+/// Byte amplification towards an address that never completes a handshake: every datagram to
+/// the offered slot from a record's (or an unverified peer's) address is answered with the
+/// 48-byte VERIFY_CONNECT, and a datagram of 2 bytes (the header's peer id alone; with peer id
+/// 0xFFF in the CONNECT there is no session to know) counts. A spoofer that sends one CONNECT
+/// (52 bytes) and 7 two-byte datagrams to the victim's address gets 8 x 48 = 384 bytes sent
+/// there, 5.8 times what it sent (per new connect ID, without end); both paths. The bound here:
+/// at most 3 times the bytes received from the address.
+pub fn answer_amplification(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "amplification");
+    let (server_proc, addr) = server(ctx, &stop, &[("ENET_PEER_COUNT", "4".into())])?;
+    let mut problems = Vec::new();
+    let mut summary = Vec::new();
+    // First an unverified peer (no pressure), then, two more holding slots, a record.
+    for (n, path) in [(70usize, "peer"), (71, "record")] {
+        if path == "record" {
+            Raw::new(72, addr)?.send(&connect_datagram(0, 0x7272, 1));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let victim = Raw::new(n, addr)?;
+        let connect = connect_datagram(wire::NO_PEER, 0xA000 + n as u32, 1);
+        victim.send(&connect);
+        let mut got = victim.collect(150);
+        let Some(&offer) = offers(&got).first() else {
+            return Err(format!("no VERIFY_CONNECT ({path})"));
+        };
+        let mut sent = connect.len();
+        for _ in 0..10 {
+            let tiny = wire::header(offer.slot, 0, 0, None);
+            sent += tiny.len();
+            victim.send(&tiny);
+            got.extend(victim.collect(30));
+        }
+        let back: usize = got.iter().map(Vec::len).sum();
+        summary.push(format!(
+            "{path}: {sent} bytes in {} datagrams, {back} bytes in {} datagrams back",
+            11,
+            got.len()
+        ));
+        expect(
+            &mut problems,
+            back <= 3 * sent,
+            format!("{path}: {back} bytes sent to an address that sent {sent}"),
+        );
+    }
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let summary = format!("{}; {}", summary.join("; "), lines_with(&out, "STATS "));
+    if problems.is_empty() {
+        Ok(summary)
+    } else {
+        Err(format!(
+            "{}\n{summary}\nserver:\n{out}",
+            problems.join("\n")
+        ))
+    }
+}
