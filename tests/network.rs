@@ -392,6 +392,10 @@ const CASES: &[Case] = &[
         run: flood::answer_amplification,
     },
     Case {
+        name: "flood_blind_rate",
+        run: flood::blind_rate,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

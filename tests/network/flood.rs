@@ -973,3 +973,53 @@ pub fn answer_amplification(ctx: &Ctx) -> Outcome {
         ))
     }
 }
+
+/// A blind attacker's rate: each forged CONNECT with a new connect ID (from the same address and
+/// port, peer id 0xFFF so no session) replaces the address's record and brings 4 fresh guesses of
+/// the 16-bit echo, and a server under pressure with one free slot offers that slot every time.
+/// So ~16,384 attempts of two datagrams complete a handshake for an address the attacker does not
+/// control: a few seconds on loopback. Nothing limits attempts per address.
+pub fn blind_rate(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "blind");
+    let (server_proc, addr) = server(
+        ctx,
+        &stop,
+        &[
+            ("ENET_PEER_COUNT", "2".into()),
+            ("ENET_CONNECT_TIMEOUT", "30000".into()),
+        ],
+    )?;
+    let mut problems = Vec::new();
+    // One forged CONNECT holds one of two slots: under pressure, the other is always offered.
+    Raw::new(80, addr)?.send(&connect_datagram(0, 0x8080, 1));
+    std::thread::sleep(Duration::from_millis(100));
+    let victim = Raw::new(81, addr)?;
+    let started = Instant::now();
+    let mut attempts = 0u32;
+    while started.elapsed() < Duration::from_secs(8) {
+        for _ in 0..200 {
+            attempts += 1;
+            victim.send(&connect_datagram(wire::NO_PEER, 0x10_0000 + attempts, 1));
+            let base = (attempts as u16).wrapping_mul(4);
+            victim.send(&guesses(1, (0..4).map(|i| base.wrapping_add(i))));
+        }
+        std::thread::sleep(Duration::from_millis(3));
+        // the victim's socket is drained, never read
+        while victim.sock.recv_from(&mut [0u8; 64]).is_ok() {}
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let connects = connects_of(&out);
+    expect(
+        &mut problems,
+        connects == 0,
+        format!("{connects} handshakes for an address whose answers were never read, in {attempts} attempts ({:.1} s)", started.elapsed().as_secs_f64()),
+    );
+    let summary = format!("{attempts} blind attempts: {connects} handshakes; {}", lines_with(&out, "STATS "));
+    if problems.is_empty() {
+        Ok(summary)
+    } else {
+        Err(format!("{}\n{summary}\nserver:\n{out}", problems.join("\n")))
+    }
+}
