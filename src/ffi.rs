@@ -184,6 +184,8 @@ pub struct ENetPeer {
     pub verifyAnswers: u8,
     /// Local patch 0025: acknowledgements that echoed the wrong sent time.
     pub verifyFailures: u8,
+    /// Local patch 0025: bytes the address earned toward answers.
+    pub verifyCredit: u16,
 }
 
 #[repr(C)]
@@ -260,6 +262,8 @@ pub struct ENetHost {
     pub connectRecordsExpired: u32,
     pub connectsCompleted: u32,
     pub connectsDropped: u32,
+    /// Local patch 0025: wrong echoes per bucket of source IPs (C-owned; never touched here).
+    pub connectGuesses: *mut u32,
 }
 
 pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;

@@ -807,7 +807,10 @@ pub fn record_guesses(ctx: &Ctx) -> Outcome {
         return Err("no VERIFY_CONNECT under pressure".into());
     };
     let wrong = (1..=100u16).map(|i| offer.sent_time.wrapping_add(i));
-    c.send(&guesses(offer.slot, wrong.chain(std::iter::once(offer.sent_time))));
+    c.send(&guesses(
+        offer.slot,
+        wrong.chain(std::iter::once(offer.sent_time)),
+    ));
     std::thread::sleep(Duration::from_millis(200));
 
     // Blind: the victim's answers are never read (its socket only gives it an address).
@@ -1016,10 +1019,16 @@ pub fn blind_rate(ctx: &Ctx) -> Outcome {
         connects == 0,
         format!("{connects} handshakes for an address whose answers were never read, in {attempts} attempts ({:.1} s)", started.elapsed().as_secs_f64()),
     );
-    let summary = format!("{attempts} blind attempts: {connects} handshakes; {}", lines_with(&out, "STATS "));
+    let summary = format!(
+        "{attempts} blind attempts: {connects} handshakes; {}",
+        lines_with(&out, "STATS ")
+    );
     if problems.is_empty() {
         Ok(summary)
     } else {
-        Err(format!("{}\n{summary}\nserver:\n{out}", problems.join("\n")))
+        Err(format!(
+            "{}\n{summary}\nserver:\n{out}",
+            problems.join("\n")
+        ))
     }
 }

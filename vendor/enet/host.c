@@ -115,6 +115,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> randomSeed = (host -> randomSeed << 16) | (host -> randomSeed >> 16);
     host -> connectDefence = 1;
     host -> connectRecords = NULL;
+    host -> connectGuesses = NULL;
     host -> connectRecordLimit = ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT;
     host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
     host -> connectRecordSlot = 0;
@@ -248,6 +249,8 @@ enet_host_destroy (ENetHost * host)
 
     if (host -> connectRecords != NULL)
       enet_free (host -> connectRecords);
+    if (host -> connectGuesses != NULL)
+      enet_free (host -> connectGuesses);
     enet_free (host -> peers);
     enet_free (host);
 }

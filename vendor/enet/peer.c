@@ -744,6 +744,7 @@ enet_peer_reset (ENetPeer * peer)
     peer -> verifySentTime = 0;
     peer -> verifyAnswers = 0;
     peer -> verifyFailures = 0;
+    peer -> verifyCredit = 0;
 
     memset (peer -> unsequencedWindow, 0, sizeof (peer -> unsequencedWindow));
     

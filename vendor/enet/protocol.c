@@ -321,6 +321,67 @@ enet_protocol_connect_record_bucket (ENetHost * host, const ENetAddress * addres
     return & host -> connectRecords [(enet_protocol_connect_hash (host, a, b) & (buckets - 1)) * ENET_HOST_CONNECT_RECORD_WAYS];
 }
 
+/* The wrong echoes of one source IP address (any port: an off-path attacker spoofs the port
+   too), counted per window of ENET_HOST_CONNECT_GUESS_WINDOW ms in a bucket of a keyed hash.
+   A blind attacker who wants a handshake for an address it does not hold has to guess the
+   16-bit echo; past ENET_HOST_CONNECT_GUESS_LIMIT wrong ones in a window, that address's
+   CONNECTs and acknowledgements wait for the next window, so guessing takes hours, not
+   seconds. A stock client never sends a wrong echo. Returns the bucket (two words: window start,
+   count), or NULL when none is kept or none could be allocated. */
+static enet_uint32 *
+enet_protocol_connect_guess_bucket (ENetHost * host, int create)
+{
+    enet_protocol_uint64 a, b;
+    size_t index;
+
+    if (host -> connectGuesses == NULL)
+    {
+       if (! create)
+         return NULL;
+       host -> connectGuesses = (enet_uint32 *) enet_malloc (2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
+       if (host -> connectGuesses == NULL)
+         return NULL;
+       memset (host -> connectGuesses, 0, 2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
+    }
+
+    memcpy (& a, host -> receivedAddress.host, sizeof (a));
+    memcpy (& b, host -> receivedAddress.host + sizeof (a), sizeof (b));
+    b ^= 0x6775657373ULL << 16; /* not the record table's hash of address and port */
+    index = (size_t) (enet_protocol_connect_hash (host, a, b) & (ENET_HOST_CONNECT_GUESS_BUCKETS - 1));
+    return & host -> connectGuesses [2 * index];
+}
+
+/* Whether the received datagram's IP address may still have its echo checked (or a CONNECT
+   answered) in this window. */
+static int
+enet_protocol_connect_guesses_left (ENetHost * host)
+{
+    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 0);
+
+    if (bucket == NULL || bucket [0] == 0 ||
+        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
+      return 1;
+    return bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT;
+}
+
+/* Counts a wrong echo from the received datagram's IP address. */
+static void
+enet_protocol_connect_guess_failed (ENetHost * host)
+{
+    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 1);
+
+    if (bucket == NULL)
+      return;
+    if (bucket [0] == 0 ||
+        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
+    {
+       bucket [0] = host -> serviceTime | 1;
+       bucket [1] = 0;
+    }
+    if (bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT)
+      ++ bucket [1];
+}
+
 static int
 enet_protocol_connect_record_live (ENetHost * host, ENetConnectRecord * record)
 {
@@ -493,6 +554,32 @@ enet_protocol_connect_record_slot (ENetHost * host)
    and sent here without a peer: the datagram a stock half-open peer would send, with the
    record's random sent time. A record whose slot was taken meanwhile offers another free one
    (its client has not accepted the old offer, or it would not ask again). */
+/* What a VERIFY_CONNECT datagram costs an unverified address's credit: header, sent time and
+   the command (the first one also carries the CONNECT's acknowledgement). */
+#define ENET_PROTOCOL_VERIFY_CONNECT_BYTES (sizeof (ENetProtocolHeader) + sizeof (ENetProtocolVerifyConnect))
+
+/* No reflection by bytes either (local patch 0025): an unverified address earns three bytes of
+   answer per byte it sent, so a stream of tiny datagrams to the offered slot cannot draw a
+   48-byte VERIFY_CONNECT each. The CONNECT (52 bytes or more) always earns its answer; a lost
+   acknowledgement is still recovered by the client's later traffic (a ping earns a third of an
+   answer, a retransmitted CONNECT a whole one). Returns whether the received datagram may be
+   answered, and spends the credit if so. */
+static int
+enet_protocol_connect_credit (ENetHost * host, enet_uint16 * credit)
+{
+    size_t earned = (size_t) * credit + 3 * host -> receivedDataLength;
+
+    if (earned > 0xFFFF)
+      earned = 0xFFFF;
+    if (earned < ENET_PROTOCOL_VERIFY_CONNECT_BYTES)
+    {
+       * credit = (enet_uint16) earned;
+       return 0;
+    }
+    * credit = (enet_uint16) (earned - ENET_PROTOCOL_VERIFY_CONNECT_BYTES);
+    return 1;
+}
+
 static void
 enet_protocol_answer_connect_record (ENetHost * host, ENetConnectRecord * record)
 {
@@ -503,7 +590,8 @@ enet_protocol_answer_connect_record (ENetHost * host, ENetConnectRecord * record
     enet_uint16 outgoingPeerID = ENET_NET_TO_HOST_16 (record -> connect.outgoingPeerID), headerFlags = ENET_PROTOCOL_HEADER_FLAG_SENT_TIME;
     int sentLength;
 
-    if (record -> answers >= ENET_HOST_CONNECT_ANSWERS)
+    if (record -> answers >= ENET_HOST_CONNECT_ANSWERS ||
+        ! enet_protocol_connect_credit (host, & record -> credit))
       return;
 
     if (record -> incomingPeerID >= host -> peerCount ||
@@ -575,7 +663,8 @@ enet_protocol_resend_verify_connect (ENetPeer * peer)
       return;
 
     outgoingCommand = enet_peer_find_sent_reliable_command (peer, 1, 0xFF);
-    if (outgoingCommand == NULL || ! outgoingCommand -> inTransit)
+    if (outgoingCommand == NULL || ! outgoingCommand -> inTransit ||
+        ! enet_protocol_connect_credit (peer -> host, & peer -> verifyCredit))
       return;
 
     outgoingCommand -> inTransit = 0;
@@ -679,6 +768,11 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
         channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       return NULL;
 
+    /* An address that spent its guesses in this window waits for the next one (local patch
+       0025): a new attempt would bring fresh guesses. */
+    if (host -> connectDefence && ! enet_protocol_connect_guesses_left (host))
+      return NULL;
+
     for (currentPeer = host -> peers;
          currentPeer < & host -> peers [host -> peerCount];
          ++ currentPeer)
@@ -751,6 +845,8 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
         peer -> verifySentTime = enet_protocol_connect_sent_time (host);
         peer -> verifyAnswers = 0;
         peer -> verifyFailures = 0;
+        peer -> verifyCredit = 0;
+        enet_protocol_connect_credit (host, & peer -> verifyCredit); /* the CONNECT earns its answer */
     }
 
     enet_peer_queue_outgoing_command (peer, & verifyCommand, NULL, 0, 0);
@@ -831,6 +927,14 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
            ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber) != 1)
          continue;
 
+       /* An address out of guesses for this window has no echo checked (the datagram is
+          dropped as a wrong one would be). */
+       if (! enet_protocol_connect_guesses_left (host))
+       {
+          wrong = 1;
+          break;
+       }
+
        if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) == record -> sentTime)
        {
           echoed = 1;
@@ -840,6 +944,7 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPee
        /* Each wrong echo is a guess and counts, as for a half-open peer: one datagram can
           carry hundreds of acknowledgements. */
        wrong = 1;
+       enet_protocol_connect_guess_failed (host);
        if (++ record -> failures >= ENET_HOST_CONNECT_FAILURES)
        {
           record -> time = 0;
@@ -1360,8 +1465,23 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
        VERIFY_CONNECT (local patch 0025); the sample then uses the real time it was sent. */
     if (enet_protocol_peer_unverified (peer))
     {
+       /* An address out of guesses for this window: not checked, and no answer (the caller
+          answers only when no wrong echo was counted). */
+       if (! enet_protocol_connect_guesses_left (host))
+       {
+          ++ peer -> verifyFailures;
+          if (peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
+          {
+             ++ host -> connectsDropped;
+             enet_peer_reset (peer);
+             return -1;
+          }
+          return 0;
+       }
+
        if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) != peer -> verifySentTime)
        {
+          enet_protocol_connect_guess_failed (host);
           if (++ peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
           {
              ++ host -> connectsDropped;

@@ -240,6 +240,9 @@ enum
    ENET_HOST_CONNECT_RECORD_WAYS          = 4,     /**< local patch: records per bucket of the table */
    ENET_HOST_CONNECT_ANSWERS              = 8,     /**< local patch: most VERIFY_CONNECTs sent for one unverified handshake */
    ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that drop an unverified handshake */
+   ENET_HOST_CONNECT_GUESS_BUCKETS        = 4096,  /**< local patch: source addresses (keyed hash of the IP, any port) whose wrong echoes are counted */
+   ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes from one IP address per window, after which its handshakes wait */
+   ENET_HOST_CONNECT_GUESS_WINDOW         = 10000, /**< local patch: that window, in ms */
    ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
 
    ENET_PEER_DEFAULT_ROUND_TRIP_TIME      = 500,
@@ -374,6 +377,7 @@ typedef struct _ENetPeer
    enet_uint16   verifySentTime;        /**< local patch: the random sent time of that VERIFY_CONNECT, which the peer's acknowledgement must echo */
    enet_uint8    verifyAnswers;         /**< local patch: VERIFY_CONNECTs sent to the unverified peer */
    enet_uint8    verifyFailures;        /**< local patch: acknowledgements that echoed the wrong sent time */
+   enet_uint16   verifyCredit;          /**< local patch: bytes the unverified address has earned toward VERIFY_CONNECTs (3 per byte received) */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -408,6 +412,7 @@ typedef struct _ENetConnectRecord
    enet_uint8           outgoingSessionID;
    enet_uint8           answers;
    enet_uint8           failures;
+   enet_uint16          credit;          /**< bytes earned toward answers (3 per byte received) */
    ENetProtocolConnect  connect;         /**< the CONNECT command as received */
 } ENetConnectRecord;
 
@@ -481,6 +486,7 @@ typedef struct _ENetHost
    enet_uint32          connectRecordsExpired;       /**< local patch: records and unverified half-open peers that expired */
    enet_uint32          connectsCompleted;           /**< local patch: handshakes completed by an acknowledgement that echoed the random sent time */
    enet_uint32          connectsDropped;             /**< local patch: acknowledged records whose slot was taken meanwhile, and handshakes dropped after wrong echoes */
+   enet_uint32 *        connectGuesses;              /**< local patch: per bucket of source IPs, when its window began and its wrong echoes in it (allocated at the first wrong echo) */
 } ENetHost;
 
 /**
