@@ -376,6 +376,10 @@ const CASES: &[Case] = &[
         run: flood::handshake_cases,
     },
     Case {
+        name: "flood_record_eviction",
+        run: flood::record_eviction,
+    },
+    Case {
         name: "flood_defence_off",
         run: flood::defence_off,
     },

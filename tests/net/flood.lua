@@ -5,7 +5,8 @@
 --                      every packet, prints "EVENT connect|disconnect <ms> <address>" and, every
 --                      100 ms when it changed, "HALFOPEN <n>" (peers acknowledging_connect); at
 --                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()) and "RSS ...".
---                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>;
+--                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
+--                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
 --                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
@@ -45,8 +46,8 @@ if role == "server" then
     local host = assert(enet.host_create("127.0.0.1:*", N.num("ENET_PEER_COUNT", 64), 2))
     if N.env("ENET_DEFENCE") == "off" then
       host:flood_defence(false)
-    elseif N.env("ENET_CONNECT_TIMEOUT") then
-      host:flood_defence(true, nil, N.num("ENET_CONNECT_TIMEOUT"))
+    elseif N.env("ENET_CONNECT_TIMEOUT") or N.env("ENET_RECORDS") then
+      host:flood_defence(true, N.num("ENET_RECORDS"), N.num("ENET_CONNECT_TIMEOUT"))
     end
     if N.env("ENET_DUPLICATE_PEERS") then host:duplicate_peers(N.num("ENET_DUPLICATE_PEERS")) end
     local rss_before = rss_kib()

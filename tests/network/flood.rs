@@ -706,6 +706,58 @@ pub fn handshake_cases(ctx: &Ctx) -> Outcome {
     }
 }
 
+/// A record table smaller than the flood's sources (256 records, 300 forging addresses; the
+/// flood case's 300 sources each replace their own record): records are evicted, the server's
+/// memory does not move, and a legitimate client still joins (an evicted offer is renewed by its
+/// CONNECT retransmission, so allow 3 s).
+pub fn record_eviction(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "eviction");
+    let (server_proc, addr) = server(ctx, &stop, &[("ENET_RECORDS", "256".into())])?;
+    let flood = Flood::start(addr, 5000, SOURCES, ctx.seed_for("eviction"))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let client = ctx.lua(
+        ctx.interp,
+        &ctx.module_dir,
+        "flood.lua",
+        &[
+            ("ENET_ROLE", "client".to_string()),
+            ("ENET_SERVER", addr.to_string()),
+            ("ENET_JOIN_LIMIT", "3000".to_string()),
+        ],
+    );
+    let joined = LuaProcess::spawn_named("client", client)?.finish(Duration::from_secs(20), |_| {});
+    std::thread::sleep(Duration::from_millis(300));
+    let report = flood.stop();
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let joined = joined?;
+    let evicted = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("STATS ")?
+                .split_whitespace()
+                .nth(3)?
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0);
+    let summary = format!(
+        "256 records, {}; evicted {evicted}; {}; {}",
+        report.summary(),
+        lines_with(&joined, "COUNT "),
+        lines_with(&out, "RSS ")
+    );
+    if evicted == 0 {
+        return Err(format!(
+            "no record was evicted
+{summary}
+server:
+{out}"
+        ));
+    }
+    Ok(summary)
+}
+
 /// `host:flood_defence(false)` is stock ENet's handshake: one forged CONNECT gets
 /// VERIFY_CONNECT again on the server's timer, and a modest flood (1,000/s) locks every slot
 /// so that a legitimate client cannot join within a second.
