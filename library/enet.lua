@@ -235,6 +235,28 @@ function Host:duplicate_peers(n) end
 ---@return boolean on
 function Host:refuse_connections(on) end
 
+---Gets, or sets and returns, the defence against forged-CONNECT floods (on by default): `on`
+---false gives stock ENet's handshake; `records`, half-open handshakes kept without a slot under
+---pressure (0..262144, rounded down to a power of 2; default 32768); `timeout`, ms an unverified
+---handshake waits for its acknowledgement (1..60000; default 5000).
+---@param on boolean?
+---@param records integer?
+---@param timeout integer?
+---@return boolean on
+---@return integer records
+---@return integer timeout
+function Host:flood_defence(on, records, timeout) end
+
+---What the flood defence did since the host was created: VERIFY_CONNECTs sent to unverified
+---addresses, records evicted, records and half-open peers expired, handshakes completed by an
+---echoed acknowledgement, handshakes dropped.
+---@return integer answered
+---@return integer evicted
+---@return integer expired
+---@return integer completed
+---@return integer dropped
+function Host:flood_statistics() end
+
 ---Gets, or sets and returns, whether every datagram carries a CRC32 (both ends must agree).
 ---@param on boolean?
 ---@return boolean on

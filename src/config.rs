@@ -188,6 +188,63 @@ unsafe fn refuse_connections(args: Args) -> Ret<bool> {
     }
 }
 
+/// The most records `flood_defence` accepts: 262,144 records are about 23 MB.
+const MAXIMUM_CONNECT_RECORDS: u32 = 1 << 18;
+
+/// `host:flood_defence([on [, records [, timeout]]])`: the handshake defence of vendor patch
+/// 0025 (SPEC §10), on by default. `on` false gives stock ENet's handshake; `records` is how many
+/// half-open handshakes the host keeps without a peer under pressure (0..262144, rounded down to
+/// a power of 2; 0 keeps none); `timeout` is how long (ms, 1..60000) an unverified handshake
+/// waits for its acknowledgement. Returns the three settings.
+unsafe fn flood_defence(args: Args) -> Ret<(bool, i64, i64)> {
+    // SAFETY: live host, borrowed only inside the body.
+    unsafe {
+        let (_, host) = args.live_host(1)?;
+        if !args.absent(2) {
+            let on = args.truthy(2);
+            let (mut records, mut timeout) =
+                ((*host).connectRecordLimit as u32, (*host).connectTimeout);
+            if !args.absent(3) {
+                records = args.u32(3)?;
+                if records > MAXIMUM_CONNECT_RECORDS {
+                    return Err(Raise::Arg(3, c"records must be 0..262144"));
+                }
+            }
+            if !args.absent(4) {
+                timeout = args.u32(4)?;
+                if !(1..=60000).contains(&timeout) {
+                    return Err(Raise::Arg(4, c"timeout must be 1..60000"));
+                }
+            }
+            enet::enet_host_connect_defence(host, c_int::from(on), records as usize, timeout);
+        }
+        let host = &*host;
+        Ok((
+            host.connectDefence != 0,
+            host.connectRecordLimit as i64,
+            host.connectTimeout.into(),
+        ))
+    }
+}
+
+/// `host:flood_statistics()`: what the handshake defence did, as five counters: VERIFY_CONNECTs
+/// sent to unverified addresses, records evicted before they expired, records and half-open
+/// peers expired, handshakes completed by an acknowledgement that echoed the random sent time,
+/// and handshakes dropped (slot taken meanwhile, or wrong echoes).
+unsafe fn flood_statistics(args: Args) -> Ret<[i64; 5]> {
+    // SAFETY: live host, read by shared reference inside the body.
+    unsafe {
+        let host = &*args.live_host(1)?.1;
+        Ok([
+            host.connectsAnswered.into(),
+            host.connectRecordsEvicted.into(),
+            host.connectRecordsExpired.into(),
+            host.connectsCompleted.into(),
+            host.connectsDropped.into(),
+        ])
+    }
+}
+
 unsafe extern "C" fn crc32(buffers: *const enet::ENetBuffer, count: usize) -> u32 {
     // SAFETY: ENet passes its own buffer array, as it would to enet_crc32 directly.
     unsafe { enet::enet_crc32(buffers, count) }
@@ -272,4 +329,6 @@ pub const METHODS: Methods = methods! {
     c"checksum" => checksum,
     c"compression" => compression,
     c"socket_buffer_sizes" => socket_buffer_sizes,
+    c"flood_defence" => flood_defence,
+    c"flood_statistics" => flood_statistics,
 };

@@ -175,6 +175,17 @@ pub struct ENetPeer {
     pub sentReliableTable: *mut c_void,
     pub sentReliableTableSize: usize,
     pub sentReliableCount: usize,
+    /// Local patch 0025 (the handshake under a forged-CONNECT flood): when the last
+    /// VERIFY_CONNECT went to this unverified half-open peer.
+    pub verifySendTime: u32,
+    /// Local patch 0025: the random sent time its acknowledgement must echo.
+    pub verifySentTime: u16,
+    /// Local patch 0025: VERIFY_CONNECTs sent to it.
+    pub verifyAnswers: u8,
+    /// Local patch 0025: acknowledgements that echoed the wrong sent time.
+    pub verifyFailures: u8,
+    /// Local patch 0025: bytes the address earned toward answers.
+    pub verifyCredit: u16,
 }
 
 #[repr(C)]
@@ -236,6 +247,23 @@ pub struct ENetHost {
     pub maximumHostWaitingData: usize,
     /// Local patch 0017: ENet's own cache while it receives a datagram.
     pub receivedAddressWaitingData: usize,
+    /// Local patch 0025: 1 for the defended handshake, 0 for stock ENet's
+    /// (`enet_host_connect_defence` sets it and the three after it).
+    pub connectDefence: c_int,
+    /// Local patch 0025: the records of half-open handshakes kept without a peer.
+    pub connectRecords: *mut c_void,
+    pub connectRecordLimit: usize,
+    pub connectTimeout: u32,
+    pub connectRecordSlot: usize,
+    pub connectSecret: [u32; 4],
+    /// Local patch 0025: the counters of `host:flood_statistics()`.
+    pub connectsAnswered: u32,
+    pub connectRecordsEvicted: u32,
+    pub connectRecordsExpired: u32,
+    pub connectsCompleted: u32,
+    pub connectsDropped: u32,
+    /// Local patch 0025: wrong echoes per bucket of source IPs (C-owned; never touched here).
+    pub connectGuesses: *mut u32,
 }
 
 pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;
@@ -319,6 +347,13 @@ extern "C" {
     pub fn enet_host_compress_with_range_coder(host: *mut ENetHost) -> c_int;
     pub fn enet_host_channel_limit(host: *mut ENetHost, channelLimit: usize);
     pub fn enet_host_bandwidth_limit(host: *mut ENetHost, incoming: u32, outgoing: u32);
+    /// Local patch 0025.
+    pub fn enet_host_connect_defence(
+        host: *mut ENetHost,
+        enabled: c_int,
+        record_limit: usize,
+        timeout: u32,
+    );
 
     pub fn enet_peer_send(peer: *mut ENetPeer, channelID: u8, packet: *mut ENetPacket) -> c_int;
     pub fn enet_peer_receive(peer: *mut ENetPeer, channelID: *mut u8) -> *mut ENetPacket;

@@ -237,6 +237,20 @@ impl Push for (i64, i64, i64) {
     }
 }
 
+impl Push for (bool, i64, i64) {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for bool and i64.
+        unsafe { self.0.push(l) + self.1.push(l) + self.2.push(l) }
+    }
+}
+
+impl Push for [i64; 5] {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: as for i64; a C function has LUA_MINSTACK (20) free slots.
+        unsafe { self.into_iter().map(|n| n.push(l)).sum() }
+    }
+}
+
 impl Push for f64 {
     unsafe fn push(self, l: State) -> c_int {
         // SAFETY: as for i64.

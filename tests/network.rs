@@ -14,6 +14,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "network/flood.rs"]
+mod flood;
 #[path = "network/held.rs"]
 mod held;
 #[path = "network/hostile.rs"]
@@ -360,6 +362,42 @@ const CASES: &[Case] = &[
     Case {
         name: "stock_love_interop",
         run: stock::stock_love,
+    },
+    Case {
+        name: "flood_join",
+        run: flood::join_under_flood,
+    },
+    Case {
+        name: "flood_reflection",
+        run: flood::reflection,
+    },
+    Case {
+        name: "flood_handshake_cases",
+        run: flood::handshake_cases,
+    },
+    Case {
+        name: "flood_record_eviction",
+        run: flood::record_eviction,
+    },
+    Case {
+        name: "flood_defence_off",
+        run: flood::defence_off,
+    },
+    Case {
+        name: "flood_record_guesses",
+        run: flood::record_guesses,
+    },
+    Case {
+        name: "flood_record_duplicate_peers",
+        run: flood::record_duplicate_peers,
+    },
+    Case {
+        name: "flood_answer_amplification",
+        run: flood::answer_amplification,
+    },
+    Case {
+        name: "flood_blind_rate",
+        run: flood::blind_rate,
     },
     Case {
         name: "soak",

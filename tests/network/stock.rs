@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Compiles one of tests/net/c into the test target dir. `Ok(None)` when the C compiler or the
 /// library is missing outside CI (the case is then reported as skipped).
-fn compile(
+pub fn compile(
     ctx: &Ctx,
     source: &str,
     output: &str,

@@ -113,6 +113,19 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> randomSeed = (enet_uint32) (size_t) host;
     host -> randomSeed += enet_host_random_seed ();
     host -> randomSeed = (host -> randomSeed << 16) | (host -> randomSeed >> 16);
+    host -> connectDefence = 1;
+    host -> connectRecords = NULL;
+    host -> connectGuesses = NULL;
+    host -> connectRecordLimit = ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT;
+    host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
+    host -> connectRecordSlot = 0;
+    enet_host_random_secret (host -> connectSecret, sizeof (host -> connectSecret) / sizeof (enet_uint32));
+    host -> connectSecret [0] ^= host -> randomSeed;
+    host -> connectsAnswered = 0;
+    host -> connectRecordsEvicted = 0;
+    host -> connectRecordsExpired = 0;
+    host -> connectsCompleted = 0;
+    host -> connectsDropped = 0;
     host -> channelLimit = channelLimit;
     host -> incomingBandwidth = incomingBandwidth;
     host -> outgoingBandwidth = outgoingBandwidth;
@@ -174,6 +187,43 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     return host;
 }
 
+/** Local patch: configures the defence against forged-CONNECT floods (PATCHES.md, 0025).
+    @param host host to configure
+    @param enabled 0 for stock ENet's handshake, otherwise the defended one
+    @param recordLimit records kept under pressure, rounded down to a power of 2 (below
+           ENET_HOST_CONNECT_RECORD_WAYS: none); the table is emptied when the limit changes
+    @param timeout how long an unverified handshake waits for its acknowledgement, in ms (at least 1)
+*/
+void
+enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, enet_uint32 timeout)
+{
+    size_t limit = 0;
+    ENetPeer * currentPeer;
+
+    if (recordLimit >= ENET_HOST_CONNECT_RECORD_WAYS)
+      for (limit = ENET_HOST_CONNECT_RECORD_WAYS; limit <= recordLimit / 2; limit *= 2) ;
+
+    if (! enabled || limit != host -> connectRecordLimit)
+    {
+       if (host -> connectRecords != NULL)
+         enet_free (host -> connectRecords);
+       host -> connectRecords = NULL;
+    }
+
+    if (! enabled)
+    {
+       /* Half-open peers continue as stock ones, with retransmissions. */
+       for (currentPeer = host -> peers;
+            currentPeer < & host -> peers [host -> peerCount];
+            ++ currentPeer)
+         currentPeer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
+    }
+
+    host -> connectDefence = enabled ? 1 : 0;
+    host -> connectRecordLimit = limit;
+    host -> connectTimeout = timeout > 0 ? timeout : 1;
+}
+
 /** Destroys the host and all resources associated with it.
     @param host pointer to the host to destroy
 */
@@ -197,6 +247,10 @@ enet_host_destroy (ENetHost * host)
     if (host -> compressor.context != NULL && host -> compressor.destroy)
       (* host -> compressor.destroy) (host -> compressor.context);
 
+    if (host -> connectRecords != NULL)
+      enet_free (host -> connectRecords);
+    if (host -> connectGuesses != NULL)
+      enet_free (host -> connectGuesses);
     enet_free (host -> peers);
     enet_free (host);
 }

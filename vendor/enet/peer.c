@@ -740,6 +740,11 @@ enet_peer_reset (ENetPeer * peer)
     peer -> eventData = 0;
     enet_peer_release_waiting_data (peer, peer -> totalWaitingData);
     peer -> flags = 0;
+    peer -> verifySendTime = 0;
+    peer -> verifySentTime = 0;
+    peer -> verifyAnswers = 0;
+    peer -> verifyFailures = 0;
+    peer -> verifyCredit = 0;
 
     memset (peer -> unsequencedWindow, 0, sizeof (peer -> unsequencedWindow));
     

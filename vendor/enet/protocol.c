@@ -264,51 +264,427 @@ enet_protocol_remove_sent_reliable_command (ENetPeer * peer, enet_uint16 reliabl
     return commandNumber;
 } 
 
-static ENetPeer *
-enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENetProtocol * command)
+/* Local patch 0025: the handshake under a forged-CONNECT flood (see PATCHES.md).
+   A half-open peer is "unverified" until its address echoes the random sent time of the
+   VERIFY_CONNECT sent to it: it gets no retransmission on the host's timer, only one answer per
+   datagram it sends, and expires after host -> connectTimeout. */
+static int
+enet_protocol_peer_unverified (const ENetPeer * peer)
 {
-    enet_uint8 incomingSessionID, outgoingSessionID;
-    enet_uint32 mtu, windowSize;
-    ENetChannel * channel;
-    size_t channelCount, duplicatePeers = 0;
-    ENetPeer * currentPeer, * peer = NULL;
-    ENetProtocol verifyCommand;
+    return peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && (peer -> flags & ENET_PEER_FLAG_UNVERIFIED);
+}
 
-    channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
+typedef unsigned long long enet_protocol_uint64;
 
-    if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
-        channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
-      return NULL;
+#define ENET_SIP_ROTATE(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define ENET_SIP_ROUND \
+    do { \
+      v0 += v1; v1 = ENET_SIP_ROTATE (v1, 13); v1 ^= v0; v0 = ENET_SIP_ROTATE (v0, 32); \
+      v2 += v3; v3 = ENET_SIP_ROTATE (v3, 16); v3 ^= v2; \
+      v0 += v3; v3 = ENET_SIP_ROTATE (v3, 21); v3 ^= v0; \
+      v2 += v1; v1 = ENET_SIP_ROTATE (v1, 17); v1 ^= v2; v2 = ENET_SIP_ROTATE (v2, 32); \
+    } while (0)
 
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
+/* SipHash-1-3 of two 64-bit words under the host's secret: the random sent times (of a counter)
+   and the record table's hash (of an address), which an attacker can neither predict nor aim at. */
+static enet_protocol_uint64
+enet_protocol_connect_hash (const ENetHost * host, enet_protocol_uint64 a, enet_protocol_uint64 b)
+{
+    enet_protocol_uint64 k0 = ((enet_protocol_uint64) host -> connectSecret [0] << 32) | host -> connectSecret [1],
+                k1 = ((enet_protocol_uint64) host -> connectSecret [2] << 32) | host -> connectSecret [3],
+                v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL,
+                v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+
+    v3 ^= a; ENET_SIP_ROUND; v0 ^= a;
+    v3 ^= b; ENET_SIP_ROUND; v0 ^= b;
+    v3 ^= 16ULL << 56; ENET_SIP_ROUND; v0 ^= 16ULL << 56;
+    v2 ^= 0xFF;
+    ENET_SIP_ROUND; ENET_SIP_ROUND; ENET_SIP_ROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static enet_uint16
+enet_protocol_connect_sent_time (ENetHost * host)
+{
+    return (enet_uint16) enet_protocol_connect_hash (host, enet_host_random (host), host -> serviceTime);
+}
+
+static ENetConnectRecord *
+enet_protocol_connect_record_bucket (ENetHost * host, const ENetAddress * address)
+{
+    enet_protocol_uint64 a, b;
+    size_t buckets = host -> connectRecordLimit / ENET_HOST_CONNECT_RECORD_WAYS;
+
+    memcpy (& a, address -> host, sizeof (a));
+    memcpy (& b, address -> host + sizeof (a), sizeof (b));
+    b ^= (enet_protocol_uint64) address -> port << 48;
+    return & host -> connectRecords [(enet_protocol_connect_hash (host, a, b) & (buckets - 1)) * ENET_HOST_CONNECT_RECORD_WAYS];
+}
+
+/* The wrong echoes of one source IP address (any port: an off-path attacker spoofs the port
+   too), counted per window of ENET_HOST_CONNECT_GUESS_WINDOW ms in a bucket of a keyed hash.
+   A blind attacker who wants a handshake for an address it does not hold has to guess the
+   16-bit echo; past ENET_HOST_CONNECT_GUESS_LIMIT wrong ones in a window, that address's
+   CONNECTs and acknowledgements wait for the next window, so guessing takes hours, not
+   seconds. A stock client never sends a wrong echo. Returns the bucket (two words: window start,
+   count), or NULL when none is kept or none could be allocated. */
+static enet_uint32 *
+enet_protocol_connect_guess_bucket (ENetHost * host, int create)
+{
+    enet_protocol_uint64 a, b;
+    size_t index;
+
+    if (host -> connectGuesses == NULL)
     {
-        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
-        {
-            if (peer == NULL)
-              peer = currentPeer;
-        }
-        else 
-        if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
-            ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
-        {
-            if (currentPeer -> address.port == host -> receivedAddress.port &&
-                currentPeer -> connectID == command -> connect.connectID)
-              return NULL;
-
-            ++ duplicatePeers;
-        }
+       if (! create)
+         return NULL;
+       host -> connectGuesses = (enet_uint32 *) enet_malloc (2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
+       if (host -> connectGuesses == NULL)
+         return NULL;
+       memset (host -> connectGuesses, 0, 2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
     }
 
-    if (peer == NULL || duplicatePeers >= host -> duplicatePeers)
-      return NULL;
+    memcpy (& a, host -> receivedAddress.host, sizeof (a));
+    memcpy (& b, host -> receivedAddress.host + sizeof (a), sizeof (b));
+    b ^= 0x6775657373ULL << 16; /* not the record table's hash of address and port */
+    index = (size_t) (enet_protocol_connect_hash (host, a, b) & (ENET_HOST_CONNECT_GUESS_BUCKETS - 1));
+    return & host -> connectGuesses [2 * index];
+}
+
+/* Whether the received datagram's IP address may still have its echo checked (or a CONNECT
+   answered) in this window. */
+static int
+enet_protocol_connect_guesses_left (ENetHost * host)
+{
+    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 0);
+
+    if (bucket == NULL || bucket [0] == 0 ||
+        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
+      return 1;
+    return bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT;
+}
+
+/* Counts a wrong echo from the received datagram's IP address. */
+static void
+enet_protocol_connect_guess_failed (ENetHost * host)
+{
+    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 1);
+
+    if (bucket == NULL)
+      return;
+    if (bucket [0] == 0 ||
+        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
+    {
+       bucket [0] = host -> serviceTime | 1;
+       bucket [1] = 0;
+    }
+    if (bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT)
+      ++ bucket [1];
+}
+
+static int
+enet_protocol_connect_record_live (ENetHost * host, ENetConnectRecord * record)
+{
+    if (record -> time == 0)
+      return 0;
+    if (ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time) < host -> connectTimeout)
+      return 1;
+    record -> time = 0;
+    ++ host -> connectRecordsExpired;
+    return 0;
+}
+
+/* The live record of the received datagram's address, if any. */
+static ENetConnectRecord *
+enet_protocol_find_connect_record (ENetHost * host)
+{
+    ENetConnectRecord * record = enet_protocol_connect_record_bucket (host, & host -> receivedAddress);
+    size_t way;
+
+    for (way = 0; way < ENET_HOST_CONNECT_RECORD_WAYS; ++ way, ++ record)
+    {
+       if (enet_protocol_connect_record_live (host, record) &&
+           record -> address.port == host -> receivedAddress.port &&
+           ! memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
+         return record;
+    }
+    return NULL;
+}
+
+/* A record for the received datagram's address: its old one, a free way of its bucket, or the
+   bucket's oldest. The table is allocated when first needed and never grows. */
+static ENetConnectRecord *
+enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command)
+{
+    ENetConnectRecord * record, * choice = NULL;
+    size_t way;
+
+    if (host -> connectRecords == NULL)
+    {
+       host -> connectRecords = (ENetConnectRecord *) enet_malloc (host -> connectRecordLimit * sizeof (ENetConnectRecord));
+       if (host -> connectRecords == NULL)
+         return NULL;
+       memset (host -> connectRecords, 0, host -> connectRecordLimit * sizeof (ENetConnectRecord));
+    }
+
+    record = enet_protocol_connect_record_bucket (host, & host -> receivedAddress);
+    for (way = 0; way < ENET_HOST_CONNECT_RECORD_WAYS; ++ way, ++ record)
+    {
+       if (! enet_protocol_connect_record_live (host, record))
+       {
+          if (choice == NULL || choice -> time != 0)
+            choice = record;
+       }
+       else
+       if (record -> address.port == host -> receivedAddress.port &&
+           ! memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
+       {
+          choice = record;
+          break;
+       }
+       else
+       if (choice == NULL || (choice -> time != 0 && ENET_TIME_LESS (record -> time, choice -> time)))
+         choice = record;
+    }
+
+    if (choice -> time != 0 &&
+        (choice -> address.port != host -> receivedAddress.port ||
+         memcmp (choice -> address.host, host -> receivedAddress.host, sizeof (choice -> address.host))))
+      ++ host -> connectRecordsEvicted;
+
+    memset (choice, 0, sizeof (ENetConnectRecord));
+    choice -> address = host -> receivedAddress;
+    choice -> incomingPeerID = 0xFFFF; /* no slot offered yet: beyond any host's peers */
+    choice -> sentTime = enet_protocol_connect_sent_time (host);
+    choice -> connect = command -> connect;
+    choice -> time = ENET_MAX (host -> serviceTime, 1);
+    return choice;
+}
+
+/* The session IDs a CONNECT gets through a slot, as stock ENet chooses them. */
+static void
+enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * command, enet_uint8 * incomingSessionID, enet_uint8 * outgoingSessionID)
+{
+    enet_uint8 sessionID;
+
+    sessionID = command -> connect.incomingSessionID == 0xFF ? peer -> outgoingSessionID : command -> connect.incomingSessionID;
+    sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    if (sessionID == peer -> outgoingSessionID)
+      sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    * incomingSessionID = sessionID;
+
+    sessionID = command -> connect.outgoingSessionID == 0xFF ? peer -> incomingSessionID : command -> connect.outgoingSessionID;
+    sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    if (sessionID == peer -> incomingSessionID)
+      sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    * outgoingSessionID = sessionID;
+}
+
+/* The VERIFY_CONNECT answering a CONNECT, which depends only on the host and the CONNECT. */
+static void
+enet_protocol_verify_connect_command (ENetHost * host, const ENetProtocol * command, enet_uint16 incomingPeerID,
+                                      enet_uint8 incomingSessionID, enet_uint8 outgoingSessionID, ENetProtocol * verifyCommand)
+{
+    size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
+    enet_uint32 mtu = ENET_NET_TO_HOST_32 (command -> connect.mtu), windowSize;
+
+    if (channelCount > host -> channelLimit)
+      channelCount = host -> channelLimit;
+
+    if (mtu < ENET_PROTOCOL_MINIMUM_MTU)
+      mtu = ENET_PROTOCOL_MINIMUM_MTU;
+    else
+    if (mtu > ENET_PROTOCOL_MAXIMUM_MTU)
+      mtu = ENET_PROTOCOL_MAXIMUM_MTU;
+
+    if (mtu > host -> mtu)
+      mtu = host -> mtu;
+
+    if (host -> incomingBandwidth == 0)
+      windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
+    else
+      windowSize = (host -> incomingBandwidth / ENET_PEER_WINDOW_SIZE_SCALE) *
+                     ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
+
+    if (windowSize > ENET_NET_TO_HOST_32 (command -> connect.windowSize))
+      windowSize = ENET_NET_TO_HOST_32 (command -> connect.windowSize);
+
+    if (windowSize < ENET_PROTOCOL_MINIMUM_WINDOW_SIZE)
+      windowSize = ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
+    else
+    if (windowSize > ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE)
+      windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
+
+    verifyCommand -> header.command = ENET_PROTOCOL_COMMAND_VERIFY_CONNECT | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
+    verifyCommand -> header.channelID = 0xFF;
+    verifyCommand -> verifyConnect.outgoingPeerID = ENET_HOST_TO_NET_16 (incomingPeerID);
+    verifyCommand -> verifyConnect.incomingSessionID = incomingSessionID;
+    verifyCommand -> verifyConnect.outgoingSessionID = outgoingSessionID;
+    verifyCommand -> verifyConnect.mtu = ENET_HOST_TO_NET_32 (mtu);
+    verifyCommand -> verifyConnect.windowSize = ENET_HOST_TO_NET_32 (windowSize);
+    verifyCommand -> verifyConnect.channelCount = ENET_HOST_TO_NET_32 (channelCount);
+    verifyCommand -> verifyConnect.incomingBandwidth = ENET_HOST_TO_NET_32 (host -> incomingBandwidth);
+    verifyCommand -> verifyConnect.outgoingBandwidth = ENET_HOST_TO_NET_32 (host -> outgoingBandwidth);
+    verifyCommand -> verifyConnect.packetThrottleInterval = command -> connect.packetThrottleInterval;
+    verifyCommand -> verifyConnect.packetThrottleAcceleration = command -> connect.packetThrottleAcceleration;
+    verifyCommand -> verifyConnect.packetThrottleDeceleration = command -> connect.packetThrottleDeceleration;
+    verifyCommand -> verifyConnect.connectID = command -> connect.connectID;
+}
+
+/* The next free slot from the record cursor on, so that records spread over the free slots. */
+static ENetPeer *
+enet_protocol_connect_record_slot (ENetHost * host)
+{
+    size_t i;
+
+    for (i = 0; i < host -> peerCount; ++ i)
+    {
+       ENetPeer * peer = & host -> peers [(host -> connectRecordSlot + i) % host -> peerCount];
+
+       if (peer -> state == ENET_PEER_STATE_DISCONNECTED)
+       {
+          host -> connectRecordSlot = (peer -> incomingPeerID + 1) % host -> peerCount;
+          return peer;
+       }
+    }
+    return NULL;
+}
+
+/* Answers a record's CONNECT (or its client's later datagram) with one VERIFY_CONNECT, built
+   and sent here without a peer: the datagram a stock half-open peer would send, with the
+   record's random sent time. A record whose slot was taken meanwhile offers another free one
+   (its client has not accepted the old offer, or it would not ask again). */
+/* What a VERIFY_CONNECT datagram costs an unverified address's credit: header, sent time and
+   the command (the first one also carries the CONNECT's acknowledgement). */
+#define ENET_PROTOCOL_VERIFY_CONNECT_BYTES (sizeof (ENetProtocolHeader) + sizeof (ENetProtocolVerifyConnect))
+
+/* No reflection by bytes either (local patch 0025): an unverified address earns three bytes of
+   answer per byte it sent, so a stream of tiny datagrams to the offered slot cannot draw a
+   48-byte VERIFY_CONNECT each. The CONNECT (52 bytes or more) always earns its answer; a lost
+   acknowledgement is still recovered by the client's later traffic (a ping earns a third of an
+   answer, a retransmitted CONNECT a whole one). Returns whether the received datagram may be
+   answered, and spends the credit if so. */
+static int
+enet_protocol_connect_credit (ENetHost * host, enet_uint16 * credit)
+{
+    size_t earned = (size_t) * credit + 3 * host -> receivedDataLength;
+
+    if (earned > 0xFFFF)
+      earned = 0xFFFF;
+    if (earned < ENET_PROTOCOL_VERIFY_CONNECT_BYTES)
+    {
+       * credit = (enet_uint16) earned;
+       return 0;
+    }
+    * credit = (enet_uint16) (earned - ENET_PROTOCOL_VERIFY_CONNECT_BYTES);
+    return 1;
+}
+
+static void
+enet_protocol_answer_connect_record (ENetHost * host, ENetConnectRecord * record)
+{
+    enet_uint8 headerData [sizeof (ENetProtocolHeader) + sizeof (enet_uint32)];
+    ENetProtocolHeader * header = (ENetProtocolHeader *) headerData;
+    ENetProtocol verifyCommand;
+    ENetBuffer buffers [2];
+    enet_uint16 outgoingPeerID = ENET_NET_TO_HOST_16 (record -> connect.outgoingPeerID), headerFlags = ENET_PROTOCOL_HEADER_FLAG_SENT_TIME;
+    int sentLength;
+
+    if (record -> answers >= ENET_HOST_CONNECT_ANSWERS ||
+        ! enet_protocol_connect_credit (host, & record -> credit))
+      return;
+
+    if (record -> incomingPeerID >= host -> peerCount ||
+        host -> peers [record -> incomingPeerID].state != ENET_PEER_STATE_DISCONNECTED)
+    {
+       ENetPeer * slot = enet_protocol_connect_record_slot (host);
+       ENetProtocol connect;
+
+       if (slot == NULL)
+       {
+          record -> time = 0;
+          ++ host -> connectsDropped;
+          return;
+       }
+       connect.connect = record -> connect;
+       record -> incomingPeerID = slot -> incomingPeerID;
+       enet_protocol_connect_sessions (slot, & connect, & record -> incomingSessionID, & record -> outgoingSessionID);
+    }
+
+    {
+       ENetProtocol connect;
+
+       connect.connect = record -> connect;
+       enet_protocol_verify_connect_command (host, & connect, record -> incomingPeerID,
+                                             record -> incomingSessionID, record -> outgoingSessionID, & verifyCommand);
+    }
+    verifyCommand.header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (1);
+
+    if (outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID)
+      headerFlags |= record -> incomingSessionID << ENET_PROTOCOL_HEADER_SESSION_SHIFT;
+    header -> peerID = ENET_HOST_TO_NET_16 (outgoingPeerID | headerFlags);
+    header -> sentTime = ENET_HOST_TO_NET_16 (record -> sentTime);
+
+    buffers [0].data = headerData;
+    buffers [0].dataLength = sizeof (ENetProtocolHeader);
+    buffers [1].data = & verifyCommand;
+    buffers [1].dataLength = sizeof (ENetProtocolVerifyConnect);
+
+    if (host -> checksum != NULL)
+    {
+        enet_uint8 * checksum = & headerData [buffers [0].dataLength];
+        enet_uint32 newChecksum = outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID ? record -> connect.connectID : 0;
+        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
+        buffers [0].dataLength += sizeof (enet_uint32);
+        newChecksum = host -> checksum (buffers, 2);
+        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
+    }
+
+    record -> time = ENET_MAX (host -> serviceTime, 1);
+    ++ record -> answers;
+    ++ host -> connectsAnswered;
+
+    sentLength = enet_socket_send (host -> socket, host -> addressFamily, & record -> address, buffers, 2);
+    if (sentLength > 0)
+    {
+       host -> totalSentData += sentLength;
+       host -> totalSentPackets ++;
+    }
+}
+
+/* Sends an unverified peer's VERIFY_CONNECT once more, in answer to a datagram from its address
+   (its client's CONNECT again, or traffic after a lost acknowledgement). */
+static void
+enet_protocol_resend_verify_connect (ENetPeer * peer)
+{
+    ENetOutgoingCommand * outgoingCommand;
+
+    if (peer -> verifyAnswers >= ENET_HOST_CONNECT_ANSWERS)
+      return;
+
+    outgoingCommand = enet_peer_find_sent_reliable_command (peer, 1, 0xFF);
+    if (outgoingCommand == NULL || ! outgoingCommand -> inTransit ||
+        ! enet_protocol_connect_credit (peer -> host, & peer -> verifyCredit))
+      return;
+
+    outgoingCommand -> inTransit = 0;
+    enet_list_insert (enet_list_begin (& peer -> outgoingCommands), enet_list_remove (& outgoingCommand -> outgoingCommandList));
+}
+
+/* A slot's state for an incoming connection, and the VERIFY_CONNECT that answers it. */
+static int
+enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetProtocol * command,
+                                  enet_uint8 incomingSessionID, enet_uint8 outgoingSessionID, ENetProtocol * verifyCommand)
+{
+    ENetChannel * channel;
+    size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
+    enet_uint32 mtu;
 
     if (channelCount > host -> channelLimit)
       channelCount = host -> channelLimit;
     peer -> channels = (ENetChannel *) enet_malloc (channelCount * sizeof (ENetChannel));
     if (peer -> channels == NULL)
-      return NULL;
+      return -1;
     peer -> channelCount = channelCount;
     peer -> state = ENET_PEER_STATE_ACKNOWLEDGING_CONNECT;
     peer -> connectID = command -> connect.connectID;
@@ -321,17 +697,7 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     peer -> packetThrottleAcceleration = ENET_NET_TO_HOST_32 (command -> connect.packetThrottleAcceleration);
     peer -> packetThrottleDeceleration = ENET_NET_TO_HOST_32 (command -> connect.packetThrottleDeceleration);
     peer -> eventData = ENET_NET_TO_HOST_32 (command -> connect.data);
-
-    incomingSessionID = command -> connect.incomingSessionID == 0xFF ? peer -> outgoingSessionID : command -> connect.incomingSessionID;
-    incomingSessionID = (incomingSessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    if (incomingSessionID == peer -> outgoingSessionID)
-      incomingSessionID = (incomingSessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
     peer -> outgoingSessionID = incomingSessionID;
-
-    outgoingSessionID = command -> connect.outgoingSessionID == 0xFF ? peer -> incomingSessionID : command -> connect.outgoingSessionID;
-    outgoingSessionID = (outgoingSessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    if (outgoingSessionID == peer -> incomingSessionID)
-      outgoingSessionID = (outgoingSessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
     peer -> incomingSessionID = outgoingSessionID;
 
     for (channel = peer -> channels;
@@ -383,38 +749,254 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     if (peer -> windowSize > ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE)
       peer -> windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
 
-    if (host -> incomingBandwidth == 0)
-      windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
-    else
-      windowSize = (host -> incomingBandwidth / ENET_PEER_WINDOW_SIZE_SCALE) *
-                     ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
+    enet_protocol_verify_connect_command (host, command, peer -> incomingPeerID, incomingSessionID, outgoingSessionID, verifyCommand);
+    return 0;
+}
 
-    if (windowSize > ENET_NET_TO_HOST_32 (command -> connect.windowSize))
-      windowSize = ENET_NET_TO_HOST_32 (command -> connect.windowSize);
+static ENetPeer *
+enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENetProtocol * command)
+{
+    enet_uint8 incomingSessionID, outgoingSessionID;
+    size_t channelCount, duplicatePeers = 0, freePeers = 0, unverifiedPeers = 0;
+    ENetPeer * currentPeer, * peer = NULL;
+    ENetConnectRecord * record = NULL;
+    ENetProtocol verifyCommand;
 
-    if (windowSize < ENET_PROTOCOL_MINIMUM_WINDOW_SIZE)
-      windowSize = ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
-    else
-    if (windowSize > ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE)
-      windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
+    channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
 
-    verifyCommand.header.command = ENET_PROTOCOL_COMMAND_VERIFY_CONNECT | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
-    verifyCommand.header.channelID = 0xFF;
-    verifyCommand.verifyConnect.outgoingPeerID = ENET_HOST_TO_NET_16 (peer -> incomingPeerID);
-    verifyCommand.verifyConnect.incomingSessionID = incomingSessionID;
-    verifyCommand.verifyConnect.outgoingSessionID = outgoingSessionID;
-    verifyCommand.verifyConnect.mtu = ENET_HOST_TO_NET_32 (peer -> mtu);
-    verifyCommand.verifyConnect.windowSize = ENET_HOST_TO_NET_32 (windowSize);
-    verifyCommand.verifyConnect.channelCount = ENET_HOST_TO_NET_32 (channelCount);
-    verifyCommand.verifyConnect.incomingBandwidth = ENET_HOST_TO_NET_32 (host -> incomingBandwidth);
-    verifyCommand.verifyConnect.outgoingBandwidth = ENET_HOST_TO_NET_32 (host -> outgoingBandwidth);
-    verifyCommand.verifyConnect.packetThrottleInterval = ENET_HOST_TO_NET_32 (peer -> packetThrottleInterval);
-    verifyCommand.verifyConnect.packetThrottleAcceleration = ENET_HOST_TO_NET_32 (peer -> packetThrottleAcceleration);
-    verifyCommand.verifyConnect.packetThrottleDeceleration = ENET_HOST_TO_NET_32 (peer -> packetThrottleDeceleration);
-    verifyCommand.verifyConnect.connectID = peer -> connectID;
+    if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
+        channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
+      return NULL;
+
+    /* An address that spent its guesses in this window waits for the next one (local patch
+       0025): a new attempt would bring fresh guesses. */
+    if (host -> connectDefence && ! enet_protocol_connect_guesses_left (host))
+      return NULL;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
+        {
+            if (peer == NULL)
+              peer = currentPeer;
+            ++ freePeers;
+        }
+        else 
+        if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+            ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
+        {
+            if (currentPeer -> address.port == host -> receivedAddress.port &&
+                currentPeer -> connectID == command -> connect.connectID)
+            {
+              /* The client's own retransmission: stock ENet ignores it and retransmits on its
+                 timer; an unverified peer answers it instead. */
+              if (enet_protocol_peer_unverified (currentPeer))
+                enet_protocol_resend_verify_connect (currentPeer);
+              return NULL;
+            }
+
+            ++ duplicatePeers;
+        }
+
+        if (enet_protocol_peer_unverified (currentPeer))
+          ++ unverifiedPeers;
+    }
+
+    if (peer == NULL || duplicatePeers >= host -> duplicatePeers)
+      return NULL;
+
+    if (host -> connectRecords != NULL)
+    {
+        record = enet_protocol_find_connect_record (host);
+        if (record != NULL)
+        {
+            if (record -> connect.connectID == command -> connect.connectID)
+            {
+                enet_protocol_answer_connect_record (host, record);
+                return NULL;
+            }
+
+            /* A new attempt from the same address and port replaces the old one. */
+            record -> time = 0;
+        }
+    }
+
+    /* Under pressure, when unverified peers hold half the slots not connected, a CONNECT gets
+       a record instead of a slot: a flood then fills the table, not the host. */
+    if (host -> connectDefence && host -> connectRecordLimit > 0 &&
+        unverifiedPeers > 0 && unverifiedPeers * 2 >= freePeers + unverifiedPeers)
+    {
+        record = enet_protocol_add_connect_record (host, command);
+        if (record != NULL)
+          enet_protocol_answer_connect_record (host, record);
+        return NULL;
+    }
+
+    enet_protocol_connect_sessions (peer, command, & incomingSessionID, & outgoingSessionID);
+
+    if (enet_protocol_setup_connect_peer (host, peer, command, incomingSessionID, outgoingSessionID, & verifyCommand) < 0)
+      return NULL;
+
+    if (host -> connectDefence)
+    {
+        peer -> flags |= ENET_PEER_FLAG_UNVERIFIED;
+        peer -> verifySentTime = enet_protocol_connect_sent_time (host);
+        peer -> verifyAnswers = 0;
+        peer -> verifyFailures = 0;
+        peer -> verifyCredit = 0;
+        enet_protocol_connect_credit (host, & peer -> verifyCredit); /* the CONNECT earns its answer */
+    }
 
     enet_peer_queue_outgoing_command (peer, & verifyCommand, NULL, 0, 0);
 
+    return peer;
+}
+
+/* A round-trip sample: the peer's estimates and throttle, as an acknowledgement updates them. */
+static void
+enet_protocol_update_round_trip_time (ENetHost * host, ENetPeer * peer, enet_uint32 roundTripTime)
+{
+    roundTripTime = ENET_MAX (roundTripTime, 1);
+
+    if (peer -> lastReceiveTime > 0)
+    {
+       enet_peer_throttle (peer, roundTripTime);
+
+       peer -> roundTripTimeVariance -= peer -> roundTripTimeVariance / 4;
+
+       if (roundTripTime >= peer -> roundTripTime)
+       {
+          enet_uint32 diff = roundTripTime - peer -> roundTripTime;
+          peer -> roundTripTimeVariance += diff / 4;
+          peer -> roundTripTime += diff / 8;
+       }
+       else
+       {
+          enet_uint32 diff = peer -> roundTripTime - roundTripTime;
+          peer -> roundTripTimeVariance += diff / 4;
+          peer -> roundTripTime -= diff / 8;
+       }
+    }
+    else
+    {
+       peer -> roundTripTime = roundTripTime;
+       peer -> roundTripTimeVariance = (roundTripTime + 1) / 2;
+    }
+
+    if (peer -> roundTripTime < peer -> lowestRoundTripTime)
+      peer -> lowestRoundTripTime = peer -> roundTripTime;
+
+    if (peer -> roundTripTimeVariance > peer -> highestRoundTripTimeVariance)
+      peer -> highestRoundTripTimeVariance = peer -> roundTripTimeVariance;
+
+    if (peer -> packetThrottleEpoch == 0 ||
+        ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> packetThrottleEpoch) >= peer -> packetThrottleInterval)
+    {
+        peer -> lastRoundTripTime = peer -> lowestRoundTripTime;
+        peer -> lastRoundTripTimeVariance = ENET_MAX (peer -> highestRoundTripTimeVariance, 1);
+        peer -> lowestRoundTripTime = peer -> roundTripTime;
+        peer -> highestRoundTripTimeVariance = peer -> roundTripTimeVariance;
+        peer -> packetThrottleEpoch = host -> serviceTime;
+    }
+}
+
+/* A datagram to a free slot from the address of a record that offered that slot: the record's
+   handshake completes when the datagram's acknowledgements (which stock ENet sends first)
+   include that of the VERIFY_CONNECT with the record's random sent time. The slot then gets the
+   peer that a CONNECT would have made, with VERIFY_CONNECT sent as its reliable command 1 and
+   acknowledged, and the datagram is processed as for any peer. Otherwise the record answers
+   once more (the acknowledgement was lost and this is the client's later traffic). */
+static ENetPeer *
+enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPeer * peer, ENetConnectRecord * record, size_t headerSize)
+{
+    enet_uint8 * currentData = host -> receivedData + headerSize;
+    ENetProtocol connect, verifyCommand;
+    int echoed = 0, wrong = 0;
+
+    while (currentData + sizeof (ENetProtocolAcknowledge) <= & host -> receivedData [host -> receivedDataLength])
+    {
+       const ENetProtocol * command = (const ENetProtocol *) currentData;
+
+       if ((command -> header.command & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_ACKNOWLEDGE)
+         break;
+       currentData += sizeof (ENetProtocolAcknowledge);
+
+       if (command -> header.channelID != 0xFF ||
+           ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber) != 1)
+         continue;
+
+       /* An address out of guesses for this window has no echo checked (the datagram is
+          dropped as a wrong one would be). */
+       if (! enet_protocol_connect_guesses_left (host))
+       {
+          wrong = 1;
+          break;
+       }
+
+       if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) == record -> sentTime)
+       {
+          echoed = 1;
+          break;
+       }
+
+       /* Each wrong echo is a guess and counts, as for a half-open peer: one datagram can
+          carry hundreds of acknowledgements. */
+       wrong = 1;
+       enet_protocol_connect_guess_failed (host);
+       if (++ record -> failures >= ENET_HOST_CONNECT_FAILURES)
+       {
+          record -> time = 0;
+          ++ host -> connectsDropped;
+          return NULL;
+       }
+    }
+
+    if (! echoed)
+    {
+       /* A wrong echo is a guess (a stock client echoes what it got): no answer. */
+       if (! wrong)
+         enet_protocol_answer_connect_record (host, record);
+       return NULL;
+    }
+
+    /* The host stopped accepting connections since it answered, or its address has as many
+       peers as the host allows (counted as handle_connect counts them: a record is no peer). */
+    {
+       ENetPeer * currentPeer;
+       size_t duplicatePeers = 0;
+
+       for (currentPeer = host -> peers;
+            currentPeer < & host -> peers [host -> peerCount];
+            ++ currentPeer)
+       {
+          if (currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
+              currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+              ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
+            ++ duplicatePeers;
+       }
+
+       if (duplicatePeers >= host -> duplicatePeers)
+       {
+          record -> time = 0;
+          ++ host -> connectsDropped;
+          return NULL;
+       }
+    }
+
+    connect.connect = record -> connect;
+    if (enet_protocol_setup_connect_peer (host, peer, & connect, record -> incomingSessionID, record -> outgoingSessionID, & verifyCommand) < 0)
+      return NULL;
+
+    peer -> outgoingReliableSequenceNumber = 1;
+    enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time));
+    peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
+
+    record -> time = 0;
+    ++ host -> connectsCompleted;
+
+    enet_protocol_notify_connect (host, peer, event);
     return peer;
 }
 
@@ -866,8 +1448,7 @@ enet_protocol_handle_disconnect (ENetHost * host, ENetPeer * peer, const ENetPro
 static int
 enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer * peer, const ENetProtocol * command)
 {
-    enet_uint32 roundTripTime,
-           receivedSentTime,
+    enet_uint32 receivedSentTime,
            receivedReliableSequenceNumber;
     ENetProtocolCommand commandNumber;
 
@@ -878,15 +1459,50 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
         peer -> state == ENET_PEER_STATE_CONNECTING)
       return 0;
 
-    receivedSentTime = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
-    receivedSentTime |= host -> serviceTime & 0xFFFF0000;
-    if ((receivedSentTime & 0x8000) > (host -> serviceTime & 0x8000))
-        receivedSentTime -= 0x10000;
-
-    if (ENET_TIME_LESS (host -> serviceTime, receivedSentTime))
-      return 0;
-
     receivedReliableSequenceNumber = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber);
+
+    /* An unverified peer's handshake completes only with the random sent time of its
+       VERIFY_CONNECT (local patch 0025); the sample then uses the real time it was sent. */
+    if (enet_protocol_peer_unverified (peer))
+    {
+       /* An address out of guesses for this window: not checked, and no answer (the caller
+          answers only when no wrong echo was counted). */
+       if (! enet_protocol_connect_guesses_left (host))
+       {
+          ++ peer -> verifyFailures;
+          if (peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
+          {
+             ++ host -> connectsDropped;
+             enet_peer_reset (peer);
+             return -1;
+          }
+          return 0;
+       }
+
+       if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) != peer -> verifySentTime)
+       {
+          enet_protocol_connect_guess_failed (host);
+          if (++ peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
+          {
+             ++ host -> connectsDropped;
+             enet_peer_reset (peer);
+             return -1;
+          }
+          return 0;
+       }
+
+       receivedSentTime = peer -> verifySendTime;
+    }
+    else
+    {
+       receivedSentTime = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
+       receivedSentTime |= host -> serviceTime & 0xFFFF0000;
+       if ((receivedSentTime & 0x8000) > (host -> serviceTime & 0x8000))
+           receivedSentTime -= 0x10000;
+
+       if (ENET_TIME_LESS (host -> serviceTime, receivedSentTime))
+         return 0;
+    }
 
     /* Only an acknowledgement of something in flight says the peer is alive and how long a round
        trip takes: one that matches nothing (a duplicate, or a forgery with a plausible time)
@@ -894,49 +1510,13 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
     if (enet_peer_find_sent_reliable_command (peer, receivedReliableSequenceNumber, command -> header.channelID) == NULL)
       return peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT || peer -> state == ENET_PEER_STATE_DISCONNECTING ? -1 : 0;
 
-    roundTripTime = ENET_TIME_DIFFERENCE (host -> serviceTime, receivedSentTime);
-    roundTripTime = ENET_MAX (roundTripTime, 1);
-
-    if (peer -> lastReceiveTime > 0)
+    if (enet_protocol_peer_unverified (peer))
     {
-       enet_peer_throttle (peer, roundTripTime);
-
-       peer -> roundTripTimeVariance -= peer -> roundTripTimeVariance / 4;
-
-       if (roundTripTime >= peer -> roundTripTime)
-       {
-          enet_uint32 diff = roundTripTime - peer -> roundTripTime;
-          peer -> roundTripTimeVariance += diff / 4;
-          peer -> roundTripTime += diff / 8;
-       }
-       else
-       {
-          enet_uint32 diff = peer -> roundTripTime - roundTripTime;
-          peer -> roundTripTimeVariance += diff / 4;
-          peer -> roundTripTime -= diff / 8;
-       }
-    }
-    else
-    {
-       peer -> roundTripTime = roundTripTime;
-       peer -> roundTripTimeVariance = (roundTripTime + 1) / 2;
+       peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
+       ++ host -> connectsCompleted;
     }
 
-    if (peer -> roundTripTime < peer -> lowestRoundTripTime)
-      peer -> lowestRoundTripTime = peer -> roundTripTime;
-
-    if (peer -> roundTripTimeVariance > peer -> highestRoundTripTimeVariance)
-      peer -> highestRoundTripTimeVariance = peer -> roundTripTimeVariance;
-
-    if (peer -> packetThrottleEpoch == 0 ||
-        ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> packetThrottleEpoch) >= peer -> packetThrottleInterval)
-    {
-        peer -> lastRoundTripTime = peer -> lowestRoundTripTime;
-        peer -> lastRoundTripTimeVariance = ENET_MAX (peer -> highestRoundTripTimeVariance, 1);
-        peer -> lowestRoundTripTime = peer -> roundTripTime;
-        peer -> highestRoundTripTimeVariance = peer -> roundTripTimeVariance;
-        peer -> packetThrottleEpoch = host -> serviceTime;
-    }
+    enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, receivedSentTime));
 
     peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
     peer -> earliestTimeout = 0;
@@ -1044,6 +1624,9 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     size_t headerSize;
     enet_uint16 peerID, flags;
     enet_uint8 sessionID;
+    ENetConnectRecord * record = NULL;
+    int connecting;
+    enet_uint8 failures;
 
     if (host -> receivedDataLength < (size_t) & ((ENetProtocolHeader *) 0) -> sentTime)
       return 0;
@@ -1071,6 +1654,15 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     {
        peer = & host -> peers [peerID];
 
+       if (peer -> state == ENET_PEER_STATE_DISCONNECTED && host -> connectRecords != NULL &&
+           (record = enet_protocol_find_connect_record (host)) != NULL)
+       {
+          if (record -> incomingPeerID != peerID ||
+              (ENET_NET_TO_HOST_16 (record -> connect.outgoingPeerID) < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
+               sessionID != record -> outgoingSessionID))
+            return 0;
+       }
+       else
        if (peer -> state == ENET_PEER_STATE_DISCONNECTED ||
            peer -> state == ENET_PEER_STATE_ZOMBIE ||
            ((memcmp (host -> receivedAddress.host, peer -> address.host, sizeof (peer -> address.host)) ||
@@ -1108,7 +1700,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 
         memcpy (& desiredChecksum, checksum, sizeof (enet_uint32));
 
-        newChecksum = peer != NULL ? peer -> connectID : 0;
+        newChecksum = record != NULL ? record -> connect.connectID : (peer != NULL ? peer -> connectID : 0);
         memcpy (checksum, & newChecksum, sizeof (enet_uint32));
 
         buffer.data = host -> receivedData;
@@ -1118,6 +1710,13 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
           return 0;
     }
        
+    if (record != NULL)
+    {
+       peer = enet_protocol_accept_connect_record (host, event, peer, record, headerSize);
+       if (peer == NULL)
+         return 0;
+    }
+
     if (peer != NULL)
     {
        peer -> address = host -> receivedAddress;
@@ -1127,6 +1726,8 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     host -> receivedAddressWaitingData = (size_t) -1;
     
     currentData = host -> receivedData + headerSize;
+    connecting = peer == NULL;
+    failures = peer != NULL ? peer -> verifyFailures : 0;
   
     while (currentData < & host -> receivedData [host -> receivedDataLength])
     {
@@ -1253,6 +1854,13 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     }
 
 commandError:
+    /* Traffic from an unverified peer's address that did not complete its handshake: its
+       acknowledgement was lost, so VERIFY_CONNECT goes once more (local patch 0025); not after
+       a wrong echo, which is a guess. */
+    if (! connecting && peer != NULL && enet_protocol_peer_unverified (peer) &&
+        peer -> verifyFailures == failures)
+      enet_protocol_resend_verify_connect (peer);
+
     if (event != NULL && event -> type != ENET_EVENT_TYPE_NONE)
       return 1;
 
@@ -1384,6 +1992,21 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
 {
     ENetOutgoingCommand * outgoingCommand;
     ENetListIterator currentCommand, insertPosition, insertSendReliablePosition;
+
+    /* An unverified peer gets no retransmission on this timer, only answers to what its
+       address sends, and its slot is freed when its handshake expires (local patch 0025). */
+    if (enet_protocol_peer_unverified (peer))
+    {
+       if (ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> verifySendTime) >= host -> connectTimeout)
+       {
+          ++ host -> connectRecordsExpired;
+          enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_TIMEOUT);
+          return 1;
+       }
+
+       peer -> nextTimeout = peer -> verifySendTime + host -> connectTimeout;
+       return 0;
+    }
 
     currentCommand = enet_list_begin (& peer -> sentReliableCommands);
     insertPosition = enet_list_begin (& peer -> outgoingCommands);
@@ -1728,7 +2351,15 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
         host -> buffers -> data = headerData;
         if (host -> headerFlags & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME)
         {
-            header -> sentTime = ENET_HOST_TO_NET_16 (host -> serviceTime & 0xFFFF);
+            if (enet_protocol_peer_unverified (currentPeer))
+            {
+                header -> sentTime = ENET_HOST_TO_NET_16 (currentPeer -> verifySentTime);
+                currentPeer -> verifySendTime = host -> serviceTime;
+                ++ currentPeer -> verifyAnswers;
+                ++ host -> connectsAnswered;
+            }
+            else
+              header -> sentTime = ENET_HOST_TO_NET_16 (host -> serviceTime & 0xFFFF);
 
             host -> buffers -> dataLength = sizeof (ENetProtocolHeader);
         }

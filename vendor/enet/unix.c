@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <netdb.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <string.h>
 #include <errno.h>
 #include <time.h>
@@ -78,6 +79,29 @@ enet_uint32
 enet_host_random_seed (void)
 {
     return (enet_uint32) time (NULL);
+}
+
+void
+enet_host_random_secret (enet_uint32 * secret, size_t count)
+{
+    size_t i, have = 0;
+    int fd = open ("/dev/urandom", O_RDONLY);
+    struct timeval timeVal;
+
+    if (fd >= 0)
+    {
+        ssize_t n = read (fd, secret, count * sizeof (enet_uint32));
+        if (n > 0)
+          have = (size_t) n;
+        close (fd);
+    }
+    if (have >= count * sizeof (enet_uint32))
+      return;
+
+    /* No /dev/urandom: the clock and the process, which an attacker may guess in part. */
+    gettimeofday (& timeVal, NULL);
+    for (i = 0; i < count; ++ i)
+      secret [i] ^= (enet_uint32) timeVal.tv_usec * 2654435761U + (enet_uint32) timeVal.tv_sec + (enet_uint32) getpid () * (i + 1);
 }
 
 enet_uint32

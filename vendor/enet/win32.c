@@ -4,6 +4,11 @@
 */
 #ifdef _WIN32
 
+/* rand_s (the system's RtlGenRandom) for the handshake secret: declared only with this, before
+   the first <stdlib.h> (local patch 0025). */
+#define _CRT_RAND_S 1
+#include <stdlib.h>
+
 #define ENET_BUILDING_LIB 1
 #include "enet/enet.h"
 #include <windows.h>
@@ -47,6 +52,25 @@ enet_uint32
 enet_host_random_seed (void)
 {
     return (enet_uint32) timeGetTime ();
+}
+
+void
+enet_host_random_secret (enet_uint32 * secret, size_t count)
+{
+    size_t i;
+    LARGE_INTEGER counter;
+
+    /* The system's random source (rand_s, RtlGenRandom), mixed with the high-resolution clock
+       and the process, which alone are what a word gets if rand_s fails. */
+    QueryPerformanceCounter (& counter);
+    for (i = 0; i < count; ++ i)
+    {
+      unsigned int word = 0;
+
+      (void) rand_s (& word);
+      secret [i] ^= (enet_uint32) word;
+      secret [i] ^= (enet_uint32) counter.LowPart * 2654435761U + (enet_uint32) counter.HighPart + (enet_uint32) GetCurrentProcessId () * (i + 1) + (enet_uint32) timeGetTime ();
+    }
 }
 
 enet_uint32

@@ -235,6 +235,14 @@ enum
    ENET_HOST_DEFAULT_MAXIMUM_WAITING_DATA = 32 * 1024 * 1024,
    ENET_HOST_DEFAULT_MAXIMUM_ADDRESS_WAITING_DATA = 64 * 1024 * 1024, /**< local patch */
    ENET_HOST_DEFAULT_MAXIMUM_HOST_WAITING_DATA    = 256 * 1024 * 1024, /**< local patch */
+   ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT = 32768, /**< local patch: half-open handshakes kept without a peer under pressure */
+   ENET_HOST_DEFAULT_CONNECT_TIMEOUT      = 5000,  /**< local patch: how long an unverified handshake waits for its acknowledgement */
+   ENET_HOST_CONNECT_RECORD_WAYS          = 4,     /**< local patch: records per bucket of the table */
+   ENET_HOST_CONNECT_ANSWERS              = 8,     /**< local patch: most VERIFY_CONNECTs sent for one unverified handshake */
+   ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that drop an unverified handshake */
+   ENET_HOST_CONNECT_GUESS_BUCKETS        = 4096,  /**< local patch: source addresses (keyed hash of the IP, any port) whose wrong echoes are counted */
+   ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes from one IP address per window, after which its handshakes wait */
+   ENET_HOST_CONNECT_GUESS_WINDOW         = 10000, /**< local patch: that window, in ms */
    ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
 
    ENET_PEER_DEFAULT_ROUND_TRIP_TIME      = 500,
@@ -290,7 +298,8 @@ typedef enum _ENetDisconnectReason
 typedef enum _ENetPeerFlag
 {
    ENET_PEER_FLAG_NEEDS_DISPATCH   = (1 << 0),
-   ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1)
+   ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1),
+   ENET_PEER_FLAG_UNVERIFIED       = (1 << 2)  /**< local patch: half-open, its address has not echoed verifySentTime yet */
 } ENetPeerFlag;
 
 /**
@@ -364,6 +373,11 @@ typedef struct _ENetPeer
    struct _ENetOutgoingCommand ** sentReliableTable; /**< local patch: reliable commands sent and not acknowledged, by channel and sequence number */
    size_t        sentReliableTableSize; /**< local patch: chains in sentReliableTable, a power of 2 (0: none yet) */
    size_t        sentReliableCount;     /**< local patch: commands in sentReliableTable */
+   enet_uint32   verifySendTime;        /**< local patch: when the last VERIFY_CONNECT went to an unverified peer */
+   enet_uint16   verifySentTime;        /**< local patch: the random sent time of that VERIFY_CONNECT, which the peer's acknowledgement must echo */
+   enet_uint8    verifyAnswers;         /**< local patch: VERIFY_CONNECTs sent to the unverified peer */
+   enet_uint8    verifyFailures;        /**< local patch: acknowledgements that echoed the wrong sent time */
+   enet_uint16   verifyCredit;          /**< local patch: bytes the unverified address has earned toward VERIFY_CONNECTs (3 per byte received) */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -386,6 +400,22 @@ typedef enet_uint32 (ENET_CALLBACK * ENetChecksumCallback) (const ENetBuffer * b
 /** Callback for intercepting received raw UDP packets. Should return 1 to intercept, 0 to ignore, or -1 to propagate an error. */
 typedef int (ENET_CALLBACK * ENetInterceptCallback) (struct _ENetHost * host, struct _ENetEvent * event);
  
+/** Local patch: a half-open handshake kept without a peer while half-open peers would hold
+    too many slots: what the CONNECT asked, what VERIFY_CONNECT answered, and when. */
+typedef struct _ENetConnectRecord
+{
+   ENetAddress          address;
+   enet_uint32          time;            /**< when VERIFY_CONNECT was last sent; 0: empty */
+   enet_uint16          incomingPeerID;  /**< the slot VERIFY_CONNECT offered */
+   enet_uint16          sentTime;        /**< the random sent time the acknowledgement must echo */
+   enet_uint8           incomingSessionID;
+   enet_uint8           outgoingSessionID;
+   enet_uint8           answers;
+   enet_uint8           failures;
+   enet_uint16          credit;          /**< bytes earned toward answers (3 per byte received) */
+   ENetProtocolConnect  connect;         /**< the CONNECT command as received */
+} ENetConnectRecord;
+
 /** An ENet host for communicating with peers.
   *
   * No fields should be modified unless otherwise stated.
@@ -445,6 +475,18 @@ typedef struct _ENetHost
    size_t               maximumAddressWaitingData;   /**< local patch: the most the peers of one address may hold beyond their reserve */
    size_t               maximumHostWaitingData;      /**< local patch: the most all peers together may hold beyond their reserve */
    size_t               receivedAddressWaitingData;  /**< local patch: what the other peers of the received datagram's address hold, or (size_t) -1 until counted */
+   int                  connectDefence;              /**< local patch: 1 (default) to answer CONNECTs without retransmission and with a random sent time, and from records under pressure; 0 for stock ENet */
+   struct _ENetConnectRecord * connectRecords;       /**< local patch: half-open handshakes kept without a peer (allocated when first needed) */
+   size_t               connectRecordLimit;          /**< local patch: records the table may hold, a power of 2 (0: never use records) */
+   enet_uint32          connectTimeout;              /**< local patch: how long an unverified half-open peer or record waits for its acknowledgement, in ms */
+   size_t               connectRecordSlot;           /**< local patch: where the search for a record's free slot starts */
+   enet_uint32          connectSecret [4];           /**< local patch: the random state behind sent times and the record table's hash */
+   enet_uint32          connectsAnswered;            /**< local patch: VERIFY_CONNECTs sent to unverified addresses */
+   enet_uint32          connectRecordsEvicted;       /**< local patch: records overwritten before they expired */
+   enet_uint32          connectRecordsExpired;       /**< local patch: records and unverified half-open peers that expired */
+   enet_uint32          connectsCompleted;           /**< local patch: handshakes completed by an acknowledgement that echoed the random sent time */
+   enet_uint32          connectsDropped;             /**< local patch: acknowledged records whose slot was taken meanwhile, and handshakes dropped after wrong echoes */
+   enet_uint32 *        connectGuesses;              /**< local patch: per bucket of source IPs, when its window began and its wrong echoes in it (allocated at the first wrong echo) */
 } ENetHost;
 
 /**
@@ -637,7 +679,9 @@ ENET_API int        enet_host_compress_with_range_coder (ENetHost * host);
 ENET_API void       enet_host_channel_limit (ENetHost *, size_t);
 ENET_API void       enet_host_bandwidth_limit (ENetHost *, enet_uint32, enet_uint32);
 extern   void       enet_host_bandwidth_throttle (ENetHost *);
+extern   void       enet_host_connect_defence (ENetHost *, int, size_t, enet_uint32);
 extern  enet_uint32 enet_host_random_seed (void);
+extern  void enet_host_random_secret (enet_uint32 *, size_t);
 extern  enet_uint32 enet_host_random (ENetHost *);
 
 ENET_API int                 enet_peer_send (ENetPeer *, enet_uint8, ENetPacket *);

@@ -1,0 +1,120 @@
+-- The flood defence's record path (vendor patch 0025, SPEC §10) from Lua, without raw datagrams:
+-- clients that send CONNECT and never service again are unverified half-open peers, which put a
+-- small server under pressure, so the next clients join through records. Checksums and
+-- compression on both ends, settings changed mid-handshake, and wrong-typed arguments.
+local T = require "t"
+require "enet"
+
+-- A host that sends one CONNECT to `server` and is never serviced again.
+local function stuck(server)
+  local h = assert(enet.host_create(nil, 1, 2))
+  h:connect(server:get_socket_address(), 2)
+  h:flush()
+  return h
+end
+
+local function configure(h, opts)
+  if opts.checksum then h:checksum(true) end
+  if opts.compression then h:compression(true) end
+  return h
+end
+
+-- `n` clients join `server` (after stuck ones put it under pressure); returns the server peers.
+local function join(server, n, opts, ms)
+  local clients, connected, speers = {}, 0, {}
+  for i = 1, n do
+    clients[i] = configure(assert(enet.host_create(nil, 1, 2)), opts)
+    clients[i]:connect(server:get_socket_address(), 2)
+  end
+  local hosts = { server }
+  for _, c in ipairs(clients) do hosts[#hosts + 1] = c end
+  T.pump(hosts, function() return connected == n and #speers == n end, function(h, e)
+    if e.type == "connect" then
+      if h == server then speers[#speers + 1] = e.peer else connected = connected + 1 end
+    elseif e.type == "receive" and h == server then
+      e.peer:send(e.data)
+    end
+  end, ms or 3000)
+  return clients, speers, hosts
+end
+
+for _, opts in ipairs({ {}, { checksum = true }, { compression = true }, { checksum = true, compression = true } }) do
+  local name = (opts.checksum and "checksum " or "") .. (opts.compression and "compression " or "")
+  T.test("clients join through records with " .. (name ~= "" and name or "nothing on"), function()
+    local server = configure(assert(enet.host_create("127.0.0.1:*", 4, 2)), opts)
+    local s1, s2 = stuck(server), stuck(server)
+    T.pump({ server }, function() return server:connected_peers() == 0 end, nil, 100)
+    local before = { server:flood_statistics() }
+    local clients, speers, hosts = join(server, 2, opts)
+    local after = { server:flood_statistics() }
+    T.ok(after[1] > before[1], "answered from records")
+    -- data both ways on each
+    local echoed = 0
+    for i, c in ipairs(clients) do
+      assert(c:get_peer(1)):send(string.rep("x", 300) .. i)
+    end
+    T.pump(hosts, function() return echoed == 2 end, function(h, e)
+      if h == server and e.type == "receive" then e.peer:send(e.data)
+      elseif h ~= server and e.type == "receive" then echoed = echoed + 1 end
+    end, 2000)
+    s1:destroy(); s2:destroy()
+    for _, c in ipairs(clients) do c:destroy() end
+    server:destroy()
+  end)
+end
+
+T.test("settings changed mid-handshake under pressure", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 4, 2))
+  local s1, s2 = stuck(server), stuck(server)
+  T.pump({ server }, function() return true end, nil, 50)
+  local c = assert(enet.host_create(nil, 1, 2))
+  c:connect(server:get_socket_address(), 2)
+  c:flush()
+  -- the server answers from a record, then its table goes (limit changed) before the ACK
+  local e = server:service(50)
+  server:flood_defence(true, 4)
+  server:flood_defence(true, 0)
+  server:flood_defence(false)
+  server:flood_defence(true)
+  server:flood_defence(true, 262144, 60000)
+  -- the client still joins (its CONNECT retransmission gets an answer again)
+  local connected = false
+  T.pump({ server, c }, function() return connected end, function(h, ev)
+    if h == c and ev.type == "connect" then connected = true end
+  end, 8000)
+  s1:destroy(); s2:destroy(); c:destroy(); server:destroy()
+end)
+
+T.test("a host of one peer, and the host destroyed mid-handshake", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 1, 2))
+  local s1 = stuck(server)
+  T.pump({ server }, function() return true end, nil, 50)
+  local c = assert(enet.host_create(nil, 1, 2))
+  c:connect(server:get_socket_address(), 2)
+  c:flush()
+  server:service(20)
+  c:service(20)
+  server:destroy()
+  c:destroy(); s1:destroy()
+end)
+
+T.test("flood_defence refuses wrong arguments", function()
+  local h = assert(enet.host_create("127.0.0.1:*", 2, 2))
+  T.raises("records", h.flood_defence, h, true, 262145)
+  T.raises("", h.flood_defence, h, true, -1)
+  T.raises("timeout", h.flood_defence, h, true, nil, 0)
+  T.raises("timeout", h.flood_defence, h, true, nil, 60001)
+  T.raises("", h.flood_defence, h, true, 0 / 0)
+  T.raises("", h.flood_defence, h, true, "x")
+  T.raises("", h.flood_defence, h, true, math.huge)
+  T.raises("", h.flood_defence, h, true, nil, 0 / 0)
+  T.raises("", h.flood_defence, h, true, {})
+  local on, records, timeout = h:flood_defence(true, 7, 1)
+  T.eq(records, 4, "7 rounds down to 4")
+  on, records = h:flood_defence(true, 3)
+  T.eq(records, 0, "3 keeps none")
+  h:destroy()
+  T.raises("", h.flood_defence, h, true)
+end)
+
+T.done()
