@@ -207,6 +207,30 @@ fn server(
     Ok((proc, addr))
 }
 
+/// A server of `peers` slots (unverified handshakes wait 30 s) of which `held` are taken by
+/// forged CONNECTs from sources `first..first+held`: unverified peers then hold at least half the
+/// free slots, so the next CONNECT gets a record (the server is under pressure).
+fn pressured_server(
+    ctx: &Ctx,
+    stop: &StopFile,
+    peers: usize,
+    held: usize,
+    first: usize,
+    extra: &[(&str, String)],
+) -> Result<(LuaProcess, SocketAddr), String> {
+    let mut env = vec![
+        ("ENET_PEER_COUNT", peers.to_string()),
+        ("ENET_CONNECT_TIMEOUT", "30000".to_string()),
+    ];
+    env.extend(extra.iter().cloned());
+    let (proc, addr) = server(ctx, stop, &env)?;
+    for n in 0..held {
+        Raw::new(first + n, addr)?.send(&connect_datagram(0, (0x7000 + first + n) as u32, 1));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    Ok((proc, addr))
+}
+
 /// The number after `prefix` in `line` ("JOIN 12" -> 12).
 fn number_after(output: &str, prefix: &str) -> Option<u64> {
     output.lines().find_map(|l| {
@@ -809,20 +833,8 @@ fn guesses(slot: u16, echoes: impl Iterator<Item = u16>) -> Vec<u8> {
 /// (Fixed: every wrong echo counts, so 50 blind CONNECTs have 200 guesses, a 0.3% chance.)
 pub fn record_guesses(ctx: &Ctx) -> Outcome {
     let stop = StopFile::new(ctx, "guesses");
-    let (server_proc, addr) = server(
-        ctx,
-        &stop,
-        &[
-            ("ENET_PEER_COUNT", "4".into()),
-            ("ENET_CONNECT_TIMEOUT", "30000".into()),
-        ],
-    )?;
+    let (server_proc, addr) = pressured_server(ctx, &stop, 4, 2, 40, &[])?;
     let mut problems = Vec::new();
-    // Two forged CONNECTs hold two of four slots: the server is under pressure.
-    for n in 0..2 {
-        Raw::new(40 + n, addr)?.send(&connect_datagram(0, 200 + n as u32, 1));
-    }
-    std::thread::sleep(Duration::from_millis(100));
 
     // Deterministic: 100 wrong echoes and the right one in one datagram.
     let c = Raw::new(42, addr)?;
@@ -880,21 +892,15 @@ pub fn record_guesses(ctx: &Ctx) -> Outcome {
 /// get records both become peers when they acknowledge.
 pub fn record_duplicate_peers(ctx: &Ctx) -> Outcome {
     let stop = StopFile::new(ctx, "duplicates");
-    let (server_proc, addr) = server(
+    let (server_proc, addr) = pressured_server(
         ctx,
         &stop,
-        &[
-            ("ENET_PEER_COUNT", "8".into()),
-            ("ENET_CONNECT_TIMEOUT", "30000".into()),
-            ("ENET_DUPLICATE_PEERS", "1".into()),
-        ],
+        8,
+        4,
+        50,
+        &[("ENET_DUPLICATE_PEERS", "1".into())],
     )?;
     let mut problems = Vec::new();
-    // Four forged CONNECTs hold four of eight slots: the server is under pressure.
-    for n in 0..4 {
-        Raw::new(50 + n, addr)?.send(&connect_datagram(0, 300 + n as u32, 1));
-    }
-    std::thread::sleep(Duration::from_millis(100));
 
     // Two clients on one address, two ports: both CONNECT before either acknowledges.
     let ip = source(1060);
@@ -988,18 +994,9 @@ pub fn answer_amplification(ctx: &Ctx) -> Outcome {
 /// (16 per 10 s): now no handshake completes.
 pub fn blind_rate(ctx: &Ctx) -> Outcome {
     let stop = StopFile::new(ctx, "blind");
-    let (server_proc, addr) = server(
-        ctx,
-        &stop,
-        &[
-            ("ENET_PEER_COUNT", "2".into()),
-            ("ENET_CONNECT_TIMEOUT", "30000".into()),
-        ],
-    )?;
-    let mut problems = Vec::new();
     // One forged CONNECT holds one of two slots: under pressure, the other is always offered.
-    Raw::new(80, addr)?.send(&connect_datagram(0, 0x8080, 1));
-    std::thread::sleep(Duration::from_millis(100));
+    let (server_proc, addr) = pressured_server(ctx, &stop, 2, 1, 80, &[])?;
+    let mut problems = Vec::new();
     let victim = Raw::new(81, addr)?;
     let started = Instant::now();
     let mut attempts = 0u32;
