@@ -188,14 +188,17 @@ unsafe fn refuse_connections(args: Args) -> Ret<bool> {
     }
 }
 
-/// The most records `flood_defence` accepts: 262,144 records are about 23 MB.
+/// The most records `flood_defence` accepts: 262,144 records are about 29 MB.
 const MAXIMUM_CONNECT_RECORDS: u32 = 1 << 18;
 
-/// `host:flood_defence([on [, records [, timeout]]])`: the handshake defence of vendor patch
-/// 0025 (SPEC §10), on by default. `on` false gives stock ENet's handshake; `records` is how many
-/// half-open handshakes the host keeps without a peer under pressure (0..262144, rounded down to
-/// a power of 2; 0 keeps none); `timeout` is how long (ms, 1..60000) an unverified handshake
-/// waits for its acknowledgement. Returns the three settings.
+/// `host:flood_defence([on [, records [, timeout]]])`: the handshake defence of vendor patches
+/// 0026-0029 (SPEC §10, docs/handshake.md), on by default. `on` false gives stock ENet's
+/// handshake to new connections (handshakes under way finish as they began); `records` is how
+/// many handshakes the host keeps without a slot under pressure (0..262144, rounded down to a
+/// power of 2; 0 keeps none; live records move to the new table, and the clients of those that do
+/// not fit are told DISCONNECT); `timeout` is how long (ms, 1..60000) an unverified handshake
+/// lives. Returns the three settings; raises `enet: out of memory` when a new table cannot be
+/// allocated (nothing changes then).
 unsafe fn flood_defence(args: Args) -> Ret<(bool, i64, i64)> {
     // SAFETY: live host, borrowed only inside the body.
     unsafe {
@@ -216,7 +219,10 @@ unsafe fn flood_defence(args: Args) -> Ret<(bool, i64, i64)> {
                     return Err(Raise::Arg(4, c"timeout must be 1..60000"));
                 }
             }
-            enet::enet_host_connect_defence(host, c_int::from(on), records as usize, timeout);
+            if enet::enet_host_connect_defence(host, c_int::from(on), records as usize, timeout) < 0
+            {
+                return Err(Raise::Msg(c"enet: out of memory"));
+            }
         }
         let host = &*host;
         Ok((

@@ -104,6 +104,27 @@ pub struct ENetChannel {
     _opaque: [u8; 0],
 }
 
+/// Local patches 0026-0029: the server's side of an unverified handshake (`vendor/enet`'s
+/// `ENetHandshake`). The binding never reads it; it is here for the size of `ENetPeer`.
+#[repr(C)]
+pub struct ENetHandshake {
+    /// The VERIFY_CONNECT command as sent (ENet's packed `ENetProtocolVerifyConnect`).
+    pub verify: [u8; 44],
+    pub connectData: u32,
+    pub incomingBandwidth: u32,
+    pub outgoingBandwidth: u32,
+    pub startTime: u32,
+    pub answerTime: u32,
+    pub clientPeerID: u16,
+    pub sentTimes: [u16; 2],
+    pub credit: u16,
+    pub issued: u8,
+    pub echoed: u8,
+    pub answers: u8,
+    pub failures: u8,
+    pub heard: u8,
+}
+
 #[repr(C)]
 pub struct ENetPeer {
     pub dispatchList: ENetListNode,
@@ -175,17 +196,11 @@ pub struct ENetPeer {
     pub sentReliableTable: *mut c_void,
     pub sentReliableTableSize: usize,
     pub sentReliableCount: usize,
-    /// Local patch 0025 (the handshake under a forged-CONNECT flood): when the last
-    /// VERIFY_CONNECT went to this unverified half-open peer.
-    pub verifySendTime: u32,
-    /// Local patch 0025: the random sent time its acknowledgement must echo.
-    pub verifySentTime: u16,
-    /// Local patch 0025: VERIFY_CONNECTs sent to it.
-    pub verifyAnswers: u8,
-    /// Local patch 0025: acknowledgements that echoed the wrong sent time.
-    pub verifyFailures: u8,
-    /// Local patch 0025: bytes the address earned toward answers.
-    pub verifyCredit: u16,
+    /// Local patches 0026-0029 (the handshake under a forged-CONNECT flood): the handshake of
+    /// an unverified half-open peer (C-owned; the binding never reads it).
+    pub handshake: ENetHandshake,
+    /// Local patch 0027: the connection record whose offer reserved this free slot.
+    pub connectReservation: u32,
 }
 
 #[repr(C)]
@@ -247,23 +262,30 @@ pub struct ENetHost {
     pub maximumHostWaitingData: usize,
     /// Local patch 0017: ENet's own cache while it receives a datagram.
     pub receivedAddressWaitingData: usize,
-    /// Local patch 0025: 1 for the defended handshake, 0 for stock ENet's
-    /// (`enet_host_connect_defence` sets it and the three after it).
+    /// Local patch 0026: 1 for the verified handshake in new connections, 0 for stock ENet's
+    /// (`enet_host_connect_defence` sets it, `connectRecordLimit` and `connectTimeout`).
     pub connectDefence: c_int,
-    /// Local patch 0025: the records of half-open handshakes kept without a peer.
+    /// Local patch 0027: the ring of connection records and its hash chains (C-owned).
     pub connectRecords: *mut c_void,
+    pub connectRecordChains: *mut u32,
     pub connectRecordLimit: usize,
-    pub connectTimeout: u32,
+    pub connectRecordHead: usize,
+    pub connectRecordCount: usize,
     pub connectRecordSlot: usize,
+    pub connectTimeout: u32,
     pub connectSecret: [u32; 4],
-    /// Local patch 0025: the counters of `host:flood_statistics()`.
+    /// Local patch 0028: wrong echoes counted for the whole host, per window.
+    pub connectGuessWindow: u32,
+    pub connectGuesses: u32,
+    pub connectGuessesBefore: u32,
+    /// Local patch 0029: the received datagram's length before decompression.
+    pub receivedWireLength: usize,
+    /// Local patches 0026-0027: the counters of `host:flood_statistics()`.
     pub connectsAnswered: u32,
     pub connectRecordsEvicted: u32,
     pub connectRecordsExpired: u32,
     pub connectsCompleted: u32,
     pub connectsDropped: u32,
-    /// Local patch 0025: wrong echoes per bucket of source IPs (C-owned; never touched here).
-    pub connectGuesses: *mut u32,
 }
 
 pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;
@@ -347,13 +369,13 @@ extern "C" {
     pub fn enet_host_compress_with_range_coder(host: *mut ENetHost) -> c_int;
     pub fn enet_host_channel_limit(host: *mut ENetHost, channelLimit: usize);
     pub fn enet_host_bandwidth_limit(host: *mut ENetHost, incoming: u32, outgoing: u32);
-    /// Local patch 0025.
+    /// Local patch 0026: 0, or -1 when a new record table could not be allocated.
     pub fn enet_host_connect_defence(
         host: *mut ENetHost,
         enabled: c_int,
         record_limit: usize,
         timeout: u32,
-    );
+    ) -> c_int;
 
     pub fn enet_peer_send(peer: *mut ENetPeer, channelID: u8, packet: *mut ENetPacket) -> c_int;
     pub fn enet_peer_receive(peer: *mut ENetPeer, channelID: *mut u8) -> *mut ENetPacket;

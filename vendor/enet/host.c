@@ -115,10 +115,16 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> randomSeed = (host -> randomSeed << 16) | (host -> randomSeed >> 16);
     host -> connectDefence = 1;
     host -> connectRecords = NULL;
-    host -> connectGuesses = NULL;
+    host -> connectRecordChains = NULL;
     host -> connectRecordLimit = ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT;
-    host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
+    host -> connectRecordHead = 0;
+    host -> connectRecordCount = 0;
     host -> connectRecordSlot = 0;
+    host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
+    host -> connectGuessWindow = 0;
+    host -> connectGuesses = 0;
+    host -> connectGuessesBefore = 0;
+    host -> receivedWireLength = 0;
     enet_host_random_secret (host -> connectSecret, sizeof (host -> connectSecret) / sizeof (enet_uint32));
     host -> connectSecret [0] ^= host -> randomSeed;
     host -> connectsAnswered = 0;
@@ -187,43 +193,6 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     return host;
 }
 
-/** Local patch: configures the defence against forged-CONNECT floods (PATCHES.md, 0025).
-    @param host host to configure
-    @param enabled 0 for stock ENet's handshake, otherwise the defended one
-    @param recordLimit records kept under pressure, rounded down to a power of 2 (below
-           ENET_HOST_CONNECT_RECORD_WAYS: none); the table is emptied when the limit changes
-    @param timeout how long an unverified handshake waits for its acknowledgement, in ms (at least 1)
-*/
-void
-enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, enet_uint32 timeout)
-{
-    size_t limit = 0;
-    ENetPeer * currentPeer;
-
-    if (recordLimit >= ENET_HOST_CONNECT_RECORD_WAYS)
-      for (limit = ENET_HOST_CONNECT_RECORD_WAYS; limit <= recordLimit / 2; limit *= 2) ;
-
-    if (! enabled || limit != host -> connectRecordLimit)
-    {
-       if (host -> connectRecords != NULL)
-         enet_free (host -> connectRecords);
-       host -> connectRecords = NULL;
-    }
-
-    if (! enabled)
-    {
-       /* Half-open peers continue as stock ones, with retransmissions. */
-       for (currentPeer = host -> peers;
-            currentPeer < & host -> peers [host -> peerCount];
-            ++ currentPeer)
-         currentPeer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
-    }
-
-    host -> connectDefence = enabled ? 1 : 0;
-    host -> connectRecordLimit = limit;
-    host -> connectTimeout = timeout > 0 ? timeout : 1;
-}
-
 /** Destroys the host and all resources associated with it.
     @param host pointer to the host to destroy
 */
@@ -249,8 +218,8 @@ enet_host_destroy (ENetHost * host)
 
     if (host -> connectRecords != NULL)
       enet_free (host -> connectRecords);
-    if (host -> connectGuesses != NULL)
-      enet_free (host -> connectGuesses);
+    if (host -> connectRecordChains != NULL)
+      enet_free (host -> connectRecordChains);
     enet_free (host -> peers);
     enet_free (host);
 }
@@ -277,7 +246,7 @@ enet_host_random (ENetHost * host)
 ENetPeer *
 enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelCount, enet_uint32 data)
 {
-    ENetPeer * currentPeer;
+    ENetPeer * currentPeer, * peer;
     ENetChannel * channel;
     ENetProtocol command;
 
@@ -287,15 +256,23 @@ enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelC
     if (channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       channelCount = ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT;
 
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
+    /* A free slot that no connection record offers, if there is one (local patch 0027): a
+       record's client that echoes would find the slot taken and be refused. */
+    currentPeer = NULL;
+    for (peer = host -> peers;
+         peer < & host -> peers [host -> peerCount];
+         ++ peer)
     {
-       if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
-         break;
+       if (peer -> state == ENET_PEER_STATE_DISCONNECTED &&
+           (currentPeer == NULL || currentPeer -> connectReservation != 0))
+       {
+         currentPeer = peer;
+         if (currentPeer -> connectReservation == 0)
+           break;
+       }
     }
 
-    if (currentPeer >= & host -> peers [host -> peerCount])
+    if (currentPeer == NULL)
       return NULL;
 
     currentPeer -> channels = (ENetChannel *) enet_malloc (channelCount * sizeof (ENetChannel));

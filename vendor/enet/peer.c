@@ -309,7 +309,7 @@ enet_peer_address_waiting_data (ENetPeer * peer)
            currentPeer < & host -> peers [host -> peerCount];
            ++ currentPeer)
       {
-         if (currentPeer != peer && ! memcmp (currentPeer -> address.host, peer -> address.host, sizeof (peer -> address.host)))
+         if (currentPeer != peer && enet_address_same_source (& currentPeer -> address, & peer -> address))
            host -> receivedAddressWaitingData += currentPeer -> totalWaitingData;
       }
    }
@@ -740,11 +740,7 @@ enet_peer_reset (ENetPeer * peer)
     peer -> eventData = 0;
     enet_peer_release_waiting_data (peer, peer -> totalWaitingData);
     peer -> flags = 0;
-    peer -> verifySendTime = 0;
-    peer -> verifySentTime = 0;
-    peer -> verifyAnswers = 0;
-    peer -> verifyFailures = 0;
-    peer -> verifyCredit = 0;
+    memset (& peer -> handshake, 0, sizeof (peer -> handshake));
 
     memset (peer -> unsequencedWindow, 0, sizeof (peer -> unsequencedWindow));
     

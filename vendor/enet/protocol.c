@@ -264,10 +264,15 @@ enet_protocol_remove_sent_reliable_command (ENetPeer * peer, enet_uint16 reliabl
     return commandNumber;
 } 
 
-/* Local patch 0025: the handshake under a forged-CONNECT flood (see PATCHES.md).
-   A half-open peer is "unverified" until its address echoes the random sent time of the
-   VERIFY_CONNECT sent to it: it gets no retransmission on the host's timer, only one answer per
-   datagram it sends, and expires after host -> connectTimeout. */
+/* Local patches 0026-0029: the handshake under a forged-CONNECT flood (see PATCHES.md and
+   docs/handshake.md, which has the state machine). While host -> connectDefence is on, a CONNECT
+   starts an unverified handshake: its VERIFY_CONNECT is sent at once, outside the peer's queues,
+   with a random sent time, and never retransmitted on the host's timer; the handshake completes
+   only when the client's acknowledgement echoes that sent time (and a second one while someone is
+   guessing). It lives in the slot it offers (an unverified half-open peer) or, while those would
+   hold too many slots, in a record of the host's table that only reserves the slot. Whatever ends
+   a handshake whose client may have been told it joined sends that client a DISCONNECT, unless
+   the client has been silent for the whole life of the handshake. */
 static int
 enet_protocol_peer_unverified (const ENetPeer * peer)
 {
@@ -309,156 +314,170 @@ enet_protocol_connect_sent_time (ENetHost * host)
     return (enet_uint16) enet_protocol_connect_hash (host, enet_host_random (host), host -> serviceTime);
 }
 
-static ENetConnectRecord *
-enet_protocol_connect_record_bucket (ENetHost * host, const ENetAddress * address)
-{
-    enet_protocol_uint64 a, b;
-    size_t buckets = host -> connectRecordLimit / ENET_HOST_CONNECT_RECORD_WAYS;
-
-    memcpy (& a, address -> host, sizeof (a));
-    memcpy (& b, address -> host + sizeof (a), sizeof (b));
-    b ^= (enet_protocol_uint64) address -> port << 48;
-    return & host -> connectRecords [(enet_protocol_connect_hash (host, a, b) & (buckets - 1)) * ENET_HOST_CONNECT_RECORD_WAYS];
-}
-
-/* The wrong echoes of one source IP address (any port: an off-path attacker spoofs the port
-   too), counted per window of ENET_HOST_CONNECT_GUESS_WINDOW ms in a bucket of a keyed hash.
-   A blind attacker who wants a handshake for an address it does not hold has to guess the
-   16-bit echo; past ENET_HOST_CONNECT_GUESS_LIMIT wrong ones in a window, that address's
-   CONNECTs and acknowledgements wait for the next window, so guessing takes hours, not
-   seconds. A stock client never sends a wrong echo. Returns the bucket (two words: window start,
-   count), or NULL when none is kept or none could be allocated. */
-static enet_uint32 *
-enet_protocol_connect_guess_bucket (ENetHost * host, int create)
-{
-    enet_protocol_uint64 a, b;
-    size_t index;
-
-    if (host -> connectGuesses == NULL)
-    {
-       if (! create)
-         return NULL;
-       host -> connectGuesses = (enet_uint32 *) enet_malloc (2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
-       if (host -> connectGuesses == NULL)
-         return NULL;
-       memset (host -> connectGuesses, 0, 2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32));
-    }
-
-    memcpy (& a, host -> receivedAddress.host, sizeof (a));
-    memcpy (& b, host -> receivedAddress.host + sizeof (a), sizeof (b));
-    b ^= 0x6775657373ULL << 16; /* not the record table's hash of address and port */
-    index = (size_t) (enet_protocol_connect_hash (host, a, b) & (ENET_HOST_CONNECT_GUESS_BUCKETS - 1));
-    return & host -> connectGuesses [2 * index];
-}
-
-/* Whether the received datagram's IP address may still have its echo checked (or a CONNECT
-   answered) in this window. */
+/* Someone is guessing echoes when ENET_HOST_CONNECT_GUESS_LIMIT wrong ones, from any source,
+   came in this window or the one before. A stock client never echoes wrongly, so the count is
+   kept for the whole host, not per address: nothing an attacker sends can stop a client that
+   echoes what it was sent. While it lasts, a handshake needs a second echo (2^32 to guess). */
 static int
-enet_protocol_connect_guesses_left (ENetHost * host)
+enet_protocol_connect_guessing (ENetHost * host)
 {
-    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 0);
+    enet_uint32 elapsed = ENET_TIME_DIFFERENCE (host -> serviceTime, host -> connectGuessWindow);
 
-    if (bucket == NULL || bucket [0] == 0 ||
-        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
-      return 1;
-    return bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT;
-}
-
-/* Counts a wrong echo from the received datagram's IP address. */
-static void
-enet_protocol_connect_guess_failed (ENetHost * host)
-{
-    enet_uint32 * bucket = enet_protocol_connect_guess_bucket (host, 1);
-
-    if (bucket == NULL)
-      return;
-    if (bucket [0] == 0 ||
-        ENET_TIME_DIFFERENCE (host -> serviceTime, bucket [0]) >= ENET_HOST_CONNECT_GUESS_WINDOW)
-    {
-       bucket [0] = host -> serviceTime | 1;
-       bucket [1] = 0;
-    }
-    if (bucket [1] < ENET_HOST_CONNECT_GUESS_LIMIT)
-      ++ bucket [1];
-}
-
-static int
-enet_protocol_connect_record_live (ENetHost * host, ENetConnectRecord * record)
-{
-    if (record -> time == 0)
+    if (host -> connectGuessWindow == 0)
       return 0;
-    if (ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time) < host -> connectTimeout)
-      return 1;
-    record -> time = 0;
-    ++ host -> connectRecordsExpired;
-    return 0;
+    if (elapsed >= ENET_HOST_CONNECT_GUESS_WINDOW)
+    {
+       host -> connectGuessesBefore = elapsed < 2 * ENET_HOST_CONNECT_GUESS_WINDOW ? host -> connectGuesses : 0;
+       host -> connectGuesses = 0;
+       host -> connectGuessWindow = ENET_MAX (host -> serviceTime, 1);
+    }
+    return host -> connectGuesses >= ENET_HOST_CONNECT_GUESS_LIMIT ||
+           host -> connectGuessesBefore >= ENET_HOST_CONNECT_GUESS_LIMIT;
 }
 
-/* The live record of the received datagram's address, if any. */
-static ENetConnectRecord *
-enet_protocol_find_connect_record (ENetHost * host)
+static void
+enet_protocol_connect_guessed (ENetHost * host)
 {
-    ENetConnectRecord * record = enet_protocol_connect_record_bucket (host, & host -> receivedAddress);
-    size_t way;
-
-    for (way = 0; way < ENET_HOST_CONNECT_RECORD_WAYS; ++ way, ++ record)
-    {
-       if (enet_protocol_connect_record_live (host, record) &&
-           record -> address.port == host -> receivedAddress.port &&
-           ! memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
-         return record;
-    }
-    return NULL;
+    if (host -> connectGuessWindow == 0)
+      host -> connectGuessWindow = ENET_MAX (host -> serviceTime, 1);
+    enet_protocol_connect_guessing (host);
+    ++ host -> connectGuesses;
 }
 
-/* A record for the received datagram's address: its old one, a free way of its bucket, or the
-   bucket's oldest. The table is allocated when first needed and never grows. */
-static ENetConnectRecord *
-enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command)
+/* No reflection by bytes: an unverified address earns three bytes of answer per byte it sent,
+   counted on the wire (a compressed datagram earns by its compressed length), so that no
+   datagram draws more than three times its size towards an address that may be forged. */
+static void
+enet_protocol_handshake_earn (ENetHost * host, ENetHandshake * handshake)
 {
-    ENetConnectRecord * record, * choice = NULL;
-    size_t way;
+    size_t credit = (size_t) handshake -> credit + 3 * host -> receivedWireLength;
 
-    if (host -> connectRecords == NULL)
+    handshake -> credit = (enet_uint16) ENET_MIN (credit, 0xFFFF);
+}
+
+static int
+enet_protocol_handshake_spend (ENetHandshake * handshake, size_t bytes)
+{
+    if (handshake -> credit < bytes)
+      return 0;
+    handshake -> credit -= (enet_uint16) bytes;
+    return 1;
+}
+
+/* Sends one command to a handshake's client in a datagram of its own, as the peer it would
+   become would send it (its session, checksum), uncompressed; with a sent time or without. */
+static void
+enet_protocol_handshake_send (ENetHost * host, const ENetAddress * address, const ENetHandshake * handshake,
+                              const void * command, size_t commandLength, int withSentTime, enet_uint16 sentTime)
+{
+    enet_uint8 headerData [sizeof (ENetProtocolHeader) + sizeof (enet_uint32)];
+    ENetProtocolHeader * header = (ENetProtocolHeader *) headerData;
+    ENetBuffer buffers [2];
+    enet_uint16 headerFlags = withSentTime ? ENET_PROTOCOL_HEADER_FLAG_SENT_TIME : 0;
+    int sentLength;
+
+    if (handshake -> clientPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID)
+      headerFlags |= handshake -> verify.incomingSessionID << ENET_PROTOCOL_HEADER_SESSION_SHIFT;
+    header -> peerID = ENET_HOST_TO_NET_16 (handshake -> clientPeerID | headerFlags);
+    header -> sentTime = ENET_HOST_TO_NET_16 (sentTime);
+
+    buffers [0].data = headerData;
+    buffers [0].dataLength = withSentTime ? sizeof (ENetProtocolHeader) : (size_t) & ((ENetProtocolHeader *) 0) -> sentTime;
+    buffers [1].data = (void *) command;
+    buffers [1].dataLength = commandLength;
+
+    if (host -> checksum != NULL)
     {
-       host -> connectRecords = (ENetConnectRecord *) enet_malloc (host -> connectRecordLimit * sizeof (ENetConnectRecord));
-       if (host -> connectRecords == NULL)
-         return NULL;
-       memset (host -> connectRecords, 0, host -> connectRecordLimit * sizeof (ENetConnectRecord));
+        enet_uint8 * checksum = & headerData [buffers [0].dataLength];
+        enet_uint32 newChecksum = handshake -> clientPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID ? handshake -> verify.connectID : 0;
+        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
+        buffers [0].dataLength += sizeof (enet_uint32);
+        newChecksum = host -> checksum (buffers, 2);
+        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
     }
 
-    record = enet_protocol_connect_record_bucket (host, & host -> receivedAddress);
-    for (way = 0; way < ENET_HOST_CONNECT_RECORD_WAYS; ++ way, ++ record)
+    sentLength = enet_socket_send (host -> socket, host -> addressFamily, address, buffers, 2);
+    if (sentLength > 0)
     {
-       if (! enet_protocol_connect_record_live (host, record))
-       {
-          if (choice == NULL || choice -> time != 0)
-            choice = record;
-       }
-       else
-       if (record -> address.port == host -> receivedAddress.port &&
-           ! memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
-       {
-          choice = record;
-          break;
-       }
-       else
-       if (choice == NULL || (choice -> time != 0 && ENET_TIME_LESS (record -> time, choice -> time)))
-         choice = record;
+       host -> totalSentData += sentLength;
+       host -> totalSentPackets ++;
     }
+}
 
-    if (choice -> time != 0 &&
-        (choice -> address.port != host -> receivedAddress.port ||
-         memcmp (choice -> address.host, host -> receivedAddress.host, sizeof (choice -> address.host))))
-      ++ host -> connectRecordsEvicted;
+/* Sends the VERIFY_CONNECT that carries sentTimes [which], if the client's address has earned
+   it and the handshake has answers left. Returns whether it went. */
+static int
+enet_protocol_handshake_verify (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, int which)
+{
+    size_t bytes = sizeof (ENetProtocolHeader) + sizeof (ENetProtocolVerifyConnect) + (host -> checksum != NULL ? sizeof (enet_uint32) : 0);
 
-    memset (choice, 0, sizeof (ENetConnectRecord));
-    choice -> address = host -> receivedAddress;
-    choice -> incomingPeerID = 0xFFFF; /* no slot offered yet: beyond any host's peers */
-    choice -> sentTime = enet_protocol_connect_sent_time (host);
-    choice -> connect = command -> connect;
-    choice -> time = ENET_MAX (host -> serviceTime, 1);
-    return choice;
+    if (handshake -> answers >= ENET_HOST_CONNECT_ANSWERS ||
+        ! enet_protocol_handshake_spend (handshake, bytes))
+      return 0;
+
+    handshake -> issued |= 1 << which;
+    ++ handshake -> answers;
+    handshake -> answerTime = ENET_MAX (host -> serviceTime, 1);
+    ++ host -> connectsAnswered;
+
+    enet_protocol_handshake_send (host, address, handshake, & handshake -> verify, sizeof (ENetProtocolVerifyConnect), 1, handshake -> sentTimes [which]);
+    return 1;
+}
+
+/* Answers a datagram of the client's that did not complete its handshake: each VERIFY_CONNECT
+   it still has to echo goes again (it was lost, or its acknowledgement was), and the second one
+   goes for the first time when someone is guessing. */
+static void
+enet_protocol_handshake_answer (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, int guessing)
+{
+    int which;
+
+    for (which = 0; which < 2; ++ which)
+    {
+       if (handshake -> echoed & (1 << which))
+         continue;
+       if (which == 1 && ! (handshake -> issued & 2) && ! guessing)
+         continue;
+       if (! enet_protocol_handshake_verify (host, address, handshake, which))
+         break;
+    }
+}
+
+/* Tells a handshake's client that it has no peer: a DISCONNECT, unsequenced as
+   enet_peer_disconnect_now sends it. A stock client takes it whether it is still connecting or
+   already told it joined, and raises its disconnect event. Only a handshake that answered can
+   have told its client anything; a client without a peer id cannot be reached. */
+static void
+enet_protocol_handshake_refuse (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake)
+{
+    ENetProtocolDisconnect command;
+    size_t bytes = (size_t) & ((ENetProtocolHeader *) 0) -> sentTime + sizeof (ENetProtocolDisconnect) + (host -> checksum != NULL ? sizeof (enet_uint32) : 0);
+
+    if (handshake -> issued == 0 || handshake -> clientPeerID >= ENET_PROTOCOL_MAXIMUM_PEER_ID ||
+        ! enet_protocol_handshake_spend (handshake, bytes))
+      return;
+
+    command.header.command = ENET_PROTOCOL_COMMAND_DISCONNECT | ENET_PROTOCOL_COMMAND_FLAG_UNSEQUENCED;
+    command.header.channelID = 0xFF;
+    command.header.reliableSequenceNumber = 0;
+    command.data = 0;
+    enet_protocol_handshake_send (host, address, handshake, & command, sizeof (command), 0, 0);
+}
+
+/* Ends a handshake that did not complete: its client is told (DISCONNECT) unless nothing came
+   from it on the offered slot, which means it never learnt it joined or has been silent since. */
+static void
+enet_protocol_handshake_end (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, int tell)
+{
+    if (tell || handshake -> heard)
+      enet_protocol_handshake_refuse (host, address, handshake);
+    handshake -> startTime = 0;
+}
+
+static int
+enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * handshake)
+{
+    return ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> startTime) >= host -> connectTimeout;
 }
 
 /* The session IDs a CONNECT gets through a slot, as stock ENet chooses them. */
@@ -480,13 +499,16 @@ enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * comm
     * outgoingSessionID = sessionID;
 }
 
-/* The VERIFY_CONNECT answering a CONNECT, which depends only on the host and the CONNECT. */
+/* A handshake for a CONNECT through a slot: the VERIFY_CONNECT that answers it, built now from the
+   host's settings as stock ENet builds it, and the rest of what the peer will need. */
 static void
-enet_protocol_verify_connect_command (ENetHost * host, const ENetProtocol * command, enet_uint16 incomingPeerID,
-                                      enet_uint8 incomingSessionID, enet_uint8 outgoingSessionID, ENetProtocol * verifyCommand)
+enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, const ENetPeer * slot, const ENetProtocol * command)
 {
     size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
     enet_uint32 mtu = ENET_NET_TO_HOST_32 (command -> connect.mtu), windowSize;
+    ENetProtocolVerifyConnect * verify = & handshake -> verify;
+
+    memset (handshake, 0, sizeof (ENetHandshake));
 
     if (channelCount > host -> channelLimit)
       channelCount = host -> channelLimit;
@@ -515,190 +537,59 @@ enet_protocol_verify_connect_command (ENetHost * host, const ENetProtocol * comm
     if (windowSize > ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE)
       windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
 
-    verifyCommand -> header.command = ENET_PROTOCOL_COMMAND_VERIFY_CONNECT | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
-    verifyCommand -> header.channelID = 0xFF;
-    verifyCommand -> verifyConnect.outgoingPeerID = ENET_HOST_TO_NET_16 (incomingPeerID);
-    verifyCommand -> verifyConnect.incomingSessionID = incomingSessionID;
-    verifyCommand -> verifyConnect.outgoingSessionID = outgoingSessionID;
-    verifyCommand -> verifyConnect.mtu = ENET_HOST_TO_NET_32 (mtu);
-    verifyCommand -> verifyConnect.windowSize = ENET_HOST_TO_NET_32 (windowSize);
-    verifyCommand -> verifyConnect.channelCount = ENET_HOST_TO_NET_32 (channelCount);
-    verifyCommand -> verifyConnect.incomingBandwidth = ENET_HOST_TO_NET_32 (host -> incomingBandwidth);
-    verifyCommand -> verifyConnect.outgoingBandwidth = ENET_HOST_TO_NET_32 (host -> outgoingBandwidth);
-    verifyCommand -> verifyConnect.packetThrottleInterval = command -> connect.packetThrottleInterval;
-    verifyCommand -> verifyConnect.packetThrottleAcceleration = command -> connect.packetThrottleAcceleration;
-    verifyCommand -> verifyConnect.packetThrottleDeceleration = command -> connect.packetThrottleDeceleration;
-    verifyCommand -> verifyConnect.connectID = command -> connect.connectID;
+    verify -> header.command = ENET_PROTOCOL_COMMAND_VERIFY_CONNECT | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
+    verify -> header.channelID = 0xFF;
+    verify -> header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (1);
+    verify -> outgoingPeerID = ENET_HOST_TO_NET_16 (slot -> incomingPeerID);
+    enet_protocol_connect_sessions (slot, command, & verify -> incomingSessionID, & verify -> outgoingSessionID);
+    verify -> mtu = ENET_HOST_TO_NET_32 (mtu);
+    verify -> windowSize = ENET_HOST_TO_NET_32 (windowSize);
+    verify -> channelCount = ENET_HOST_TO_NET_32 (channelCount);
+    verify -> incomingBandwidth = ENET_HOST_TO_NET_32 (host -> incomingBandwidth);
+    verify -> outgoingBandwidth = ENET_HOST_TO_NET_32 (host -> outgoingBandwidth);
+    verify -> packetThrottleInterval = command -> connect.packetThrottleInterval;
+    verify -> packetThrottleAcceleration = command -> connect.packetThrottleAcceleration;
+    verify -> packetThrottleDeceleration = command -> connect.packetThrottleDeceleration;
+    verify -> connectID = command -> connect.connectID;
+
+    handshake -> connectData = command -> connect.data;
+    handshake -> incomingBandwidth = ENET_NET_TO_HOST_32 (command -> connect.incomingBandwidth);
+    handshake -> outgoingBandwidth = ENET_NET_TO_HOST_32 (command -> connect.outgoingBandwidth);
+    handshake -> clientPeerID = ENET_NET_TO_HOST_16 (command -> connect.outgoingPeerID);
+    handshake -> startTime = ENET_MAX (host -> serviceTime, 1);
+    handshake -> sentTimes [0] = enet_protocol_connect_sent_time (host);
+    do handshake -> sentTimes [1] = enet_protocol_connect_sent_time (host);
+    while (handshake -> sentTimes [1] == handshake -> sentTimes [0]);
+    enet_protocol_handshake_earn (host, handshake);
 }
 
-/* The next free slot from the record cursor on, so that records spread over the free slots. */
-static ENetPeer *
-enet_protocol_connect_record_slot (ENetHost * host)
-{
-    size_t i;
-
-    for (i = 0; i < host -> peerCount; ++ i)
-    {
-       ENetPeer * peer = & host -> peers [(host -> connectRecordSlot + i) % host -> peerCount];
-
-       if (peer -> state == ENET_PEER_STATE_DISCONNECTED)
-       {
-          host -> connectRecordSlot = (peer -> incomingPeerID + 1) % host -> peerCount;
-          return peer;
-       }
-    }
-    return NULL;
-}
-
-/* Answers a record's CONNECT (or its client's later datagram) with one VERIFY_CONNECT, built
-   and sent here without a peer: the datagram a stock half-open peer would send, with the
-   record's random sent time. A record whose slot was taken meanwhile offers another free one
-   (its client has not accepted the old offer, or it would not ask again). */
-/* What a VERIFY_CONNECT datagram costs an unverified address's credit: header, sent time and
-   the command (the first one also carries the CONNECT's acknowledgement). */
-#define ENET_PROTOCOL_VERIFY_CONNECT_BYTES (sizeof (ENetProtocolHeader) + sizeof (ENetProtocolVerifyConnect))
-
-/* No reflection by bytes either (local patch 0025): an unverified address earns three bytes of
-   answer per byte it sent, so a stream of tiny datagrams to the offered slot cannot draw a
-   48-byte VERIFY_CONNECT each. The CONNECT (52 bytes or more) always earns its answer; a lost
-   acknowledgement is still recovered by the client's later traffic (a ping earns a third of an
-   answer, a retransmitted CONNECT a whole one). Returns whether the received datagram may be
-   answered, and spends the credit if so. */
+/* A slot's state for a connection from the handshake's client: as stock ENet sets it at CONNECT,
+   from the terms the handshake answered with. */
 static int
-enet_protocol_connect_credit (ENetHost * host, enet_uint16 * credit)
+enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetAddress * address, const ENetHandshake * handshake)
 {
-    size_t earned = (size_t) * credit + 3 * host -> receivedDataLength;
-
-    if (earned > 0xFFFF)
-      earned = 0xFFFF;
-    if (earned < ENET_PROTOCOL_VERIFY_CONNECT_BYTES)
-    {
-       * credit = (enet_uint16) earned;
-       return 0;
-    }
-    * credit = (enet_uint16) (earned - ENET_PROTOCOL_VERIFY_CONNECT_BYTES);
-    return 1;
-}
-
-static void
-enet_protocol_answer_connect_record (ENetHost * host, ENetConnectRecord * record)
-{
-    enet_uint8 headerData [sizeof (ENetProtocolHeader) + sizeof (enet_uint32)];
-    ENetProtocolHeader * header = (ENetProtocolHeader *) headerData;
-    ENetProtocol verifyCommand;
-    ENetBuffer buffers [2];
-    enet_uint16 outgoingPeerID = ENET_NET_TO_HOST_16 (record -> connect.outgoingPeerID), headerFlags = ENET_PROTOCOL_HEADER_FLAG_SENT_TIME;
-    int sentLength;
-
-    if (record -> answers >= ENET_HOST_CONNECT_ANSWERS ||
-        ! enet_protocol_connect_credit (host, & record -> credit))
-      return;
-
-    if (record -> incomingPeerID >= host -> peerCount ||
-        host -> peers [record -> incomingPeerID].state != ENET_PEER_STATE_DISCONNECTED)
-    {
-       ENetPeer * slot = enet_protocol_connect_record_slot (host);
-       ENetProtocol connect;
-
-       if (slot == NULL)
-       {
-          record -> time = 0;
-          ++ host -> connectsDropped;
-          return;
-       }
-       connect.connect = record -> connect;
-       record -> incomingPeerID = slot -> incomingPeerID;
-       enet_protocol_connect_sessions (slot, & connect, & record -> incomingSessionID, & record -> outgoingSessionID);
-    }
-
-    {
-       ENetProtocol connect;
-
-       connect.connect = record -> connect;
-       enet_protocol_verify_connect_command (host, & connect, record -> incomingPeerID,
-                                             record -> incomingSessionID, record -> outgoingSessionID, & verifyCommand);
-    }
-    verifyCommand.header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (1);
-
-    if (outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID)
-      headerFlags |= record -> incomingSessionID << ENET_PROTOCOL_HEADER_SESSION_SHIFT;
-    header -> peerID = ENET_HOST_TO_NET_16 (outgoingPeerID | headerFlags);
-    header -> sentTime = ENET_HOST_TO_NET_16 (record -> sentTime);
-
-    buffers [0].data = headerData;
-    buffers [0].dataLength = sizeof (ENetProtocolHeader);
-    buffers [1].data = & verifyCommand;
-    buffers [1].dataLength = sizeof (ENetProtocolVerifyConnect);
-
-    if (host -> checksum != NULL)
-    {
-        enet_uint8 * checksum = & headerData [buffers [0].dataLength];
-        enet_uint32 newChecksum = outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID ? record -> connect.connectID : 0;
-        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
-        buffers [0].dataLength += sizeof (enet_uint32);
-        newChecksum = host -> checksum (buffers, 2);
-        memcpy (checksum, & newChecksum, sizeof (enet_uint32));
-    }
-
-    record -> time = ENET_MAX (host -> serviceTime, 1);
-    ++ record -> answers;
-    ++ host -> connectsAnswered;
-
-    sentLength = enet_socket_send (host -> socket, host -> addressFamily, & record -> address, buffers, 2);
-    if (sentLength > 0)
-    {
-       host -> totalSentData += sentLength;
-       host -> totalSentPackets ++;
-    }
-}
-
-/* Sends an unverified peer's VERIFY_CONNECT once more, in answer to a datagram from its address
-   (its client's CONNECT again, or traffic after a lost acknowledgement). */
-static void
-enet_protocol_resend_verify_connect (ENetPeer * peer)
-{
-    ENetOutgoingCommand * outgoingCommand;
-
-    if (peer -> verifyAnswers >= ENET_HOST_CONNECT_ANSWERS)
-      return;
-
-    outgoingCommand = enet_peer_find_sent_reliable_command (peer, 1, 0xFF);
-    if (outgoingCommand == NULL || ! outgoingCommand -> inTransit ||
-        ! enet_protocol_connect_credit (peer -> host, & peer -> verifyCredit))
-      return;
-
-    outgoingCommand -> inTransit = 0;
-    enet_list_insert (enet_list_begin (& peer -> outgoingCommands), enet_list_remove (& outgoingCommand -> outgoingCommandList));
-}
-
-/* A slot's state for an incoming connection, and the VERIFY_CONNECT that answers it. */
-static int
-enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetProtocol * command,
-                                  enet_uint8 incomingSessionID, enet_uint8 outgoingSessionID, ENetProtocol * verifyCommand)
-{
+    const ENetProtocolVerifyConnect * verify = & handshake -> verify;
     ENetChannel * channel;
-    size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
-    enet_uint32 mtu;
+    size_t channelCount = ENET_NET_TO_HOST_32 (verify -> channelCount);
+    enet_uint32 outgoingBandwidth = ENET_NET_TO_HOST_32 (verify -> outgoingBandwidth);
 
-    if (channelCount > host -> channelLimit)
-      channelCount = host -> channelLimit;
     peer -> channels = (ENetChannel *) enet_malloc (channelCount * sizeof (ENetChannel));
     if (peer -> channels == NULL)
       return -1;
     peer -> channelCount = channelCount;
     peer -> state = ENET_PEER_STATE_ACKNOWLEDGING_CONNECT;
-    peer -> connectID = command -> connect.connectID;
-    peer -> address = host -> receivedAddress;
-    peer -> mtu = host -> mtu;
-    peer -> outgoingPeerID = ENET_NET_TO_HOST_16 (command -> connect.outgoingPeerID);
-    peer -> incomingBandwidth = ENET_NET_TO_HOST_32 (command -> connect.incomingBandwidth);
-    peer -> outgoingBandwidth = ENET_NET_TO_HOST_32 (command -> connect.outgoingBandwidth);
-    peer -> packetThrottleInterval = ENET_NET_TO_HOST_32 (command -> connect.packetThrottleInterval);
-    peer -> packetThrottleAcceleration = ENET_NET_TO_HOST_32 (command -> connect.packetThrottleAcceleration);
-    peer -> packetThrottleDeceleration = ENET_NET_TO_HOST_32 (command -> connect.packetThrottleDeceleration);
-    peer -> eventData = ENET_NET_TO_HOST_32 (command -> connect.data);
-    peer -> outgoingSessionID = incomingSessionID;
-    peer -> incomingSessionID = outgoingSessionID;
+    peer -> connectID = verify -> connectID;
+    peer -> address = * address;
+    peer -> mtu = ENET_NET_TO_HOST_32 (verify -> mtu);
+    peer -> outgoingPeerID = handshake -> clientPeerID;
+    peer -> incomingBandwidth = handshake -> incomingBandwidth;
+    peer -> outgoingBandwidth = handshake -> outgoingBandwidth;
+    peer -> packetThrottleInterval = ENET_NET_TO_HOST_32 (verify -> packetThrottleInterval);
+    peer -> packetThrottleAcceleration = ENET_NET_TO_HOST_32 (verify -> packetThrottleAcceleration);
+    peer -> packetThrottleDeceleration = ENET_NET_TO_HOST_32 (verify -> packetThrottleDeceleration);
+    peer -> eventData = ENET_NET_TO_HOST_32 (handshake -> connectData);
+    peer -> outgoingSessionID = verify -> incomingSessionID;
+    peer -> incomingSessionID = verify -> outgoingSessionID;
 
     for (channel = peer -> channels;
          channel < & peer -> channels [channelCount];
@@ -718,28 +609,17 @@ enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetPr
         memset (channel -> reliableWindows, 0, sizeof (channel -> reliableWindows));
     }
 
-    mtu = ENET_NET_TO_HOST_32 (command -> connect.mtu);
-
-    if (mtu < ENET_PROTOCOL_MINIMUM_MTU)
-      mtu = ENET_PROTOCOL_MINIMUM_MTU;
-    else
-    if (mtu > ENET_PROTOCOL_MAXIMUM_MTU)
-      mtu = ENET_PROTOCOL_MAXIMUM_MTU;
-
-    if (mtu < peer -> mtu)
-      peer -> mtu = mtu;
-
-    if (host -> outgoingBandwidth == 0 &&
+    if (outgoingBandwidth == 0 &&
         peer -> incomingBandwidth == 0)
       peer -> windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
     else
-    if (host -> outgoingBandwidth == 0 ||
+    if (outgoingBandwidth == 0 ||
         peer -> incomingBandwidth == 0)
-      peer -> windowSize = (ENET_MAX (host -> outgoingBandwidth, peer -> incomingBandwidth) /
+      peer -> windowSize = (ENET_MAX (outgoingBandwidth, peer -> incomingBandwidth) /
                                     ENET_PEER_WINDOW_SIZE_SCALE) *
                                       ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
     else
-      peer -> windowSize = (ENET_MIN (host -> outgoingBandwidth, peer -> incomingBandwidth) /
+      peer -> windowSize = (ENET_MIN (outgoingBandwidth, peer -> incomingBandwidth) /
                                     ENET_PEER_WINDOW_SIZE_SCALE) * 
                                       ENET_PROTOCOL_MINIMUM_WINDOW_SIZE;
 
@@ -749,109 +629,7 @@ enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetPr
     if (peer -> windowSize > ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE)
       peer -> windowSize = ENET_PROTOCOL_MAXIMUM_WINDOW_SIZE;
 
-    enet_protocol_verify_connect_command (host, command, peer -> incomingPeerID, incomingSessionID, outgoingSessionID, verifyCommand);
     return 0;
-}
-
-static ENetPeer *
-enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENetProtocol * command)
-{
-    enet_uint8 incomingSessionID, outgoingSessionID;
-    size_t channelCount, duplicatePeers = 0, freePeers = 0, unverifiedPeers = 0;
-    ENetPeer * currentPeer, * peer = NULL;
-    ENetConnectRecord * record = NULL;
-    ENetProtocol verifyCommand;
-
-    channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
-
-    if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
-        channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
-      return NULL;
-
-    /* An address that spent its guesses in this window waits for the next one (local patch
-       0025): a new attempt would bring fresh guesses. */
-    if (host -> connectDefence && ! enet_protocol_connect_guesses_left (host))
-      return NULL;
-
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
-    {
-        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
-        {
-            if (peer == NULL)
-              peer = currentPeer;
-            ++ freePeers;
-        }
-        else 
-        if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
-            ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
-        {
-            if (currentPeer -> address.port == host -> receivedAddress.port &&
-                currentPeer -> connectID == command -> connect.connectID)
-            {
-              /* The client's own retransmission: stock ENet ignores it and retransmits on its
-                 timer; an unverified peer answers it instead. */
-              if (enet_protocol_peer_unverified (currentPeer))
-                enet_protocol_resend_verify_connect (currentPeer);
-              return NULL;
-            }
-
-            ++ duplicatePeers;
-        }
-
-        if (enet_protocol_peer_unverified (currentPeer))
-          ++ unverifiedPeers;
-    }
-
-    if (peer == NULL || duplicatePeers >= host -> duplicatePeers)
-      return NULL;
-
-    if (host -> connectRecords != NULL)
-    {
-        record = enet_protocol_find_connect_record (host);
-        if (record != NULL)
-        {
-            if (record -> connect.connectID == command -> connect.connectID)
-            {
-                enet_protocol_answer_connect_record (host, record);
-                return NULL;
-            }
-
-            /* A new attempt from the same address and port replaces the old one. */
-            record -> time = 0;
-        }
-    }
-
-    /* Under pressure, when unverified peers hold half the slots not connected, a CONNECT gets
-       a record instead of a slot: a flood then fills the table, not the host. */
-    if (host -> connectDefence && host -> connectRecordLimit > 0 &&
-        unverifiedPeers > 0 && unverifiedPeers * 2 >= freePeers + unverifiedPeers)
-    {
-        record = enet_protocol_add_connect_record (host, command);
-        if (record != NULL)
-          enet_protocol_answer_connect_record (host, record);
-        return NULL;
-    }
-
-    enet_protocol_connect_sessions (peer, command, & incomingSessionID, & outgoingSessionID);
-
-    if (enet_protocol_setup_connect_peer (host, peer, command, incomingSessionID, outgoingSessionID, & verifyCommand) < 0)
-      return NULL;
-
-    if (host -> connectDefence)
-    {
-        peer -> flags |= ENET_PEER_FLAG_UNVERIFIED;
-        peer -> verifySentTime = enet_protocol_connect_sent_time (host);
-        peer -> verifyAnswers = 0;
-        peer -> verifyFailures = 0;
-        peer -> verifyCredit = 0;
-        enet_protocol_connect_credit (host, & peer -> verifyCredit); /* the CONNECT earns its answer */
-    }
-
-    enet_peer_queue_outgoing_command (peer, & verifyCommand, NULL, 0, 0);
-
-    return peer;
 }
 
 /* A round-trip sample: the peer's estimates and throttle, as an acknowledgement updates them. */
@@ -902,102 +680,563 @@ enet_protocol_update_round_trip_time (ENetHost * host, ENetPeer * peer, enet_uin
     }
 }
 
-/* A datagram to a free slot from the address of a record that offered that slot: the record's
-   handshake completes when the datagram's acknowledgements (which stock ENet sends first)
-   include that of the VERIFY_CONNECT with the record's random sent time. The slot then gets the
-   peer that a CONNECT would have made, with VERIFY_CONNECT sent as its reliable command 1 and
-   acknowledged, and the datagram is processed as for any peer. Otherwise the record answers
-   once more (the acknowledgement was lost and this is the client's later traffic). */
+/* The peer in its slot has passed its handshake: VERIFY_CONNECT counts as its reliable command 1,
+   sent and acknowledged, the first round-trip sample is taken from when it was sent, and the
+   connect event follows, as when stock ENet takes that acknowledgement. */
+static void
+enet_protocol_complete_handshake (ENetHost * host, ENetEvent * event, ENetPeer * peer, const ENetHandshake * handshake)
+{
+    peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
+    peer -> outgoingReliableSequenceNumber = 1;
+    enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> answerTime));
+    peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
+    ++ host -> connectsCompleted;
+
+    enet_protocol_notify_connect (host, peer, event);
+}
+
+/* Ends an unverified half-open peer's handshake and frees its slot (no event: its application
+   never saw it). */
+static void
+enet_protocol_end_unverified_peer (ENetHost * host, ENetPeer * peer, int tell)
+{
+    enet_protocol_handshake_end (host, & peer -> address, & peer -> handshake, tell);
+    enet_peer_reset (peer);
+}
+
+/* An IPv4 address is one address; an IPv6 client holds a whole /64 (link-local addresses are
+   told apart by their interface). Every per-address rule compares addresses with this. */
+int
+enet_address_same_source (const ENetAddress * address, const ENetAddress * other)
+{
+    static const enet_uint8 ipv4Mapped [12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+
+    if (memcmp (address -> host, other -> host, 8))
+      return 0;
+    if (! memcmp (address -> host, ipv4Mapped, sizeof (ipv4Mapped)) ||
+        (address -> host [0] == 0xFE && (address -> host [1] & 0xC0) == 0x80))
+      return ! memcmp (address -> host, other -> host, sizeof (address -> host)) && address -> scopeID == other -> scopeID;
+    return 1;
+}
+
+/* The record table: a ring of connectRecordLimit records in the order they were made, so that
+   the oldest is the one replaced (an attacker cannot aim at a client's record, and every record
+   lives as long as the table's size allows), and hash chains by address and port. */
+static enet_uint32 *
+enet_protocol_connect_record_chain (ENetHost * host, const ENetAddress * address)
+{
+    enet_protocol_uint64 a, b;
+
+    memcpy (& a, address -> host, sizeof (a));
+    memcpy (& b, address -> host + sizeof (a), sizeof (b));
+    b ^= (enet_protocol_uint64) address -> port << 48;
+    return & host -> connectRecordChains [enet_protocol_connect_hash (host, a, b) & (host -> connectRecordLimit - 1)];
+}
+
+static int
+enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecord * record)
+{
+    return record -> handshake.startTime != 0 && ! enet_protocol_handshake_expired (host, & record -> handshake);
+}
+
+/* Takes a record out of its chain and releases the slot it reserved; the caller ends its
+   handshake. */
+static void
+enet_protocol_remove_connect_record (ENetHost * host, ENetConnectRecord * record)
+{
+    enet_uint32 index = (enet_uint32) (record - host -> connectRecords) + 1, * link;
+    enet_uint16 slot = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
+
+    for (link = enet_protocol_connect_record_chain (host, & record -> address);
+         * link != 0;
+         link = & host -> connectRecords [* link - 1].next)
+    {
+       if (* link == index)
+       {
+          * link = record -> next;
+          break;
+       }
+    }
+    record -> next = 0;
+
+    if (slot < host -> peerCount && host -> peers [slot].connectReservation == index)
+      host -> peers [slot].connectReservation = 0;
+}
+
+/* Ends a record's handshake (see enet_protocol_handshake_end) and removes it. */
+static void
+enet_protocol_end_connect_record (ENetHost * host, ENetConnectRecord * record, int tell)
+{
+    enet_protocol_remove_connect_record (host, record);
+    enet_protocol_handshake_end (host, & record -> address, & record -> handshake, tell);
+}
+
+/* Ends the records that have lived connectTimeout, oldest first, and forgets the done ones at
+   the ring's head. */
+static void
+enet_protocol_sweep_connect_records (ENetHost * host)
+{
+    while (host -> connectRecordCount > 0)
+    {
+       ENetConnectRecord * record = & host -> connectRecords [host -> connectRecordHead];
+
+       if (record -> handshake.startTime != 0)
+       {
+          if (! enet_protocol_handshake_expired (host, & record -> handshake))
+            break;
+          ++ host -> connectRecordsExpired;
+          enet_protocol_end_connect_record (host, record, 0);
+       }
+       host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
+       -- host -> connectRecordCount;
+    }
+}
+
+/* The live record of the received datagram's address and port: for a CONNECT with this connect
+   ID (byConnectID), or offering this slot with this session (the session is not checked for a
+   client without a peer id, as stock ENet does not). */
+static ENetConnectRecord *
+enet_protocol_find_connect_record (ENetHost * host, int byConnectID, enet_uint32 connectID, enet_uint16 slot, enet_uint8 sessionID)
+{
+    enet_uint32 index;
+
+    if (host -> connectRecords == NULL)
+      return NULL;
+
+    for (index = * enet_protocol_connect_record_chain (host, & host -> receivedAddress);
+         index != 0;
+         index = host -> connectRecords [index - 1].next)
+    {
+       ENetConnectRecord * record = & host -> connectRecords [index - 1];
+       const ENetHandshake * handshake = & record -> handshake;
+
+       if (! enet_protocol_connect_record_live (host, record) ||
+           record -> address.port != host -> receivedAddress.port ||
+           memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
+         continue;
+
+       if (byConnectID ?
+             handshake -> verify.connectID == connectID :
+             ENET_NET_TO_HOST_16 (handshake -> verify.outgoingPeerID) == slot &&
+             (handshake -> clientPeerID >= ENET_PROTOCOL_MAXIMUM_PEER_ID || sessionID == handshake -> verify.outgoingSessionID))
+         return record;
+    }
+    return NULL;
+}
+
+/* A new record for the received CONNECT, offering `slot`: the table is allocated when first
+   needed and never grows; when it is full, the oldest record is replaced, and its client, which
+   may have been told it joined, is told it did not. */
+static ENetConnectRecord *
+enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command, ENetPeer * slot)
+{
+    ENetConnectRecord * record;
+    enet_uint32 * chain, index;
+
+    if (host -> connectRecords == NULL)
+    {
+       host -> connectRecords = (ENetConnectRecord *) enet_malloc (host -> connectRecordLimit * sizeof (ENetConnectRecord));
+       host -> connectRecordChains = (enet_uint32 *) enet_malloc (host -> connectRecordLimit * sizeof (enet_uint32));
+       if (host -> connectRecords == NULL || host -> connectRecordChains == NULL)
+       {
+          enet_free (host -> connectRecords);
+          enet_free (host -> connectRecordChains);
+          host -> connectRecords = NULL;
+          host -> connectRecordChains = NULL;
+          return NULL;
+       }
+       memset (host -> connectRecords, 0, host -> connectRecordLimit * sizeof (ENetConnectRecord));
+       memset (host -> connectRecordChains, 0, host -> connectRecordLimit * sizeof (enet_uint32));
+       host -> connectRecordHead = 0;
+       host -> connectRecordCount = 0;
+    }
+
+    if (host -> connectRecordCount == host -> connectRecordLimit)
+    {
+       record = & host -> connectRecords [host -> connectRecordHead];
+       if (record -> handshake.startTime != 0)
+       {
+          ++ host -> connectRecordsEvicted;
+          enet_protocol_end_connect_record (host, record, 1);
+       }
+       host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
+       -- host -> connectRecordCount;
+    }
+
+    index = (enet_uint32) ((host -> connectRecordHead + host -> connectRecordCount) & (host -> connectRecordLimit - 1));
+    ++ host -> connectRecordCount;
+    record = & host -> connectRecords [index];
+
+    record -> address = host -> receivedAddress;
+    enet_protocol_handshake_create (host, & record -> handshake, slot, command);
+    chain = enet_protocol_connect_record_chain (host, & record -> address);
+    record -> next = * chain;
+    * chain = index + 1;
+    slot -> connectReservation = index + 1;
+    return record;
+}
+
+/** Local patch: configures the defence against forged-CONNECT floods (PATCHES.md).
+    @param host host to configure
+    @param enabled 0 for stock ENet's handshake in new connections, otherwise the verified one;
+           handshakes under way finish as they began either way
+    @param recordLimit records kept under pressure, rounded down to a power of 2 (0: none); live
+           records move to the new table, the oldest of those that do not fit are ended (their
+           clients told DISCONNECT)
+    @param timeout how long an unverified handshake lives, in ms (at least 1)
+    @returns 0, or -1 when the new table could not be allocated (nothing changed)
+*/
+int
+enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, enet_uint32 timeout)
+{
+    size_t limit = 0;
+
+    if (recordLimit > 0)
+      for (limit = 1; limit <= recordLimit / 2; limit *= 2) ;
+
+    if (limit != host -> connectRecordLimit && host -> connectRecords != NULL)
+    {
+       ENetConnectRecord * records = host -> connectRecords, * newRecords = NULL;
+       enet_uint32 * chains = host -> connectRecordChains, * newChains = NULL;
+       size_t head = host -> connectRecordHead, count = host -> connectRecordCount,
+              oldLimit = host -> connectRecordLimit, live = 0, skip, i;
+       ENetPeer * currentPeer;
+
+       if (limit > 0)
+       {
+          newRecords = (ENetConnectRecord *) enet_malloc (limit * sizeof (ENetConnectRecord));
+          newChains = (enet_uint32 *) enet_malloc (limit * sizeof (enet_uint32));
+          if (newRecords == NULL || newChains == NULL)
+          {
+             enet_free (newRecords);
+             enet_free (newChains);
+             return -1;
+          }
+          memset (newRecords, 0, limit * sizeof (ENetConnectRecord));
+          memset (newChains, 0, limit * sizeof (enet_uint32));
+       }
+
+       for (currentPeer = host -> peers; currentPeer < & host -> peers [host -> peerCount]; ++ currentPeer)
+         currentPeer -> connectReservation = 0;
+
+       for (i = 0; i < count; ++ i)
+         if (enet_protocol_connect_record_live (host, & records [(head + i) & (oldLimit - 1)]))
+           ++ live;
+       skip = live > limit ? live - limit : 0;
+
+       host -> connectRecords = newRecords;
+       host -> connectRecordChains = newChains;
+       host -> connectRecordLimit = limit;
+       host -> connectRecordHead = 0;
+       host -> connectRecordCount = 0;
+
+       for (i = 0; i < count; ++ i)
+       {
+          ENetConnectRecord * record = & records [(head + i) & (oldLimit - 1)], * moved;
+          enet_uint32 * chain;
+          enet_uint16 slot;
+
+          if (! enet_protocol_connect_record_live (host, record))
+            continue;
+          if (skip > 0)
+          {
+             -- skip;
+             ++ host -> connectRecordsEvicted;
+             enet_protocol_handshake_end (host, & record -> address, & record -> handshake, 1);
+             continue;
+          }
+          moved = & newRecords [host -> connectRecordCount ++];
+          * moved = * record;
+          chain = enet_protocol_connect_record_chain (host, & moved -> address);
+          moved -> next = * chain;
+          * chain = (enet_uint32) (moved - newRecords) + 1;
+          slot = ENET_NET_TO_HOST_16 (moved -> handshake.verify.outgoingPeerID);
+          if (slot < host -> peerCount)
+            host -> peers [slot].connectReservation = (enet_uint32) (moved - newRecords) + 1;
+       }
+
+       enet_free (records);
+       enet_free (chains);
+    }
+
+    host -> connectRecordLimit = limit;
+    host -> connectDefence = enabled ? 1 : 0;
+    host -> connectTimeout = timeout > 0 ? timeout : 1;
+    return 0;
+}
+
+/* The slot a new handshake gets, found in one pass over the slots (with the stock checks of a
+   CONNECT): the first free slot no live record offers; else, for a record, the free slot whose
+   offer is the oldest from the cursor on (two records then offer it, and the first client to
+   echo takes it), or the slot of an unverified half-open peer (the first to echo takes that
+   too). */
+typedef struct _ENetConnectSlots
+{
+    ENetPeer * unreserved, * reserved, * unverified;
+    size_t unreservedCount, unverifiedCount, duplicatePeers;
+} ENetConnectSlots;
+
+/* Whether a live record offers this free slot: every record that ends releases its
+   reservation, so the slot's own field says it without reading the table. */
+static int
+enet_protocol_connect_slot_reserved (const ENetPeer * peer)
+{
+    return peer -> connectReservation != 0;
+}
+
+/* After the slot a datagram addressed, from a record's client: completes the record's handshake
+   (the slot gets its peer) or refuses its client (DISCONNECT at once) when the slot was taken by a
+   peer that passed its own handshake, the client's address has as many peers as the host allows,
+   or the host refuses connections. An unverified half-open peer in the slot gives way: a client
+   that echoed beats one that has not, so forged CONNECTs cannot keep a slot from anyone. */
 static ENetPeer *
-enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetPeer * peer, ENetConnectRecord * record, size_t headerSize)
+enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetConnectRecord * record)
+{
+    ENetPeer * peer = & host -> peers [ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID)], * currentPeer;
+    size_t duplicatePeers = 0;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+       if (currentPeer != peer &&
+           currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
+           currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+           enet_address_same_source (& currentPeer -> address, & record -> address))
+         ++ duplicatePeers;
+    }
+
+    if ((peer -> state != ENET_PEER_STATE_DISCONNECTED && ! enet_protocol_peer_unverified (peer)) ||
+        duplicatePeers >= host -> duplicatePeers)
+    {
+       ++ host -> connectsDropped;
+       enet_protocol_end_connect_record (host, record, 1);
+       return NULL;
+    }
+
+    if (peer -> state != ENET_PEER_STATE_DISCONNECTED)
+    {
+       ++ host -> connectsDropped;
+       enet_protocol_end_unverified_peer (host, peer, 1);
+    }
+
+    if (enet_protocol_setup_connect_peer (host, peer, & record -> address, & record -> handshake) < 0)
+    {
+       enet_protocol_end_connect_record (host, record, 1);
+       return NULL;
+    }
+
+    enet_protocol_complete_handshake (host, event, peer, & record -> handshake);
+    enet_protocol_remove_connect_record (host, record);
+    record -> handshake.startTime = 0;
+    return peer;
+}
+
+/* What a datagram from a handshake's client to its offered slot does. Its leading
+   acknowledgements (stock ENet sends them first) of reliable command 1 on channel 0xFF are
+   echoes, each of a sent time the handshake issued or a wrong one. The handshake completes when
+   every sent time it issued is echoed, the second one included while someone is guessing. A wrong
+   echo is a guess: the datagram gets no answer, and the echo counts against the handshake
+   (ENET_HOST_CONNECT_FAILURES end it) and the host. A DISCONNECT after the acknowledgements means
+   the client left. Anything else means an echo was lost: the VERIFY_CONNECTs still to echo go
+   again (or the second for the first time, after the first echo while someone is guessing).
+   Returns ENET_HANDSHAKE_DONE, _WAIT, _LEFT or _FAILED. */
+enum
+{
+    ENET_HANDSHAKE_FAILED = -2,
+    ENET_HANDSHAKE_LEFT   = -1,
+    ENET_HANDSHAKE_WAIT   = 0,
+    ENET_HANDSHAKE_DONE   = 1
+};
+
+static int
+enet_protocol_handshake_datagram (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, size_t headerSize)
 {
     enet_uint8 * currentData = host -> receivedData + headerSize;
-    ENetProtocol connect, verifyCommand;
-    int echoed = 0, wrong = 0;
+    int echoed = 0, wrong = 0, left = 0, guessing;
 
-    while (currentData + sizeof (ENetProtocolAcknowledge) <= & host -> receivedData [host -> receivedDataLength])
+    handshake -> heard = 1;
+    enet_protocol_handshake_earn (host, handshake);
+
+    while (currentData + sizeof (ENetProtocolCommandHeader) <= & host -> receivedData [host -> receivedDataLength])
     {
        const ENetProtocol * command = (const ENetProtocol *) currentData;
+       enet_uint8 commandNumber = command -> header.command & ENET_PROTOCOL_COMMAND_MASK;
+       enet_uint16 echo;
+       int which;
 
-       if ((command -> header.command & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_ACKNOWLEDGE)
-         break;
+       if (commandNumber != ENET_PROTOCOL_COMMAND_ACKNOWLEDGE ||
+           currentData + sizeof (ENetProtocolAcknowledge) > & host -> receivedData [host -> receivedDataLength])
+       {
+          left = commandNumber == ENET_PROTOCOL_COMMAND_DISCONNECT;
+          break;
+       }
        currentData += sizeof (ENetProtocolAcknowledge);
 
        if (command -> header.channelID != 0xFF ||
            ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber) != 1)
          continue;
 
-       /* An address out of guesses for this window has no echo checked (the datagram is
-          dropped as a wrong one would be). */
-       if (! enet_protocol_connect_guesses_left (host))
+       echo = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
+       for (which = 0; which < 2; ++ which)
        {
-          wrong = 1;
-          break;
+          if ((handshake -> issued & (1 << which)) && echo == handshake -> sentTimes [which])
+            break;
        }
-
-       if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) == record -> sentTime)
+       if (which < 2)
        {
+          handshake -> echoed |= 1 << which;
           echoed = 1;
-          break;
+          continue;
        }
 
-       /* Each wrong echo is a guess and counts, as for a half-open peer: one datagram can
-          carry hundreds of acknowledgements. */
        wrong = 1;
-       enet_protocol_connect_guess_failed (host);
-       if (++ record -> failures >= ENET_HOST_CONNECT_FAILURES)
+       enet_protocol_connect_guessed (host);
+       if (++ handshake -> failures >= ENET_HOST_CONNECT_FAILURES)
        {
-          record -> time = 0;
           ++ host -> connectsDropped;
-          return NULL;
+          return ENET_HANDSHAKE_FAILED;
        }
     }
 
-    if (! echoed)
+    guessing = enet_protocol_connect_guessing (host);
+    if ((handshake -> echoed & 1) && handshake -> echoed == handshake -> issued &&
+        (! guessing || (handshake -> echoed & 2)))
+      return ENET_HANDSHAKE_DONE;
+
+    if (left)
+      return ENET_HANDSHAKE_LEFT;
+
+    if (! wrong)
     {
-       /* A wrong echo is a guess (a stock client echoes what it got): no answer. */
-       if (! wrong)
-         enet_protocol_answer_connect_record (host, record);
-       return NULL;
+       if (! echoed)
+         enet_protocol_handshake_answer (host, address, handshake, guessing);
+       else
+       if (guessing && ! (handshake -> issued & 2))
+         enet_protocol_handshake_verify (host, address, handshake, 1);
     }
+    return ENET_HANDSHAKE_WAIT;
+}
 
-    /* The host stopped accepting connections since it answered, or its address has as many
-       peers as the host allows (counted as handle_connect counts them: a record is no peer). */
-    {
-       ENetPeer * currentPeer;
-       size_t duplicatePeers = 0;
+static ENetPeer *
+enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENetProtocol * command)
+{
+    size_t channelCount;
+    ENetPeer * currentPeer, * peer = NULL;
+    ENetConnectRecord * record;
+    ENetConnectSlots slots;
+    ENetHandshake handshake;
+    ENetProtocol verifyCommand;
+    size_t cursor;
 
-       for (currentPeer = host -> peers;
-            currentPeer < & host -> peers [host -> peerCount];
-            ++ currentPeer)
-       {
-          if (currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
-              currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
-              ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
-            ++ duplicatePeers;
-       }
+    channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
 
-       if (duplicatePeers >= host -> duplicatePeers)
-       {
-          record -> time = 0;
-          ++ host -> connectsDropped;
-          return NULL;
-       }
-    }
-
-    connect.connect = record -> connect;
-    if (enet_protocol_setup_connect_peer (host, peer, & connect, record -> incomingSessionID, record -> outgoingSessionID, & verifyCommand) < 0)
+    if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
+        channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       return NULL;
 
-    peer -> outgoingReliableSequenceNumber = 1;
-    enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time));
-    peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
+    memset (& slots, 0, sizeof (slots));
+    cursor = host -> connectRecordSlot < host -> peerCount ? host -> connectRecordSlot : 0;
 
-    record -> time = 0;
-    ++ host -> connectsCompleted;
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
+        {
+            if (! enet_protocol_connect_slot_reserved (currentPeer))
+            {
+                if (slots.unreserved == NULL)
+                  slots.unreserved = currentPeer;
+                ++ slots.unreservedCount;
+            }
+            else
+            if (slots.reserved == NULL || (slots.reserved < & host -> peers [cursor] && currentPeer >= & host -> peers [cursor]))
+              slots.reserved = currentPeer;
+        }
+        else 
+        if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+            enet_address_same_source (& currentPeer -> address, & host -> receivedAddress))
+        {
+            if (currentPeer -> address.port == host -> receivedAddress.port &&
+                ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)) &&
+                currentPeer -> connectID == command -> connect.connectID)
+            {
+              /* The client's own retransmission: stock ENet ignores it and retransmits on its
+                 timer; an unverified peer answers it instead. */
+              if (enet_protocol_peer_unverified (currentPeer))
+              {
+                enet_protocol_handshake_earn (host, & currentPeer -> handshake);
+                enet_protocol_handshake_answer (host, & currentPeer -> address, & currentPeer -> handshake, enet_protocol_connect_guessing (host));
+              }
+              return NULL;
+            }
 
-    enet_protocol_notify_connect (host, peer, event);
-    return peer;
+            ++ slots.duplicatePeers;
+        }
+
+        if (enet_protocol_peer_unverified (currentPeer))
+        {
+            ++ slots.unverifiedCount;
+            if (slots.unverified == NULL || (slots.unverified < & host -> peers [cursor] && currentPeer >= & host -> peers [cursor]))
+              slots.unverified = currentPeer;
+        }
+    }
+
+    record = enet_protocol_find_connect_record (host, 1, command -> connect.connectID, 0, 0);
+    if (record != NULL)
+    {
+        enet_protocol_handshake_earn (host, & record -> handshake);
+        enet_protocol_handshake_answer (host, & record -> address, & record -> handshake, enet_protocol_connect_guessing (host));
+        return NULL;
+    }
+
+    if (slots.duplicatePeers >= host -> duplicatePeers)
+      return NULL;
+
+    if (! host -> connectDefence)
+    {
+        /* Stock ENet's handshake, in a slot no record offers if there is one. */
+        peer = slots.unreserved != NULL ? slots.unreserved : slots.reserved;
+        if (peer == NULL)
+          return NULL;
+        enet_protocol_handshake_create (host, & handshake, peer, command);
+        if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & handshake) < 0)
+          return NULL;
+        verifyCommand.verifyConnect = handshake.verify;
+        enet_peer_queue_outgoing_command (peer, & verifyCommand, NULL, 0, 0);
+        return peer;
+    }
+
+    /* Under pressure, when unverified peers hold half the slots that nothing else holds or
+       offers, a CONNECT gets a record instead of a slot: a flood then fills the table, not the
+       host. */
+    if (slots.unreserved != NULL &&
+        (host -> connectRecordLimit == 0 || slots.unverifiedCount * 2 < slots.unreservedCount + slots.unverifiedCount))
+    {
+        peer = slots.unreserved;
+        enet_protocol_handshake_create (host, & peer -> handshake, peer, command);
+        if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & peer -> handshake) < 0)
+          return NULL;
+        peer -> flags |= ENET_PEER_FLAG_UNVERIFIED;
+        peer -> outgoingReliableSequenceNumber = 1;
+        enet_protocol_handshake_answer (host, & peer -> address, & peer -> handshake, enet_protocol_connect_guessing (host));
+        /* Nothing else in the CONNECT's datagram can be an echo of what was just sent. */
+        return NULL;
+    }
+
+    if (host -> connectRecordLimit == 0)
+      return NULL;
+
+    peer = slots.unreserved != NULL ? slots.unreserved : (slots.reserved != NULL ? slots.reserved : slots.unverified);
+    if (peer == NULL)
+      return NULL;
+    host -> connectRecordSlot = peer -> incomingPeerID + 1;
+
+    record = enet_protocol_add_connect_record (host, command, peer);
+    if (record != NULL)
+      enet_protocol_handshake_answer (host, & record -> address, & record -> handshake, enet_protocol_connect_guessing (host));
+    return NULL;
 }
 
 static int
@@ -1459,62 +1698,21 @@ enet_protocol_handle_acknowledge (ENetHost * host, ENetEvent * event, ENetPeer *
         peer -> state == ENET_PEER_STATE_CONNECTING)
       return 0;
 
+    receivedSentTime = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
+    receivedSentTime |= host -> serviceTime & 0xFFFF0000;
+    if ((receivedSentTime & 0x8000) > (host -> serviceTime & 0x8000))
+        receivedSentTime -= 0x10000;
+
+    if (ENET_TIME_LESS (host -> serviceTime, receivedSentTime))
+      return 0;
+
     receivedReliableSequenceNumber = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedReliableSequenceNumber);
-
-    /* An unverified peer's handshake completes only with the random sent time of its
-       VERIFY_CONNECT (local patch 0025); the sample then uses the real time it was sent. */
-    if (enet_protocol_peer_unverified (peer))
-    {
-       /* An address out of guesses for this window: not checked, and no answer (the caller
-          answers only when no wrong echo was counted). */
-       if (! enet_protocol_connect_guesses_left (host))
-       {
-          ++ peer -> verifyFailures;
-          if (peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
-          {
-             ++ host -> connectsDropped;
-             enet_peer_reset (peer);
-             return -1;
-          }
-          return 0;
-       }
-
-       if (ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime) != peer -> verifySentTime)
-       {
-          enet_protocol_connect_guess_failed (host);
-          if (++ peer -> verifyFailures >= ENET_HOST_CONNECT_FAILURES)
-          {
-             ++ host -> connectsDropped;
-             enet_peer_reset (peer);
-             return -1;
-          }
-          return 0;
-       }
-
-       receivedSentTime = peer -> verifySendTime;
-    }
-    else
-    {
-       receivedSentTime = ENET_NET_TO_HOST_16 (command -> acknowledge.receivedSentTime);
-       receivedSentTime |= host -> serviceTime & 0xFFFF0000;
-       if ((receivedSentTime & 0x8000) > (host -> serviceTime & 0x8000))
-           receivedSentTime -= 0x10000;
-
-       if (ENET_TIME_LESS (host -> serviceTime, receivedSentTime))
-         return 0;
-    }
 
     /* Only an acknowledgement of something in flight says the peer is alive and how long a round
        trip takes: one that matches nothing (a duplicate, or a forgery with a plausible time)
        must not reset the timeout, or a peer that acknowledges nothing real never times out. */
     if (enet_peer_find_sent_reliable_command (peer, receivedReliableSequenceNumber, command -> header.channelID) == NULL)
       return peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT || peer -> state == ENET_PEER_STATE_DISCONNECTING ? -1 : 0;
-
-    if (enet_protocol_peer_unverified (peer))
-    {
-       peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
-       ++ host -> connectsCompleted;
-    }
 
     enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, receivedSentTime));
 
@@ -1625,11 +1823,11 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     enet_uint16 peerID, flags;
     enet_uint8 sessionID;
     ENetConnectRecord * record = NULL;
-    int connecting;
-    enet_uint8 failures;
 
     if (host -> receivedDataLength < (size_t) & ((ENetProtocolHeader *) 0) -> sentTime)
       return 0;
+
+    host -> receivedWireLength = host -> receivedDataLength;
 
     header = (ENetProtocolHeader *) host -> receivedData;
 
@@ -1654,15 +1852,6 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     {
        peer = & host -> peers [peerID];
 
-       if (peer -> state == ENET_PEER_STATE_DISCONNECTED && host -> connectRecords != NULL &&
-           (record = enet_protocol_find_connect_record (host)) != NULL)
-       {
-          if (record -> incomingPeerID != peerID ||
-              (ENET_NET_TO_HOST_16 (record -> connect.outgoingPeerID) < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
-               sessionID != record -> outgoingSessionID))
-            return 0;
-       }
-       else
        if (peer -> state == ENET_PEER_STATE_DISCONNECTED ||
            peer -> state == ENET_PEER_STATE_ZOMBIE ||
            ((memcmp (host -> receivedAddress.host, peer -> address.host, sizeof (peer -> address.host)) ||
@@ -1670,7 +1859,13 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
              memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost))) ||
            (peer -> outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
             sessionID != peer -> incomingSessionID))
-         return 0;
+       {
+          /* Not this slot's peer: it may be the client of a record that offered the slot
+             (local patch 0027). */
+          record = enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID);
+          if (record == NULL)
+            return 0;
+       }
     }
  
     if (flags & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED)
@@ -1700,7 +1895,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 
         memcpy (& desiredChecksum, checksum, sizeof (enet_uint32));
 
-        newChecksum = record != NULL ? record -> connect.connectID : (peer != NULL ? peer -> connectID : 0);
+        newChecksum = record != NULL ? record -> handshake.verify.connectID : (peer != NULL ? peer -> connectID : 0);
         memcpy (checksum, & newChecksum, sizeof (enet_uint32));
 
         buffer.data = host -> receivedData;
@@ -1710,11 +1905,51 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
           return 0;
     }
        
+    /* A datagram from the client of an unverified handshake (local patches 0026-0029) goes no
+       further unless it completes the handshake. */
     if (record != NULL)
     {
-       peer = enet_protocol_accept_connect_record (host, event, peer, record, headerSize);
-       if (peer == NULL)
-         return 0;
+       switch (enet_protocol_handshake_datagram (host, & record -> address, & record -> handshake, headerSize))
+       {
+       case ENET_HANDSHAKE_DONE:
+          peer = enet_protocol_accept_connect_record (host, event, record);
+          if (peer == NULL)
+            return 0;
+          break;
+
+       case ENET_HANDSHAKE_WAIT:
+          return 0;
+
+       case ENET_HANDSHAKE_LEFT:
+          enet_protocol_remove_connect_record (host, record);
+          record -> handshake.startTime = 0;
+          return 0;
+
+       default:
+          enet_protocol_end_connect_record (host, record, 1);
+          return 0;
+       }
+    }
+    else
+    if (peer != NULL && enet_protocol_peer_unverified (peer))
+    {
+       switch (enet_protocol_handshake_datagram (host, & peer -> address, & peer -> handshake, headerSize))
+       {
+       case ENET_HANDSHAKE_DONE:
+          enet_protocol_complete_handshake (host, event, peer, & peer -> handshake);
+          break;
+
+       case ENET_HANDSHAKE_WAIT:
+          return 0;
+
+       case ENET_HANDSHAKE_LEFT:
+          enet_peer_reset (peer);
+          return 0;
+
+       default:
+          enet_protocol_end_unverified_peer (host, peer, 1);
+          return 0;
+       }
     }
 
     if (peer != NULL)
@@ -1726,8 +1961,6 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     host -> receivedAddressWaitingData = (size_t) -1;
     
     currentData = host -> receivedData + headerSize;
-    connecting = peer == NULL;
-    failures = peer != NULL ? peer -> verifyFailures : 0;
   
     while (currentData < & host -> receivedData [host -> receivedDataLength])
     {
@@ -1854,13 +2087,6 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     }
 
 commandError:
-    /* Traffic from an unverified peer's address that did not complete its handshake: its
-       acknowledgement was lost, so VERIFY_CONNECT goes once more (local patch 0025); not after
-       a wrong echo, which is a guess. */
-    if (! connecting && peer != NULL && enet_protocol_peer_unverified (peer) &&
-        peer -> verifyFailures == failures)
-      enet_protocol_resend_verify_connect (peer);
-
     if (event != NULL && event -> type != ENET_EVENT_TYPE_NONE)
       return 1;
 
@@ -1992,21 +2218,6 @@ enet_protocol_check_timeouts (ENetHost * host, ENetPeer * peer, ENetEvent * even
 {
     ENetOutgoingCommand * outgoingCommand;
     ENetListIterator currentCommand, insertPosition, insertSendReliablePosition;
-
-    /* An unverified peer gets no retransmission on this timer, only answers to what its
-       address sends, and its slot is freed when its handshake expires (local patch 0025). */
-    if (enet_protocol_peer_unverified (peer))
-    {
-       if (ENET_TIME_DIFFERENCE (host -> serviceTime, peer -> verifySendTime) >= host -> connectTimeout)
-       {
-          ++ host -> connectRecordsExpired;
-          enet_protocol_notify_disconnect (host, peer, event, ENET_DISCONNECT_REASON_TIMEOUT);
-          return 1;
-       }
-
-       peer -> nextTimeout = peer -> verifySendTime + host -> connectTimeout;
-       return 0;
-    }
 
     currentCommand = enet_list_begin (& peer -> sentReliableCommands);
     insertPosition = enet_list_begin (& peer -> outgoingCommands);
@@ -2283,6 +2494,9 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
 
     enet_list_clear (& sentUnreliableCommands);
 
+    if (checkForTimeouts != 0 && host -> connectRecords != NULL)
+      enet_protocol_sweep_connect_records (host);
+
     for (int sendPass = 0, continueSending = 0; sendPass <= continueSending; ++ sendPass)
     for (ENetPeer * currentPeer = host -> peers;
          currentPeer < & host -> peers [host -> peerCount];
@@ -2294,6 +2508,21 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
           continue;
 
         currentPeer -> flags &= ~ ENET_PEER_FLAG_CONTINUE_SENDING;
+
+        /* An unverified half-open peer sends nothing of its own (its handshake answers what its
+           client sends) and ends when its handshake does (local patch 0026); unless the
+           application queued something for it, such as enet_peer_disconnect_now's DISCONNECT. */
+        if (enet_protocol_peer_unverified (currentPeer))
+        {
+            if (checkForTimeouts != 0 && enet_protocol_handshake_expired (host, & currentPeer -> handshake))
+            {
+                ++ host -> connectRecordsExpired;
+                enet_protocol_end_unverified_peer (host, currentPeer, 0);
+                continue;
+            }
+            if (enet_list_empty (& currentPeer -> outgoingCommands))
+              continue;
+        }
 
         host -> headerFlags = 0;
         host -> commandCount = 0;
@@ -2351,15 +2580,7 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
         host -> buffers -> data = headerData;
         if (host -> headerFlags & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME)
         {
-            if (enet_protocol_peer_unverified (currentPeer))
-            {
-                header -> sentTime = ENET_HOST_TO_NET_16 (currentPeer -> verifySentTime);
-                currentPeer -> verifySendTime = host -> serviceTime;
-                ++ currentPeer -> verifyAnswers;
-                ++ host -> connectsAnswered;
-            }
-            else
-              header -> sentTime = ENET_HOST_TO_NET_16 (host -> serviceTime & 0xFFFF);
+            header -> sentTime = ENET_HOST_TO_NET_16 (host -> serviceTime & 0xFFFF);
 
             host -> buffers -> dataLength = sizeof (ENetProtocolHeader);
         }

@@ -236,12 +236,10 @@ enum
    ENET_HOST_DEFAULT_MAXIMUM_ADDRESS_WAITING_DATA = 64 * 1024 * 1024, /**< local patch */
    ENET_HOST_DEFAULT_MAXIMUM_HOST_WAITING_DATA    = 256 * 1024 * 1024, /**< local patch */
    ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT = 32768, /**< local patch: half-open handshakes kept without a peer under pressure */
-   ENET_HOST_DEFAULT_CONNECT_TIMEOUT      = 5000,  /**< local patch: how long an unverified handshake waits for its acknowledgement */
-   ENET_HOST_CONNECT_RECORD_WAYS          = 4,     /**< local patch: records per bucket of the table */
+   ENET_HOST_DEFAULT_CONNECT_TIMEOUT      = 5000,  /**< local patch: how long an unverified handshake lives */
    ENET_HOST_CONNECT_ANSWERS              = 8,     /**< local patch: most VERIFY_CONNECTs sent for one unverified handshake */
-   ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that drop an unverified handshake */
-   ENET_HOST_CONNECT_GUESS_BUCKETS        = 4096,  /**< local patch: source addresses (keyed hash of the IP, any port) whose wrong echoes are counted */
-   ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes from one IP address per window, after which its handshakes wait */
+   ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that end an unverified handshake */
+   ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes (from anyone) in a window that make every handshake need a second echo */
    ENET_HOST_CONNECT_GUESS_WINDOW         = 10000, /**< local patch: that window, in ms */
    ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
 
@@ -299,8 +297,32 @@ typedef enum _ENetPeerFlag
 {
    ENET_PEER_FLAG_NEEDS_DISPATCH   = (1 << 0),
    ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1),
-   ENET_PEER_FLAG_UNVERIFIED       = (1 << 2)  /**< local patch: half-open, its address has not echoed verifySentTime yet */
+   ENET_PEER_FLAG_UNVERIFIED       = (1 << 2)  /**< local patch: half-open, its client has not echoed the handshake's sent times yet */
 } ENetPeerFlag;
+
+/** Local patch: the server's side of a handshake that its client has not completed yet by
+    echoing the random sent time of the VERIFY_CONNECT it was sent. It holds that answer, frozen
+    when the CONNECT came (slot, sessions and terms), so that every copy sent and the peer it
+    becomes agree; the sent times the client must echo; and what the client's address has earned.
+    An unverified half-open peer holds one in its slot; a record of the host's table holds one
+    for a handshake that was offered a slot without taking it. */
+typedef struct _ENetHandshake
+{
+   ENetProtocolVerifyConnect verify;    /**< the VERIFY_CONNECT command, as sent (reliable sequence number 1) */
+   enet_uint32   connectData;           /**< the CONNECT's data field, as received */
+   enet_uint32   incomingBandwidth;     /**< the client's, from its CONNECT */
+   enet_uint32   outgoingBandwidth;     /**< the client's, from its CONNECT */
+   enet_uint32   startTime;             /**< when the CONNECT came (never 0); the handshake ends connectTimeout later */
+   enet_uint32   answerTime;            /**< when the last VERIFY_CONNECT went, for the first round-trip sample */
+   enet_uint16   clientPeerID;          /**< the client's own peer id (the CONNECT's outgoingPeerID), where a DISCONNECT goes */
+   enet_uint16   sentTimes [2];         /**< the random sent times of its VERIFY_CONNECTs; the second is sent only under a guessing attack */
+   enet_uint16   credit;                /**< bytes of answer the client's address has earned (3 per byte received, on the wire) */
+   enet_uint8    issued;                /**< bit i: a VERIFY_CONNECT carrying sentTimes [i] was sent */
+   enet_uint8    echoed;                /**< bit i: an acknowledgement echoed sentTimes [i] */
+   enet_uint8    answers;               /**< VERIFY_CONNECTs sent */
+   enet_uint8    failures;              /**< acknowledgements that echoed a wrong sent time */
+   enet_uint8    heard;                 /**< a datagram from the client reached the offered slot */
+} ENetHandshake;
 
 /**
  * An ENet peer which data packets may be sent or received from. 
@@ -373,11 +395,8 @@ typedef struct _ENetPeer
    struct _ENetOutgoingCommand ** sentReliableTable; /**< local patch: reliable commands sent and not acknowledged, by channel and sequence number */
    size_t        sentReliableTableSize; /**< local patch: chains in sentReliableTable, a power of 2 (0: none yet) */
    size_t        sentReliableCount;     /**< local patch: commands in sentReliableTable */
-   enet_uint32   verifySendTime;        /**< local patch: when the last VERIFY_CONNECT went to an unverified peer */
-   enet_uint16   verifySentTime;        /**< local patch: the random sent time of that VERIFY_CONNECT, which the peer's acknowledgement must echo */
-   enet_uint8    verifyAnswers;         /**< local patch: VERIFY_CONNECTs sent to the unverified peer */
-   enet_uint8    verifyFailures;        /**< local patch: acknowledgements that echoed the wrong sent time */
-   enet_uint16   verifyCredit;          /**< local patch: bytes the unverified address has earned toward VERIFY_CONNECTs (3 per byte received) */
+   ENetHandshake handshake;             /**< local patch: the handshake of an unverified half-open peer */
+   enet_uint32   connectReservation;    /**< local patch: the record (index + 1) whose offer last reserved this free slot, 0: none */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -400,20 +419,14 @@ typedef enet_uint32 (ENET_CALLBACK * ENetChecksumCallback) (const ENetBuffer * b
 /** Callback for intercepting received raw UDP packets. Should return 1 to intercept, 0 to ignore, or -1 to propagate an error. */
 typedef int (ENET_CALLBACK * ENetInterceptCallback) (struct _ENetHost * host, struct _ENetEvent * event);
  
-/** Local patch: a half-open handshake kept without a peer while half-open peers would hold
-    too many slots: what the CONNECT asked, what VERIFY_CONNECT answered, and when. */
+/** Local patch: a handshake offered a slot without taking it, kept in the host's table while
+    unverified half-open peers would hold too many slots. The table is a ring in the order the
+    records were made (the oldest is replaced first) with hash chains by address and port. */
 typedef struct _ENetConnectRecord
 {
    ENetAddress          address;
-   enet_uint32          time;            /**< when VERIFY_CONNECT was last sent; 0: empty */
-   enet_uint16          incomingPeerID;  /**< the slot VERIFY_CONNECT offered */
-   enet_uint16          sentTime;        /**< the random sent time the acknowledgement must echo */
-   enet_uint8           incomingSessionID;
-   enet_uint8           outgoingSessionID;
-   enet_uint8           answers;
-   enet_uint8           failures;
-   enet_uint16          credit;          /**< bytes earned toward answers (3 per byte received) */
-   ENetProtocolConnect  connect;         /**< the CONNECT command as received */
+   ENetHandshake        handshake;       /**< startTime 0: no record here */
+   enet_uint32          next;            /**< the next record of its hash chain, as index + 1 (0: none) */
 } ENetConnectRecord;
 
 /** An ENet host for communicating with peers.
@@ -475,18 +488,24 @@ typedef struct _ENetHost
    size_t               maximumAddressWaitingData;   /**< local patch: the most the peers of one address may hold beyond their reserve */
    size_t               maximumHostWaitingData;      /**< local patch: the most all peers together may hold beyond their reserve */
    size_t               receivedAddressWaitingData;  /**< local patch: what the other peers of the received datagram's address hold, or (size_t) -1 until counted */
-   int                  connectDefence;              /**< local patch: 1 (default) to answer CONNECTs without retransmission and with a random sent time, and from records under pressure; 0 for stock ENet */
-   struct _ENetConnectRecord * connectRecords;       /**< local patch: half-open handshakes kept without a peer (allocated when first needed) */
-   size_t               connectRecordLimit;          /**< local patch: records the table may hold, a power of 2 (0: never use records) */
-   enet_uint32          connectTimeout;              /**< local patch: how long an unverified half-open peer or record waits for its acknowledgement, in ms */
-   size_t               connectRecordSlot;           /**< local patch: where the search for a record's free slot starts */
-   enet_uint32          connectSecret [4];           /**< local patch: the random state behind sent times and the record table's hash */
+   int                  connectDefence;              /**< local patch: 1 (default) to verify new handshakes by their random echo (no retransmission, records under pressure); 0 for stock ENet's */
+   struct _ENetConnectRecord * connectRecords;       /**< local patch: the ring of records (allocated when first needed) */
+   enet_uint32 *        connectRecordChains;         /**< local patch: the first record (index + 1) of each hash chain, connectRecordLimit of them */
+   size_t               connectRecordLimit;          /**< local patch: records the table holds, a power of 2 (0: never use records) */
+   size_t               connectRecordHead;           /**< local patch: the oldest record of the ring */
+   size_t               connectRecordCount;          /**< local patch: records from the oldest on, live or done */
+   size_t               connectRecordSlot;           /**< local patch: where the search for a slot to share starts */
+   enet_uint32          connectTimeout;              /**< local patch: how long an unverified handshake lives, in ms */
+   enet_uint32          connectSecret [4];           /**< local patch: the random key behind sent times and the record table's hash */
+   enet_uint32          connectGuessWindow;          /**< local patch: when the current window of wrong echoes began (0: none yet) */
+   enet_uint32          connectGuesses;              /**< local patch: wrong echoes in the current window */
+   enet_uint32          connectGuessesBefore;        /**< local patch: wrong echoes in the window before */
+   size_t               receivedWireLength;          /**< local patch: the received datagram's length on the wire (before decompression) */
    enet_uint32          connectsAnswered;            /**< local patch: VERIFY_CONNECTs sent to unverified addresses */
-   enet_uint32          connectRecordsEvicted;       /**< local patch: records overwritten before they expired */
-   enet_uint32          connectRecordsExpired;       /**< local patch: records and unverified half-open peers that expired */
-   enet_uint32          connectsCompleted;           /**< local patch: handshakes completed by an acknowledgement that echoed the random sent time */
-   enet_uint32          connectsDropped;             /**< local patch: acknowledged records whose slot was taken meanwhile, and handshakes dropped after wrong echoes */
-   enet_uint32 *        connectGuesses;              /**< local patch: per bucket of source IPs, when its window began and its wrong echoes in it (allocated at the first wrong echo) */
+   enet_uint32          connectRecordsEvicted;       /**< local patch: records replaced before they ended */
+   enet_uint32          connectRecordsExpired;       /**< local patch: records and unverified half-open peers that ended unanswered */
+   enet_uint32          connectsCompleted;           /**< local patch: handshakes completed by their echoes */
+   enet_uint32          connectsDropped;             /**< local patch: handshakes refused (slot taken, duplicate peers, wrong echoes, displaced) */
 } ENetHost;
 
 /**
@@ -679,9 +698,10 @@ ENET_API int        enet_host_compress_with_range_coder (ENetHost * host);
 ENET_API void       enet_host_channel_limit (ENetHost *, size_t);
 ENET_API void       enet_host_bandwidth_limit (ENetHost *, enet_uint32, enet_uint32);
 extern   void       enet_host_bandwidth_throttle (ENetHost *);
-extern   void       enet_host_connect_defence (ENetHost *, int, size_t, enet_uint32);
+extern   int        enet_host_connect_defence (ENetHost *, int, size_t, enet_uint32);
 extern  enet_uint32 enet_host_random_seed (void);
 extern  void enet_host_random_secret (enet_uint32 *, size_t);
+extern  int enet_address_same_source (const ENetAddress *, const ENetAddress *);
 extern  enet_uint32 enet_host_random (ENetHost *);
 
 ENET_API int                 enet_peer_send (ENetPeer *, enet_uint8, ENetPacket *);
