@@ -197,6 +197,7 @@ end
 T.test("the upvalues reach the public functions and private ones (the copy helper, the core's __gc)", function()
   T.ok(reached[enet.host_create] and n_reached > 30, "every module function is reached")
   T.ok(n_internal >= 2, "private functions are reached (" .. n_internal .. ")")
+  print(string.format("# %d functions reached, %d of them private", n_reached, n_internal))
 end)
 
 T.test("every function reached, called with hostile arguments, crashes nothing", function()
@@ -261,6 +262,8 @@ T.test("a call hook inside a >2 KiB delivery calls the private functions with ho
         -- the module calls one of its private functions: the copy is in progress
         in_copy = in_copy + 1
         probe("during the copy", sent)
+        -- another Lua thread (a coroutine) gets nothing: the copy is not its own
+        coroutine.wrap(probe)("a coroutine during the copy")
         if in_copy == 1 then
           -- a delivery nested in this copy gets its own bytes, and leaves the outer copy as it was
           inner_data = receive(inner_server, inner_client)
@@ -277,6 +280,7 @@ T.test("a call hook inside a >2 KiB delivery calls the private functions with ho
   debug.sethook()
   T.eq(hook_error, nil, "error in the hook")
   T.ok(in_copy >= 1, "the hook ran inside the copy (" .. in_copy .. " times)")
+  print(string.format("# the hook ran %d times inside the copy, %d outside", in_copy, outside))
   T.ok(outside >= 1, "the hook ran outside the copy too")
   T.eq(table.concat(copies, "; "), "", "what the private functions copied for the hook")
   T.ok(data == sent, "the delivered data is exactly what was sent (" .. #data .. " bytes)")
