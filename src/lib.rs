@@ -169,7 +169,8 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
 }
 
 /// Pushes the module's constants table (lua.rs, `CONSTANTS`): the interned names, then the
-/// core metatable and the string-copy helper. Returns its index.
+/// core metatable and the string-copy helper (both reachable with the debug library, both
+/// harmless to call with any arguments). Returns its index.
 unsafe fn push_constants(l: State) -> c_int {
     // SAFETY: table construction in a protected call; the core metatable's `__gc` closure gets
     // the same upvalues as every method (the constants table is complete by then).

@@ -31,13 +31,17 @@ pub type State = *mut ffi::lua_State;
 /// The upvalues every function of the module carries: the two class metatables (compared
 /// directly by the type checks, the hottest read of all) and the module's constants table,
 /// whose array part holds the interned [`Name`]s, then the values `K_*` below. Reading any of
-/// them (`lua_pushvalue`, `lua_rawgeti`) never allocates.
+/// them (`lua_pushvalue`, `lua_rawgeti`) never allocates. A script reaches all of them with
+/// the debug library (`debug.getupvalue`), so every function among them must be harmless
+/// whatever it is called with (docs/architecture.md, "What the debug library reaches").
 pub const HOST_MT: c_int = 1;
 pub const PEER_MT: c_int = 2;
 pub const CONSTANTS: c_int = 3;
-/// The metatable of a host's core (object.rs), private to the module.
+/// The metatable of a host's core (object.rs): on no object a script holds, so only the debug
+/// library reaches it (here and in the registry).
 pub const K_CORE_MT: ffi::lua_Integer = NAME_LIST.len() as ffi::lua_Integer + 1;
-/// `packet::copy_string`, the protected helper of `packet::stage`.
+/// `packet::copy_string`, the protected helper of `packet::stage`: it takes no address, and
+/// copies only the packet `stage` is delivering to the calling thread.
 pub const K_COPY_STRING: ffi::lua_Integer = K_CORE_MT + 1;
 
 /// Declares the interned names: the enum [`Name`] and the strings in [`NAME_LIST`], from one

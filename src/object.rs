@@ -9,16 +9,19 @@
 //!   core userdata C [HostCore: the ENetHost*, per-slot info, admission]
 //! ```
 //!
-//! - The ENet host is owned by the **core** C, a userdata only this module can reach (its
-//!   metatable is private), whose `__gc` destroys the host. So destruction never depends on a
-//!   field a script can remove: `getmetatable(host).__gc = nil` cannot leak
-//!   (docs/architecture.md, "Object lifetime").
+//! - The ENet host is owned by the **core** C, a userdata that a script reaches only with the
+//!   debug library (its metatable is private: on no object a script holds), whose `__gc`
+//!   destroys the host. So destruction never depends on a field a script can remove:
+//!   `getmetatable(host).__gc = nil` cannot leak (docs/architecture.md, "Object lifetime"). A
+//!   script that reaches C and its `__gc` with the debug library and calls it only destroys the
+//!   host early, as `host:destroy()` would ([`core_gc`]).
 //! - H and every P reach T, and T reaches H and C: a peer keeps its host alive, the same slot
 //!   always gives the same P, and peers of different hosts are never equal. T holds its peers
 //!   strongly (at most one small object per slot, freed with the host): a weak table would
 //!   lose a peer that a finalizer resurrects (Lua clears weak values of objects reachable only
 //!   from finalized ones; 5.1 and LuaJIT keep clearing a finalized userdata forever), and the
-//!   slot would then hand out a second object. Only this module reaches T.
+//!   slot would then hand out a second object. Without the debug library only this module
+//!   reaches T.
 //! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and
 //!   while any of them is being finalized (Lua keeps everything a finalized object reaches
 //!   until the next cycle), so following the pointer from an object on the stack is always safe.
@@ -422,11 +425,21 @@ impl Push for GetData {
 
 /// `__gc` of a host's core: destroys the ENet host if nothing did before, and frees the rest.
 ///
+/// Lua calls it as the finalizer of a core; a script can also reach it with the debug library
+/// (the core metatable is in the constants table and the registry) and call it with anything.
+/// It acts only on a core (the private metatable proves one), and running it early on a live
+/// core is `host:destroy()`: the host's methods then raise `Tried to index a nil host!`, its
+/// peers `enet: peer of a destroyed host`, and a second run does nothing. The slot records it
+/// frees are read through `Option`s only (a destroyed host's `tostring(peer)` falls back to
+/// `0.0.0.0:0`).
+///
 /// # Safety
-/// Called by Lua only, as the finalizer of a core (its metatable is private to the module).
+/// Called by Lua only, with a valid state (any arguments).
 pub unsafe extern "C-unwind" fn core_gc(l: State) -> c_int {
-    // SAFETY: the metatable (private, compared through the constants table) proves a HostCore;
-    // finalize runs no Lua code, and a panic in it is caught and dropped before returning.
+    // SAFETY: the metatable (private, compared through the constants table) proves a HostCore:
+    // no other object gets it, except through debug.setmetatable, which is outside the safety
+    // claim (README, "Known limits"); finalize runs no Lua code, and a panic in it is caught and
+    // dropped before returning.
     unsafe {
         let core = ffi::lua_touserdata(l, 1) as *mut HostCore;
         if core.is_null() || ffi::lua_getmetatable(l, 1) == 0 {

@@ -2,6 +2,7 @@
 //! exactly once, whatever a finalizer does meanwhile (docs/architecture.md, "Object lifetime").
 use crate::ffi::{self as enet, ENetPacket};
 use crate::lua::{ffi, push_bytes, push_constant, State, K_COPY_STRING};
+use std::cell::Cell;
 use std::os::raw::c_int;
 
 /// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
@@ -32,6 +33,33 @@ pub enum Staged<'b> {
     Pushed,
 }
 
+/// The bytes that [`stage`] is copying into a Lua string, and the thread it copies them for:
+/// all that [`copy_string`] can ever copy.
+#[derive(Clone, Copy)]
+struct Pending {
+    l: State,
+    data: *const u8,
+    len: usize,
+}
+
+impl Pending {
+    const NONE: Pending = Pending {
+        l: std::ptr::null_mut(),
+        data: std::ptr::null(),
+        len: 0,
+    };
+}
+
+thread_local! {
+    /// The copy in progress on this OS thread, if any. A script can call [`copy_string`] with
+    /// the debug library (the constants table is an upvalue of every function, and a call hook
+    /// sees the helper being called), so the helper takes nothing from its arguments: it copies
+    /// what `stage` published here, which stays readable until `stage` takes it back.
+    /// Its value has no destructor, and `LocalKey` accessors panic only for a value whose
+    /// destructor is running or has run: reading or setting it cannot panic.
+    static PENDING: Cell<Pending> = const { Cell::new(Pending::NONE) };
+}
+
 /// Takes over a received packet, which the caller owns and which nothing else can reach, so
 /// that whatever a finalizer does while the Lua string is made, the packet is freed exactly
 /// once and never read after. A small packet is copied to `buf` and freed before any Lua call
@@ -57,14 +85,20 @@ pub unsafe fn stage<'b>(
             enet::enet_packet_destroy(packet);
             return Staged::Small(std::slice::from_raw_parts(to, len));
         }
-        // The helper comes from the constants table (no allocation before the call); the
-        // pointer travels as two 32-bit halves, exact on every Lua's number type.
-        let address = data.as_ptr() as usize as u64;
+        // The helper comes from the constants table (no allocation before the call) and gets
+        // no arguments: the bytes are published in PENDING for exactly the protected call.
+        // lua_pcall returns whatever happens inside (a raise, a hook's error, a nested stage
+        // on another host that publishes and takes back its own bytes), so the previous value
+        // is always restored before the packet is freed or anything is raised: PENDING never
+        // names freed bytes. Nothing between the two `PENDING` calls can panic.
         push_constant(l, K_COPY_STRING);
-        ffi::lua_pushinteger(l, (address >> 32) as ffi::lua_Integer);
-        ffi::lua_pushinteger(l, (address & 0xFFFF_FFFF) as ffi::lua_Integer);
-        ffi::lua_pushnumber(l, len as f64);
-        let status = ffi::lua_pcall(l, 3, 1, 0);
+        let previous = PENDING.replace(Pending {
+            l,
+            data: data.as_ptr(),
+            len,
+        });
+        let status = ffi::lua_pcall(l, 0, 1, 0);
+        PENDING.set(previous);
         enet::enet_packet_destroy(packet);
         if status != ffi::LUA_OK {
             ffi::lua_error(l);
@@ -88,22 +122,26 @@ pub unsafe fn push(l: State, packet: *mut ENetPacket) {
     }
 }
 
-/// The protected helper of [`stage`]: `(high, low, length)` to a string.
+/// The protected helper of [`stage`]: the bytes `stage` is copying, as a string, or nothing
+/// when no copy is in progress for the calling thread (coroutine).
+///
+/// A script can reach this function through the debug library and call it with anything; it
+/// reads no argument, so the most it can get is a second copy of the packet being delivered to
+/// it, during that delivery (from a call hook, or a finalizer that runs inside the copy).
 ///
 /// # Safety
-/// Called only by `stage`, with the address and length of bytes that stay valid.
+/// Called by Lua only, with a valid state (any arguments).
 pub unsafe extern "C-unwind" fn copy_string(l: State) -> c_int {
-    // SAFETY: the arguments are exactly what `stage` pushed, describing live bytes. A
-    // script cannot reach this function (it sits only in the constants table).
-    unsafe {
-        let high = ffi::lua_tonumber(l, 1) as u64;
-        let low = ffi::lua_tonumber(l, 2) as u64;
-        let len = ffi::lua_tonumber(l, 3) as usize;
-        let address = ((high << 32) | low) as usize;
-        if address == 0 {
-            return 0;
-        }
-        push_bytes(l, std::slice::from_raw_parts(address as *const u8, len));
-        1
+    let pending = PENDING.get();
+    if pending.data.is_null() || pending.l != l {
+        return 0;
     }
+    // SAFETY: `stage` publishes the bytes of a packet it owns only for the duration of its
+    // protected call and restores the previous value before it frees the packet, so published
+    // bytes are live; nested stages restore in the order they published (their calls nest).
+    // Lua copies the bytes; a raise here (out of memory) returns to that protected call.
+    unsafe {
+        push_bytes(l, std::slice::from_raw_parts(pending.data, pending.len));
+    }
+    1
 }
