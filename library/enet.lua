@@ -236,9 +236,10 @@ function Host:duplicate_peers(n) end
 function Host:refuse_connections(on) end
 
 ---Gets, or sets and returns, the defence against forged-CONNECT floods (on by default): `on`
----false gives stock ENet's handshake; `records`, half-open handshakes kept without a slot under
----pressure (0..262144, rounded down to a power of 2; default 32768); `timeout`, ms an unverified
----handshake waits for its acknowledgement (1..60000; default 5000).
+---false gives stock ENet's handshake to new connections (handshakes under way finish as they
+---began); `records`, handshakes kept without a slot under pressure (0..262144, rounded down to a
+---power of 2; default 32768); `timeout`, ms an unverified handshake lives (1..60000; default
+---5000). Raises `enet: out of memory` when a new record table cannot be allocated.
 ---@param on boolean?
 ---@param records integer?
 ---@param timeout integer?
@@ -248,8 +249,9 @@ function Host:refuse_connections(on) end
 function Host:flood_defence(on, records, timeout) end
 
 ---What the flood defence did since the host was created: VERIFY_CONNECTs sent to unverified
----addresses, records evicted, records and half-open peers expired, handshakes completed by an
----echoed acknowledgement, handshakes dropped.
+---addresses, records replaced before they ended, records and half-open peers that ended
+---unanswered, handshakes completed by their echoes, handshakes refused (their clients told
+---DISCONNECT).
 ---@return integer answered
 ---@return integer evicted
 ---@return integer expired
