@@ -120,6 +120,8 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> connectRecordHead = 0;
     host -> connectRecordCount = 0;
     host -> connectRecordSlot = 0;
+    host -> connectAliasChains = NULL;
+    host -> connectAliasChainCount = 0;
     host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
     host -> connectGuessWindow = 0;
     host -> connectGuesses = 0;
@@ -220,6 +222,8 @@ enet_host_destroy (ENetHost * host)
       enet_free (host -> connectRecords);
     if (host -> connectRecordChains != NULL)
       enet_free (host -> connectRecordChains);
+    if (host -> connectAliasChains != NULL)
+      enet_free (host -> connectAliasChains);
     enet_free (host -> peers);
     enet_free (host);
 }

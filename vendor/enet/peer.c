@@ -684,6 +684,29 @@ enet_peer_on_disconnect (ENetPeer * peer)
     }
 }
 
+/* Local patch 0027: a peer whose client addresses it by another slot's id (its record's
+   offer, taken meanwhile by someone else) leaves the host's alias chains when its slot is
+   reset. */
+static void
+enet_peer_unalias (ENetPeer * peer)
+{
+    ENetHost * host = peer -> host;
+    enet_uint32 * link = & host -> connectAliasChains [peer -> connectAliasChain],
+                index = (enet_uint32) (peer - host -> peers) + 1;
+
+    while (* link != 0)
+    {
+       if (* link == index)
+       {
+          * link = peer -> connectAliasNext;
+          break;
+       }
+       link = & host -> peers [* link - 1].connectAliasNext;
+    }
+    peer -> connectAliasNext = 0;
+    peer -> flags &= ~ ENET_PEER_FLAG_ALIASED;
+}
+
 /** Forcefully disconnects a peer.
     @param peer peer to forcefully disconnect
     @remarks The foreign host represented by the peer is not notified of the disconnection and will timeout
@@ -739,6 +762,8 @@ enet_peer_reset (ENetPeer * peer)
     peer -> outgoingUnsequencedGroup = 0;
     peer -> eventData = 0;
     enet_peer_release_waiting_data (peer, peer -> totalWaitingData);
+    if (peer -> flags & ENET_PEER_FLAG_ALIASED)
+      enet_peer_unalias (peer);
     peer -> flags = 0;
     memset (& peer -> handshake, 0, sizeof (peer -> handshake));
 

@@ -872,7 +872,8 @@ enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command,
     chain = enet_protocol_connect_record_chain (host, & record -> address);
     record -> next = * chain;
     * chain = index + 1;
-    slot -> connectReservation = index + 1;
+    if (slot -> state == ENET_PEER_STATE_DISCONNECTED && slot -> connectReservation == 0)
+      slot -> connectReservation = index + 1;
     return record;
 }
 
@@ -965,18 +966,19 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
     return 0;
 }
 
-/* The slot a new handshake gets, found in one pass over the slots (with the stock checks of a
-   CONNECT): the first free slot no live record offers; else, for a record, the free slot whose
-   offer is the oldest from the cursor on (two records then offer it, and the first client to
-   echo takes it), or the slot of an unverified half-open peer (the first to echo takes that
-   too). */
+/* The slot a new handshake offers, found in one pass over the slots (with the stock checks of a
+   CONNECT): the first free slot no live record reserves, which it reserves; else, for a record,
+   a free slot another record reserves or the slot of an unverified half-open peer, from a
+   rotating cursor on, which it offers without reserving. An offer only names the peer id its
+   client will send: the slot is chosen when the client echoes (enet_protocol_record_slot), so
+   two clients offered one slot both join while the host has room. */
 typedef struct _ENetConnectSlots
 {
     ENetPeer * unreserved, * reserved, * unverified;
     size_t unreservedCount, unverifiedCount, duplicatePeers;
 } ENetConnectSlots;
 
-/* Whether a live record offers this free slot: every record that ends releases its
+/* Whether a live record reserves this free slot: every record that ends releases its
    reservation, so the slot's own field says it without reading the table. */
 static int
 enet_protocol_connect_slot_reserved (const ENetPeer * peer)
@@ -984,15 +986,117 @@ enet_protocol_connect_slot_reserved (const ENetPeer * peer)
     return peer -> connectReservation != 0;
 }
 
-/* After the slot a datagram addressed, from a record's client: completes the record's handshake
-   (the slot gets its peer) or refuses its client (DISCONNECT at once) when the slot was taken by a
-   peer that passed its own handshake, the client's address has as many peers as the host allows,
-   or the host refuses connections. An unverified half-open peer in the slot gives way: a client
-   that echoed beats one that has not, so forged CONNECTs cannot keep a slot from anyone. */
+/* Aliases (local patch 0027). The slot a record offers is only the peer id its client will send;
+   which slot the peer takes is decided when the client echoes. If the offered slot was taken
+   meanwhile, the peer takes another and is found by its alias: the offered id, with its client's
+   address and port, in hash chains under the host's key. Nothing on the wire shows it: a server
+   never sends its own peer id after VERIFY_CONNECT. */
+static enet_uint32
+enet_protocol_alias_chain (ENetHost * host, const ENetAddress * address, enet_uint16 alias)
+{
+    enet_protocol_uint64 a, b;
+
+    memcpy (& a, address -> host, sizeof (a));
+    memcpy (& b, address -> host + sizeof (a), sizeof (b));
+    b ^= ((enet_protocol_uint64) address -> port << 48) ^ ((enet_protocol_uint64) alias << 32) ^ 0x616c696173ULL;
+    return (enet_uint32) (enet_protocol_connect_hash (host, a, b) & (host -> connectAliasChainCount - 1));
+}
+
+static int
+enet_protocol_alias_peer (ENetHost * host, ENetPeer * peer, enet_uint16 alias)
+{
+    enet_uint32 chain;
+
+    if (host -> connectAliasChains == NULL)
+    {
+       size_t count = 1;
+
+       while (count < host -> peerCount)
+         count *= 2;
+       host -> connectAliasChains = (enet_uint32 *) enet_malloc (count * sizeof (enet_uint32));
+       if (host -> connectAliasChains == NULL)
+         return -1;
+       memset (host -> connectAliasChains, 0, count * sizeof (enet_uint32));
+       host -> connectAliasChainCount = count;
+    }
+
+    chain = enet_protocol_alias_chain (host, & peer -> address, alias);
+    peer -> connectAlias = alias;
+    peer -> connectAliasChain = chain;
+    peer -> connectAliasNext = host -> connectAliasChains [chain];
+    host -> connectAliasChains [chain] = (enet_uint32) (peer - host -> peers) + 1;
+    peer -> flags |= ENET_PEER_FLAG_ALIASED;
+    return 0;
+}
+
+/* The peer that the received datagram's client addresses as `alias` with this session. */
+static ENetPeer *
+enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 sessionID)
+{
+    enet_uint32 index;
+
+    if (host -> connectAliasChains == NULL)
+      return NULL;
+
+    for (index = host -> connectAliasChains [enet_protocol_alias_chain (host, & host -> receivedAddress, alias)];
+         index != 0;
+         index = host -> peers [index - 1].connectAliasNext)
+    {
+       ENetPeer * peer = & host -> peers [index - 1];
+
+       if (peer -> connectAlias == alias &&
+           peer -> address.port == host -> receivedAddress.port &&
+           ! memcmp (peer -> address.host, host -> receivedAddress.host, sizeof (peer -> address.host)) &&
+           peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE &&
+           (peer -> outgoingPeerID >= ENET_PROTOCOL_MAXIMUM_PEER_ID || sessionID == peer -> incomingSessionID))
+         return peer;
+    }
+    return NULL;
+}
+
+/* The slot for a record's client that has echoed: the one it was offered if free; else another
+   free one (preferring one no record offers), addressed through an alias; else one held by an
+   unverified half-open peer (the offered one first), which gives way (a client that echoed beats
+   one that has not: forged CONNECTs cannot keep a slot from anyone). NULL when every slot holds a
+   peer that passed its handshake. */
+static ENetPeer *
+enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
+{
+    ENetPeer * currentPeer, * reserved = NULL, * unverified = NULL;
+
+    if (offered -> state == ENET_PEER_STATE_DISCONNECTED)
+      return offered;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+       if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
+       {
+          if (! enet_protocol_connect_slot_reserved (currentPeer))
+            return currentPeer;
+          if (reserved == NULL)
+            reserved = currentPeer;
+       }
+       else
+       if (unverified == NULL && enet_protocol_peer_unverified (currentPeer))
+         unverified = currentPeer;
+    }
+
+    if (reserved != NULL)
+      return reserved;
+    return enet_protocol_peer_unverified (offered) ? offered : unverified;
+}
+
+/* Completes a record's handshake: its client gets a slot (enet_protocol_record_slot) and the
+   peer its CONNECT would have made there; or it is told DISCONNECT at once when every slot holds
+   a peer that passed its handshake, or its address has as many peers as the host allows (also
+   when the host refuses connections). */
 static ENetPeer *
 enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetConnectRecord * record)
 {
-    ENetPeer * peer = & host -> peers [ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID)], * currentPeer;
+    enet_uint16 offered = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
+    ENetPeer * peer = enet_protocol_record_slot (host, & host -> peers [offered]), * currentPeer;
     size_t duplicatePeers = 0;
 
     for (currentPeer = host -> peers;
@@ -1006,8 +1110,7 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetCon
          ++ duplicatePeers;
     }
 
-    if ((peer -> state != ENET_PEER_STATE_DISCONNECTED && ! enet_protocol_peer_unverified (peer)) ||
-        duplicatePeers >= host -> duplicatePeers)
+    if (peer == NULL || duplicatePeers >= host -> duplicatePeers)
     {
        ++ host -> connectsDropped;
        enet_protocol_end_connect_record (host, record, 1);
@@ -1020,8 +1123,10 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetCon
        enet_protocol_end_unverified_peer (host, peer, 1);
     }
 
-    if (enet_protocol_setup_connect_peer (host, peer, & record -> address, & record -> handshake) < 0)
+    if (enet_protocol_setup_connect_peer (host, peer, & record -> address, & record -> handshake) < 0 ||
+        (peer -> incomingPeerID != offered && enet_protocol_alias_peer (host, peer, offered) < 0))
     {
+       enet_peer_reset (peer);
        enet_protocol_end_connect_record (host, record, 1);
        return NULL;
     }
@@ -1860,11 +1965,15 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
            (peer -> outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
             sessionID != peer -> incomingSessionID))
        {
-          /* Not this slot's peer: it may be the client of a record that offered the slot
-             (local patch 0027). */
+          /* Not this slot's peer: it may be the client of a record that offered the slot, or
+             one that took another slot since (local patch 0027). */
           record = enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID);
           if (record == NULL)
-            return 0;
+          {
+             peer = enet_protocol_find_alias (host, peerID, sessionID);
+             if (peer == NULL)
+               return 0;
+          }
        }
     }
  

@@ -297,7 +297,8 @@ typedef enum _ENetPeerFlag
 {
    ENET_PEER_FLAG_NEEDS_DISPATCH   = (1 << 0),
    ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1),
-   ENET_PEER_FLAG_UNVERIFIED       = (1 << 2)  /**< local patch: half-open, its client has not echoed the handshake's sent times yet */
+   ENET_PEER_FLAG_UNVERIFIED       = (1 << 2), /**< local patch: half-open, its client has not echoed the handshake's sent times yet */
+   ENET_PEER_FLAG_ALIASED          = (1 << 3)  /**< local patch: its client addresses it as connectAlias, the slot its record offered */
 } ENetPeerFlag;
 
 /** Local patch: the server's side of a handshake that its client has not completed yet by
@@ -396,7 +397,10 @@ typedef struct _ENetPeer
    size_t        sentReliableTableSize; /**< local patch: chains in sentReliableTable, a power of 2 (0: none yet) */
    size_t        sentReliableCount;     /**< local patch: commands in sentReliableTable */
    ENetHandshake handshake;             /**< local patch: the handshake of an unverified half-open peer */
-   enet_uint32   connectReservation;    /**< local patch: the record (index + 1) whose offer last reserved this free slot, 0: none */
+   enet_uint32   connectReservation;    /**< local patch: the record (index + 1) whose offer reserved this free slot, 0: none */
+   enet_uint16   connectAlias;          /**< local patch: with ENET_PEER_FLAG_ALIASED, the peer id its client sends (another slot's) */
+   enet_uint32   connectAliasChain;     /**< local patch: the hash chain of host -> connectAliasChains it is in */
+   enet_uint32   connectAliasNext;      /**< local patch: the next aliased peer of that chain, as index + 1 (0: none) */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -494,7 +498,9 @@ typedef struct _ENetHost
    size_t               connectRecordLimit;          /**< local patch: records the table holds, a power of 2 (0: never use records) */
    size_t               connectRecordHead;           /**< local patch: the oldest record of the ring */
    size_t               connectRecordCount;          /**< local patch: records from the oldest on, live or done */
-   size_t               connectRecordSlot;           /**< local patch: where the search for a slot to share starts */
+   size_t               connectRecordSlot;           /**< local patch: where the search for a slot to offer again starts */
+   enet_uint32 *        connectAliasChains;          /**< local patch: aliased peers (index + 1) by the keyed hash of address, port and alias (allocated at the first alias) */
+   size_t               connectAliasChainCount;      /**< local patch: chains in connectAliasChains, a power of 2 */
    enet_uint32          connectTimeout;              /**< local patch: how long an unverified handshake lives, in ms */
    enet_uint32          connectSecret [4];           /**< local patch: the random key behind sent times and the record table's hash */
    enet_uint32          connectGuessWindow;          /**< local patch: when the current window of wrong echoes began (0: none yet) */
