@@ -295,3 +295,10 @@ server_counters (char * out, size_t cap)
               host -> connectsAnswered, host -> connectRecordsEvicted, host -> connectRecordsExpired,
               host -> connectsCompleted, host -> connectsDropped);
 }
+
+void
+server_counter_values (uint32_t out [5])
+{
+    out [0] = host -> connectsAnswered; out [1] = host -> connectRecordsEvicted; out [2] = host -> connectRecordsExpired;
+    out [3] = host -> connectsCompleted; out [4] = host -> connectsDropped;
+}

@@ -51,6 +51,8 @@ size_t   server_record_limit (void);
 /* The live record for client, if any (for traces): its offered slot, or -1. */
 int      server_record_slot (sim_ep client, uint32_t cid);
 void     server_counters (char * out, size_t cap);
+/* The same five counters as numbers: answered, evicted, expired, completed, dropped. */
+void     server_counter_values (uint32_t out [5]);
 size_t   server_memory_live (void);
 size_t   server_memory_peak (void);
 size_t   server_memory_bound (void);
