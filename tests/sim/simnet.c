@@ -489,6 +489,7 @@ simnet_receive (int sock, sim_ep * src, void * buf, size_t cap)
     int result = -2;
     sim_pair * p = pair_get (d -> src, s -> ep, 1);
     if (! p -> gotAny) p -> firstGot = now;
+    if (p -> lastGot != now) p -> gotBefore = p -> gotAny ? p -> lastGot : now;
     p -> gotBytes += d -> len; ++ p -> gotDatagrams; p -> lastGot = now; p -> gotAny = 1;
     log_done (log_add (SIMLOG_RECV, d -> src, s -> ep, d -> data, d -> len));
     for (int i = 0; i < watchCount; ++ i)

@@ -53,6 +53,7 @@ void simnet_free (void);
 typedef struct {
    uint64_t sentBytes, sentDatagrams, gotBytes, gotDatagrams;
    uint32_t firstGot, lastGot;        /* when dst first and last read a datagram from src */
+   uint32_t gotBefore;                /* the last time before lastGot's (a step is one instant) */
    int      gotAny;
 } sim_pair;
 const sim_pair * simnet_pair (sim_ep src, sim_ep dst);    /* NULL: never any traffic */
