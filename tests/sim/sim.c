@@ -104,10 +104,11 @@ static char failWhat [64], failDetail [2048];
 static int failedConn = -1;
 
 /* statistics across the seeds of one invocation */
+/* attacked: 0 no attacker in the run, 1 under attack, 2 in the quiet phase after one */
 typedef struct { uint32_t ms; int attempts, lossless, attacked; } join_sample;
 static join_sample * joinSamples;
 static size_t joinCount, joinCap;
-static double worstReflect, worstReflectDatagrams;
+static double worstReflect, worstReflectDatagrams, worstMemory;
 
 /* endpoints: honest ones (-> client index) and the ones ever established on the server */
 typedef struct { uint64_t key; int value; } ep_entry;
@@ -485,7 +486,7 @@ on_join (conn * c)
     joinSamples [joinCount].ms = ms;
     joinSamples [joinCount].attempts = c -> attempts;
     joinSamples [joinCount].lossless = cfg.net.loss == 0;
-    joinSamples [joinCount].attacked = cfg.attacking && ! quiet;
+    joinSamples [joinCount].attacked = ! cfg.attacking ? 0 : quiet ? 2 : 1;
     ++ joinCount;
     if (cfg.joinApplies && (ms > joinBoundMs || c -> attempts > joinBoundAttempts))
       fail ("INV-join", c -> id, "%s joined after %u ms and %d attempts (bound: %u ms, %d attempts)",
@@ -1183,11 +1184,14 @@ run_seed (uint64_t s, int verbose)
          fail ("INV-live", which, "after %u ms of quiet phase: %s", simnet_now () - quietStart, why);
     }
     if (! failed) check_memory ();
+    if ((double) server_memory_peak () / (double) server_memory_bound () > worstMemory)
+      worstMemory = (double) server_memory_peak () / (double) server_memory_bound ();
 
     if (failed) report_failure ();
     else if (verbose) printf ("seed %" PRIu64 " ok\n", s);
-    printf ("seed %" PRIu64 " %s%s%s steps %" PRIu64 " virtual %u ms events %" PRIu64 " hash %016" PRIx64 "\n", s,
-            failed ? "FAIL " : "ok", failed ? failWhat : "", failed ? "" : "", steps, simnet_now (), simlog_count (), simlog_hash ());
+    printf ("seed %" PRIu64 " %s%s steps %" PRIu64 " virtual %u ms events %" PRIu64 " memory %zu/%zu hash %016" PRIx64 "\n", s,
+            failed ? "FAIL " : "ok", failed ? failWhat : "", steps, simnet_now (), simlog_count (),
+            server_memory_peak (), server_memory_bound (), simlog_hash ());
     teardown ();
     return failed;
 }
@@ -1205,7 +1209,7 @@ static void
 print_join_stats (void)
 {
     for (int lossless = 1; lossless >= 0; -- lossless)
-      for (int attacked = 0; attacked <= 1; ++ attacked)
+      for (int attacked = 0; attacked <= 2; ++ attacked)
       {
          uint32_t * v = malloc ((joinCount + 1) * sizeof (uint32_t));
          size_t n = 0;
@@ -1220,13 +1224,14 @@ print_join_stats (void)
          {
             qsort (v, n, sizeof (uint32_t), compare_u32);
             printf ("join times (%s network, %s): %zu joins, ms p50 %u p90 %u p99 %u p99.9 %u max %u; most attempts %d\n",
-                    lossless ? "lossless" : "lossy", attacked ? "under attack" : "no attack", n,
+                    lossless ? "lossless" : "lossy", attacked == 0 ? "no attacker" : attacked == 1 ? "under attack" : "quiet phase after an attack", n,
                     v [n / 2], v [n * 9 / 10], v [n * 99 / 100], v [n * 999 / 1000], v [n - 1], maxAttempts);
          }
          free (v);
       }
     printf ("reflection: worst %.2f bytes and %.2f datagrams out per one in, to endpoints never established\n",
             worstReflect, worstReflectDatagrams);
+    printf ("memory: the server's peak was at most %.0f%% of its bound\n", worstMemory * 100);
 }
 
 static void
