@@ -40,7 +40,7 @@ typedef struct {
     double   kickRate;                 /* the server app's disconnects of a random peer, per s */
     uint32_t activeMs, quietCapMs;
     /* which end-of-run and join checks apply (see README.md, "Interpretations") */
-    int      liveApplies, joinApplies;
+    int      liveApplies, joinApplies, timeoutCoversRtt;
     char     joinWhy [160];
 } config;
 
@@ -225,7 +225,8 @@ describe_config (FILE * out)
     for (int i = 0; i < cfg.toggleCount; ++ i)
       fprintf (out, " [at %u: defence %s, records %zu, timeout %u]", cfg.toggles [i].time,
                cfg.toggles [i].enabled ? "on" : "off", cfg.toggles [i].recordLimit, cfg.toggles [i].timeout);
-    fprintf (out, "\n        INV-live %s; INV-join %s\n", cfg.liveApplies ? "applies" : "does not apply (slots or duplicate peers short)",
+    fprintf (out, "\n        INV-live %s; INV-join %s\n",
+             cfg.liveApplies ? "applies" : cfg.timeoutCoversRtt ? "does not apply (slots or duplicate peers short)" : "does not apply (connect timeout under a round trip)",
              cfg.joinApplies ? "applies" : cfg.joinWhy);
 }
 
@@ -379,7 +380,14 @@ decide_checks (void)
          if (clients [conns [j].client].ep.ip == clients [conns [i].client].ep.ip) ++ same;
        if ((size_t) same > cfg.duplicatePeers) perIpOk = 0;
     }
-    cfg.liveApplies = (size_t) cfg.conns <= cfg.slots && perIpOk;
+    /* A connect timeout shorter than a handshake's round trip (client frame, two network
+       crossings each way at most delay + jitter, server frame) lets no unverified handshake
+       complete: a configuration the end-of-run checks cannot expect anything of. */
+    uint32_t shortest = cfg.connectTimeout;
+    for (int i = 0; i < cfg.toggleCount; ++ i)
+      if (cfg.toggles [i].timeout < shortest) shortest = cfg.toggles [i].timeout;
+    cfg.timeoutCoversRtt = shortest >= 4 * (cfg.net.delay + cfg.net.jitter) + 2 * 50 + 2 * cfg.serverFrame;
+    cfg.liveApplies = (size_t) cfg.conns <= cfg.slots && perIpOk && cfg.timeoutCoversRtt;
     for (int i = 0; i < cfg.toggleCount; ++ i) if (! cfg.toggles [i].enabled) always = 0;
     size_t smallestLimit = cfg.recordLimit;
     uint32_t longest = cfg.connectTimeout;
@@ -389,7 +397,7 @@ decide_checks (void)
        if (cfg.toggles [i].timeout > longest) longest = cfg.toggles [i].timeout;
     }
     cfg.joinApplies = 0;
-    if (! cfg.liveApplies) snprintf (cfg.joinWhy, sizeof (cfg.joinWhy), "does not apply (slots or duplicate peers short)");
+    if (! cfg.liveApplies) snprintf (cfg.joinWhy, sizeof (cfg.joinWhy), "does not apply");
     else if (cfg.net.loss > 0) snprintf (cfg.joinWhy, sizeof (cfg.joinWhy), "does not apply (lossy network)");
     else if (connects > 0 && ! always) snprintf (cfg.joinWhy, sizeof (cfg.joinWhy), "does not apply (forged CONNECTs with the defence off at times)");
     else if (connects > 0 && (double) smallestLimit < 8 * connects * longest / 1000.0)
