@@ -1,0 +1,304 @@
+/* The server of the simulation: our ENet, compiled from vendor/enet with platform_ours.c.
+   This is the only file of the harness that sees our ENet's structures. The introspection
+   functions at the end answer the invariants' questions about the handshake's state; whoever
+   changes the handshake's structures (records, peers' flags) keeps them true. */
+#include <stdio.h>
+#include <string.h>
+#include "enet/enet.h"
+#include "enet/time.h"
+#include "server.h"
+#include "platform.h"
+
+static ENetHost * host;
+static server_config cfg;
+
+/* ---- allocations: every byte ENet holds, for INV-mem (a size header before each block) ---- */
+static size_t memLive, memPeak, memBase;
+
+static void *
+tracked_malloc (size_t size)
+{
+    size_t * block = malloc (size + 16);
+    if (block == NULL) return NULL;
+    block [0] = size;
+    memLive += size;
+    if (memLive > memPeak) memPeak = memLive;
+    return (char *) block + 16;
+}
+
+static void
+tracked_free (void * memory)
+{
+    if (memory == NULL) return;
+    size_t * block = (size_t *) ((char *) memory - 16);
+    memLive -= block [0];
+    free (block);
+}
+
+size_t server_memory_live (void) { return memLive; }
+size_t server_memory_peak (void) { return memPeak; }
+
+/* INV-mem's bound: what the host holds once created, the largest record table the run sets,
+   the table of wrong echoes per source IP, and per slot its channels and 64 KB of traffic (the
+   app's echoes in flight, a client's messages held, acknowledgements): a flood of forged
+   datagrams must not grow anything beyond that. */
+size_t
+server_memory_bound (void)
+{
+    return memBase + cfg.maxRecordLimit * sizeof (ENetConnectRecord) +
+           2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32) +
+           cfg.slots * (cfg.channelLimit * sizeof (ENetChannel) + 64 * 1024) + 256 * 1024;
+}
+
+/* ---- the app's view of who is connected, since a DISCONNECT event's peer is already reset */
+typedef struct { int connected; sim_ep ep; uint32_t cid; } app_slot;
+static app_slot * appSlots;
+
+static sim_ep
+ep_of (const ENetAddress * a)
+{
+    sim_ep ep = { ((uint32_t) a -> host [12] << 24) | ((uint32_t) a -> host [13] << 16) | ((uint32_t) a -> host [14] << 8) | a -> host [15], a -> port };
+    return ep;
+}
+
+static int
+is (const ENetAddress * a, sim_ep ep)
+{
+    sim_ep mine = ep_of (a);
+    return a -> host [10] == 0xFF && a -> host [11] == 0xFF && sim_ep_eq (mine, ep);
+}
+
+int
+server_create (const server_config * config)
+{
+    ENetCallbacks callbacks = { tracked_malloc, tracked_free, NULL };
+    ENetAddress address;
+
+    cfg = * config;
+    memLive = memPeak = 0;
+    enet_initialize_with_callbacks (ENET_VERSION, & callbacks);
+    memset (& address, 0, sizeof (address));
+    sim_ours_address (& address, cfg.ep.ip, cfg.ep.port);
+    host = enet_host_create (& address, cfg.slots, cfg.channelLimit, 0, 0);
+    if (host == NULL) return -1;
+    /* host.c mixes the host's heap address into its seed (and so into the secret); replace
+       both with the run's seeded values so that a seed replays exactly (checked by tests/sim.rs). */
+    host -> randomSeed = sim_ours_platform_random ();
+    enet_host_random_secret (host -> connectSecret, sizeof (host -> connectSecret) / sizeof (enet_uint32));
+    host -> duplicatePeers = cfg.duplicatePeers;
+    if (cfg.checksum) host -> checksum = enet_crc32;
+    if (cfg.compress) enet_host_compress_with_range_coder (host);
+    enet_host_connect_defence (host, cfg.defence, cfg.recordLimit, cfg.connectTimeout);
+    memBase = memLive;
+    appSlots = calloc (cfg.slots, sizeof (app_slot));
+    return 0;
+}
+
+void
+server_destroy (void)
+{
+    enet_host_destroy (host);
+    host = NULL;
+    free (appSlots);
+    appSlots = NULL;
+}
+
+int
+server_service (server_event * out)
+{
+    ENetEvent event;
+    int r = enet_host_service (host, & event, 0);
+
+    memset (out, 0, sizeof (* out));
+    if (r <= 0) return 0;
+    out -> type = event.type;
+    out -> slot = event.peer -> incomingPeerID;
+    out -> channel = event.channelID;
+    out -> data = event.data;
+    switch (event.type)
+    {
+    case ENET_EVENT_TYPE_CONNECT:
+       out -> ep = ep_of (& event.peer -> address);
+       out -> cid = event.peer -> connectID;
+       appSlots [out -> slot].connected = 1;
+       appSlots [out -> slot].ep = out -> ep;
+       appSlots [out -> slot].cid = out -> cid;
+       break;
+    case ENET_EVENT_TYPE_DISCONNECT:
+       /* enet_peer_reset has run: who it was comes from the app's own record. */
+       out -> ep = appSlots [out -> slot].ep;
+       out -> cid = appSlots [out -> slot].cid;
+       appSlots [out -> slot].connected = 0;
+       break;
+    case ENET_EVENT_TYPE_RECEIVE:
+    {
+       ENetPacket * echo = enet_packet_create (event.packet -> data, event.packet -> dataLength, ENET_PACKET_FLAG_RELIABLE);
+       out -> ep = ep_of (& event.peer -> address);
+       out -> cid = event.peer -> connectID;
+       out -> length = event.packet -> dataLength;
+       if (echo != NULL && enet_peer_send (event.peer, event.channelID, echo) < 0)
+         enet_packet_destroy (echo);
+       enet_packet_destroy (event.packet);
+       break;
+    }
+    default:
+       break;
+    }
+    return 1;
+}
+
+int
+server_kick (uint32_t pick)
+{
+    size_t connected = 0, i;
+    for (i = 0; i < host -> peerCount; ++ i)
+      if (host -> peers [i].state == ENET_PEER_STATE_CONNECTED) ++ connected;
+    if (connected == 0) return -1;
+    pick %= connected;
+    for (i = 0; i < host -> peerCount; ++ i)
+      if (host -> peers [i].state == ENET_PEER_STATE_CONNECTED && pick -- == 0)
+      {
+         enet_peer_disconnect (& host -> peers [i], 0);
+         return (int) i;
+      }
+    return -1;
+}
+
+void
+server_set_defence (int enabled, size_t recordLimit, uint32_t timeout)
+{
+    enet_host_connect_defence (host, enabled, recordLimit, timeout);
+}
+
+int
+server_app_connected (uint16_t slot, sim_ep * ep, uint32_t * cid)
+{
+    if (slot >= cfg.slots || ! appSlots [slot].connected) return 0;
+    * ep = appSlots [slot].ep;
+    * cid = appSlots [slot].cid;
+    return 1;
+}
+
+/* =====================================================================================
+   INTROSPECTION. One question per function, read-only. Keep these true when the handshake's
+   structures change (today: ENetPeer's state/address/connectID and ENetConnectRecord).
+   ===================================================================================== */
+
+size_t server_slots (void) { return host -> peerCount; }
+int server_defence_on (void) { return host -> connectDefence; }
+uint32_t server_connect_timeout (void) { return host -> connectTimeout; }
+size_t server_record_limit (void) { return host -> connectRecordLimit; }
+
+/* Is this record live? As enet_protocol_connect_record_live decides, without its side effect
+   (it zeroes an expired record's time). */
+static int
+record_live (const ENetConnectRecord * record)
+{
+    return record -> time != 0 && ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time) < host -> connectTimeout;
+}
+
+/* The live record of (client, cid), or NULL. The table is scanned whole (it is small next to
+   a run's work only when rarely asked); hint remembers where it was found last time. */
+static const ENetConnectRecord *
+find_record (sim_ep client, uint32_t cid, long * hint)
+{
+    if (host -> connectRecords == NULL) return NULL;
+    if (hint != NULL && * hint >= 0 && (size_t) * hint < host -> connectRecordLimit)
+    {
+       const ENetConnectRecord * r = & host -> connectRecords [* hint];
+       if (record_live (r) && r -> connect.connectID == cid && is (& r -> address, client)) return r;
+    }
+    for (size_t i = 0; i < host -> connectRecordLimit; ++ i)
+    {
+       const ENetConnectRecord * r = & host -> connectRecords [i];
+       if (record_live (r) && r -> connect.connectID == cid && is (& r -> address, client))
+       {
+          if (hint != NULL) * hint = (long) i;
+          return r;
+       }
+    }
+    return NULL;
+}
+
+/* INV-told: does the server hold handshake state for client endpoint E with connect ID cid at
+   slot s? Either a peer in slot s with that address and connect ID in a state other than
+   DISCONNECTED or ZOMBIE, or a live record for it that offers slot s. */
+int
+server_holds_handshake (sim_ep client, uint32_t cid, uint16_t slot, long * hint)
+{
+    const ENetConnectRecord * record;
+    if (slot < host -> peerCount)
+    {
+       const ENetPeer * peer = & host -> peers [slot];
+       if (peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE &&
+           is (& peer -> address, client) && peer -> connectID == cid)
+         return 1;
+    }
+    record = find_record (client, cid, hint);
+    return record != NULL && record -> incomingPeerID == slot;
+}
+
+/* For traces: the slot the live record of (client, cid) offers, or -1. */
+int
+server_record_slot (sim_ep client, uint32_t cid)
+{
+    const ENetConnectRecord * record = find_record (client, cid, NULL);
+    return record != NULL ? record -> incomingPeerID : -1;
+}
+
+static int
+established_state (ENetPeerState state)
+{
+    return state == ENET_PEER_STATE_CONNECTION_PENDING || state == ENET_PEER_STATE_CONNECTION_SUCCEEDED ||
+           state == ENET_PEER_STATE_CONNECTED || state == ENET_PEER_STATE_DISCONNECT_LATER;
+}
+
+/* Is the client established: the peer in slot s has its address and connect ID and has
+   completed the handshake (CONNECTION_PENDING, CONNECTION_SUCCEEDED, CONNECTED or
+   DISCONNECT_LATER)? */
+int
+server_established (sim_ep client, uint32_t cid, uint16_t slot)
+{
+    const ENetPeer * peer;
+    if (slot >= host -> peerCount) return 0;
+    peer = & host -> peers [slot];
+    return established_state (peer -> state) && is (& peer -> address, client) && peer -> connectID == cid;
+}
+
+/* INV-rtt: the server's round-trip time for the peer in slot s. */
+uint32_t
+server_round_trip_time (uint16_t slot)
+{
+    return slot < host -> peerCount ? host -> peers [slot].roundTripTime : 0;
+}
+
+/* A slot as the end-of-run checks and the traces see it. */
+void
+server_peer (uint16_t slot, server_peer_info * info)
+{
+    const ENetPeer * peer = & host -> peers [slot];
+    memset (info, 0, sizeof (* info));
+    info -> state = peer -> state;
+    info -> kind = peer -> state == ENET_PEER_STATE_DISCONNECTED ? PEER_FREE :
+                   established_state (peer -> state) ? PEER_ESTABLISHED :
+                   peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT ? PEER_HANDSHAKE : PEER_OTHER;
+    info -> ep = ep_of (& peer -> address);
+    info -> cid = peer -> connectID;
+    info -> rtt = peer -> roundTripTime;
+    info -> unverified = (peer -> flags & ENET_PEER_FLAG_UNVERIFIED) != 0;
+}
+
+void
+server_counters (char * out, size_t cap)
+{
+    snprintf (out, cap, "answered %u, records evicted %u, expired %u, completed %u, dropped %u",
+              host -> connectsAnswered, host -> connectRecordsEvicted, host -> connectRecordsExpired,
+              host -> connectsCompleted, host -> connectsDropped);
+}
+
+void
+server_counter_values (uint32_t out [5])
+{
+    out [0] = host -> connectsAnswered; out [1] = host -> connectRecordsEvicted; out [2] = host -> connectRecordsExpired;
+    out [3] = host -> connectsCompleted; out [4] = host -> connectsDropped;
+}
