@@ -201,6 +201,10 @@ pub struct ENetPeer {
     pub handshake: ENetHandshake,
     /// Local patch 0027: the connection record whose offer reserved this free slot.
     pub connectReservation: u32,
+    /// Local patch 0027: the peer id its client sends when it is another slot's (an alias).
+    pub connectAlias: u16,
+    pub connectAliasChain: u32,
+    pub connectAliasNext: u32,
 }
 
 #[repr(C)]
@@ -272,6 +276,8 @@ pub struct ENetHost {
     pub connectRecordHead: usize,
     pub connectRecordCount: usize,
     pub connectRecordSlot: usize,
+    pub connectAliasChains: *mut u32,
+    pub connectAliasChainCount: usize,
     pub connectTimeout: u32,
     pub connectSecret: [u32; 4],
     /// Local patch 0028: wrong echoes counted for the whole host, per window.
