@@ -38,15 +38,16 @@ tracked_free (void * memory)
 size_t server_memory_live (void) { return memLive; }
 size_t server_memory_peak (void) { return memPeak; }
 
-/* INV-mem's bound: what the host holds once created, the largest record table the run sets,
-   the table of wrong echoes per source IP, and per slot its channels and 64 KB of traffic (the
-   app's echoes in flight, a client's messages held, acknowledgements): a flood of forged
-   datagrams must not grow anything beyond that. */
+/* INV-mem's bound: what the host holds once created, the largest record table the run sets
+   (records and their hash chains; a resize holds two tables for a moment), the alias chains,
+   and per slot its channels and 64 KB of traffic (the app's echoes in flight, a client's
+   messages held, acknowledgements): a flood of forged datagrams must not grow anything beyond
+   that. */
 size_t
 server_memory_bound (void)
 {
-    return memBase + cfg.maxRecordLimit * sizeof (ENetConnectRecord) +
-           2 * ENET_HOST_CONNECT_GUESS_BUCKETS * sizeof (enet_uint32) +
+    return memBase + 2 * cfg.maxRecordLimit * (sizeof (ENetConnectRecord) + sizeof (enet_uint32)) +
+           2 * cfg.slots * sizeof (enet_uint32) +
            cfg.slots * (cfg.channelLimit * sizeof (ENetChannel) + 64 * 1024) + 256 * 1024;
 }
 
@@ -181,7 +182,7 @@ server_app_connected (uint16_t slot, sim_ep * ep, uint32_t * cid)
 
 /* =====================================================================================
    INTROSPECTION. One question per function, read-only. Keep these true when the handshake's
-   structures change (today: ENetPeer's state/address/connectID and ENetConnectRecord).
+   structures change (today: ENetPeer's state/address/connectID/alias and ENetConnectRecord).
    ===================================================================================== */
 
 size_t server_slots (void) { return host -> peerCount; }
@@ -189,12 +190,19 @@ int server_defence_on (void) { return host -> connectDefence; }
 uint32_t server_connect_timeout (void) { return host -> connectTimeout; }
 size_t server_record_limit (void) { return host -> connectRecordLimit; }
 
-/* Is this record live? As enet_protocol_connect_record_live decides, without its side effect
-   (it zeroes an expired record's time). */
+/* Is this record live? As enet_protocol_connect_record_live decides: made (startTime not 0)
+   and not older than the connect timeout (the sweep ends it at the next service). */
 static int
 record_live (const ENetConnectRecord * record)
 {
-    return record -> time != 0 && ENET_TIME_DIFFERENCE (host -> serviceTime, record -> time) < host -> connectTimeout;
+    return record -> handshake.startTime != 0 &&
+           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < host -> connectTimeout;
+}
+
+static uint16_t
+record_slot (const ENetConnectRecord * record)
+{
+    return ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
 }
 
 /* The live record of (client, cid), or NULL. The table is scanned whole (it is small next to
@@ -206,12 +214,12 @@ find_record (sim_ep client, uint32_t cid, long * hint)
     if (hint != NULL && * hint >= 0 && (size_t) * hint < host -> connectRecordLimit)
     {
        const ENetConnectRecord * r = & host -> connectRecords [* hint];
-       if (record_live (r) && r -> connect.connectID == cid && is (& r -> address, client)) return r;
+       if (record_live (r) && r -> handshake.verify.connectID == cid && is (& r -> address, client)) return r;
     }
     for (size_t i = 0; i < host -> connectRecordLimit; ++ i)
     {
        const ENetConnectRecord * r = & host -> connectRecords [i];
-       if (record_live (r) && r -> connect.connectID == cid && is (& r -> address, client))
+       if (record_live (r) && r -> handshake.verify.connectID == cid && is (& r -> address, client))
        {
           if (hint != NULL) * hint = (long) i;
           return r;
@@ -220,22 +228,37 @@ find_record (sim_ep client, uint32_t cid, long * hint)
     return NULL;
 }
 
-/* INV-told: does the server hold handshake state for client endpoint E with connect ID cid at
-   slot s? Either a peer in slot s with that address and connect ID in a state other than
-   DISCONNECTED or ZOMBIE, or a live record for it that offers slot s. */
+/* The peer that the client (client, cid) addresses as slot s: the one in slot s, or one in
+   another slot with s as its alias (its record offered s, which was taken when it echoed). */
+static const ENetPeer *
+find_peer (sim_ep client, uint32_t cid, uint16_t slot)
+{
+    if (slot >= host -> peerCount) return NULL;
+    if (is (& host -> peers [slot].address, client) && host -> peers [slot].connectID == cid)
+      return & host -> peers [slot];
+    for (size_t i = 0; i < host -> peerCount; ++ i)
+    {
+       const ENetPeer * peer = & host -> peers [i];
+       if ((peer -> flags & ENET_PEER_FLAG_ALIASED) && peer -> connectAlias == slot &&
+           is (& peer -> address, client) && peer -> connectID == cid)
+         return peer;
+    }
+    return NULL;
+}
+
+/* INV-told: does the server hold handshake state for client endpoint E with connect ID cid,
+   which addresses it as slot s? Either a peer it addresses as s (find_peer) with that address
+   and connect ID in a state other than DISCONNECTED or ZOMBIE, or a live record for it that
+   offers slot s. */
 int
 server_holds_handshake (sim_ep client, uint32_t cid, uint16_t slot, long * hint)
 {
     const ENetConnectRecord * record;
-    if (slot < host -> peerCount)
-    {
-       const ENetPeer * peer = & host -> peers [slot];
-       if (peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE &&
-           is (& peer -> address, client) && peer -> connectID == cid)
-         return 1;
-    }
+    const ENetPeer * peer = find_peer (client, cid, slot);
+    if (peer != NULL && peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE)
+      return 1;
     record = find_record (client, cid, hint);
-    return record != NULL && record -> incomingPeerID == slot;
+    return record != NULL && record_slot (record) == slot;
 }
 
 /* For traces: the slot the live record of (client, cid) offers, or -1. */
@@ -243,7 +266,7 @@ int
 server_record_slot (sim_ep client, uint32_t cid)
 {
     const ENetConnectRecord * record = find_record (client, cid, NULL);
-    return record != NULL ? record -> incomingPeerID : -1;
+    return record != NULL ? record_slot (record) : -1;
 }
 
 static int
@@ -253,23 +276,21 @@ established_state (ENetPeerState state)
            state == ENET_PEER_STATE_CONNECTED || state == ENET_PEER_STATE_DISCONNECT_LATER;
 }
 
-/* Is the client established: the peer in slot s has its address and connect ID and has
-   completed the handshake (CONNECTION_PENDING, CONNECTION_SUCCEEDED, CONNECTED or
-   DISCONNECT_LATER)? */
+/* Is the client established: the peer it addresses as slot s (find_peer) has completed the
+   handshake (CONNECTION_PENDING, CONNECTION_SUCCEEDED, CONNECTED or DISCONNECT_LATER)? */
 int
 server_established (sim_ep client, uint32_t cid, uint16_t slot)
 {
-    const ENetPeer * peer;
-    if (slot >= host -> peerCount) return 0;
-    peer = & host -> peers [slot];
-    return established_state (peer -> state) && is (& peer -> address, client) && peer -> connectID == cid;
+    const ENetPeer * peer = find_peer (client, cid, slot);
+    return peer != NULL && established_state (peer -> state);
 }
 
-/* INV-rtt: the server's round-trip time for the peer in slot s. */
+/* INV-rtt: the server's round-trip time for the peer the client addresses as slot s. */
 uint32_t
-server_round_trip_time (uint16_t slot)
+server_round_trip_time (sim_ep client, uint32_t cid, uint16_t slot)
 {
-    return slot < host -> peerCount ? host -> peers [slot].roundTripTime : 0;
+    const ENetPeer * peer = find_peer (client, cid, slot);
+    return peer != NULL ? peer -> roundTripTime : 0;
 }
 
 /* A slot as the end-of-run checks and the traces see it. */

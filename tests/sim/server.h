@@ -42,7 +42,7 @@ typedef struct { int kind, state; sim_ep ep; uint32_t cid, rtt; int unverified; 
 
 int      server_holds_handshake (sim_ep client, uint32_t cid, uint16_t slot, long * hint);
 int      server_established (sim_ep client, uint32_t cid, uint16_t slot);
-uint32_t server_round_trip_time (uint16_t slot);
+uint32_t server_round_trip_time (sim_ep client, uint32_t cid, uint16_t slot);
 void     server_peer (uint16_t slot, server_peer_info * info);
 size_t   server_slots (void);
 int      server_defence_on (void);

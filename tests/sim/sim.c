@@ -76,10 +76,11 @@ typedef struct {
     int      phase, active;
     uint16_t peer, slot;
     uint32_t cid;
-    uint8_t  inSession;
+    uint8_t  inSession, outSession;
     uint32_t channels;         /* the connection's channels (the server may allow fewer than asked) */
     uint32_t toldAt, establishedAt, firstVerifyAt, lastHeld;
-    int      verifySeen, toldDone;
+    uint32_t heardAt, heardBefore; /* when the server last read a datagram of this connection (to its slot) */
+    int      verifySeen, toldDone, heardAny;
     uint32_t counters [5];     /* the server's handshake counters when its state was last seen */
     int      configChanged;    /* a toggle happened since */
     long     hint;
@@ -407,6 +408,27 @@ decide_checks (void)
 
 /* ================================================================ the server's datagrams */
 
+/* The server read a datagram from src: for the connections of that client host that address
+   the slot in its header with their session, that is the server hearing from them (INV-told
+   allows a silent drop only after the connection itself, not its host, has been silent). */
+static void
+server_heard (sim_ep src, const uint8_t * data, size_t length)
+{
+    static wire_datagram d;
+    uint32_t now = simnet_now ();
+    int * client = map_find (& honestMap, src, 0);
+    if (client == NULL || ! wire_parse (data, length, & d)) return;
+    client_host * h = & clients [* client];
+    for (int j = h -> firstConn; j < h -> firstConn + h -> connCount; ++ j)
+    {
+       conn * c = & conns [j];
+       if (! c -> active || c -> phase != P_TOLD || c -> slot != d.peerID || c -> outSession != d.session) continue;
+       if (c -> heardAt != now) c -> heardBefore = c -> heardAny ? c -> heardAt : 0;
+       c -> heardAt = now;
+       c -> heardAny = 1;
+    }
+}
+
 /* Every datagram the server sends: its destination is checked for INV-reflect at the end of
    the step; one to an honest client is decoded for what INV-told needs (the VERIFY_CONNECTs
    offered to each connect ID, the DISCONNECTs sent). */
@@ -415,8 +437,11 @@ server_watch (int sentByServer, sim_ep src, sim_ep dst, const uint8_t * data, si
 {
     static wire_datagram d;
     int * client;
-    (void) src;
-    if (! sentByServer) return;
+    if (! sentByServer)
+    {
+       server_heard (src, data, length);
+       return;
+    }
     if (dirtyCount == dirtyCap)
     {
        dirtyCap = dirtyCap ? dirtyCap * 2 : 64;
@@ -505,12 +530,12 @@ on_join (conn * c)
 /* INV-told: a client is told `connect` only if the server has a peer for it. From the
    client's connect event until the server has it established (or the client ends it), the
    server holds its state, or has sent it a DISCONNECT it would take, or dropped its state
-   silently only after hearing nothing from its endpoint for the connect timeout in force. */
+   silently only after hearing nothing from the connection (on its slot) for the connect timeout
+   in force. */
 static void
 check_told (conn * c)
 {
     const client_host * h = & clients [c -> client];
-    const sim_pair * heard;
     uint32_t now = simnet_now (), timeout, heardAt;
 
     if (c -> phase != P_TOLD || c -> toldDone) return;
@@ -528,13 +553,13 @@ check_told (conn * c)
        history (c, "server has no state for it, and has sent it a DISCONNECT");
        return;
     }
-    heard = simnet_pair (h -> ep, serverEp);
     timeout = server_connect_timeout ();
-    /* What the server had heard when it dropped the state: a datagram read in this very step
+    /* What the server had heard of this connection (datagrams to its slot; its host's other
+       connections are not it) when it dropped the state: a datagram read in this very step
        (virtual time stands still within one) may have come after the drop, so it is given the
        benefit of the doubt. */
-    heardAt = heard == NULL || ! heard -> gotAny ? 0 : heard -> lastGot != now ? heard -> lastGot : heard -> gotBefore;
-    if (heard == NULL || ! heard -> gotAny || now - heardAt >= timeout)
+    heardAt = ! c -> heardAny ? 0 : c -> heardAt != now ? c -> heardAt : c -> heardBefore;
+    if (heardAt == 0 || now - heardAt >= timeout)
     {
        c -> toldDone = 1;
        history (c, "server dropped its state silently after %u ms without a datagram from it (timeout %u): stock-equivalent expiry",
@@ -559,7 +584,7 @@ check_told (conn * c)
        fail ("INV-told", c -> id,
              "%s was told `connect` at %u ms (server slot %u, session %u) and is not established, but the server holds "
              "no state for it: %s; %s; no DISCONNECT sent to it; state last seen at %u ms (%s); before this step the server "
-             "last heard from its endpoint at %u ms (%u ms ago, connect timeout %u ms)",
+             "last heard from it (on its slot) at %u ms (%u ms ago, connect timeout %u ms)",
              conn_name (c), c -> toldAt, c -> slot, c -> inSession,
              recordSlot >= 0 ? "its live record offers another slot" : "no live record", slotText,
              c -> lastHeld, changes, heardAt, now - heardAt, timeout);
@@ -616,7 +641,7 @@ check_rtt (void)
     {
        conn * c = & conns [i];
        if (c -> phase != P_ESTABLISHED || ! server_established (clients [c -> client].ep, c -> cid, c -> slot)) continue;
-       uint32_t rtt = server_round_trip_time (c -> slot);
+       uint32_t rtt = server_round_trip_time (clients [c -> client].ep, c -> cid, c -> slot);
        if (rtt >= bound)
          fail ("INV-rtt", c -> id, "the server's round-trip time for %s (slot %u) is %u ms, bound %u ms",
                conn_name (c), c -> slot, rtt, bound);
@@ -701,7 +726,7 @@ attempt (conn * c)
     c -> peer = peer;
     c -> cid = cid;
     c -> slot = 0xFFF;
-    c -> verifySeen = 0; c -> toldDone = 0; c -> hint = -1; c -> lastHeld = 0;
+    c -> verifySeen = 0; c -> toldDone = 0; c -> hint = -1; c -> lastHeld = 0; c -> heardAny = 0;
     c -> sent = c -> echoed = 0;
     memset (c -> lastEcho, 0, sizeof (c -> lastEcho));
     c -> historyCount = 0;
@@ -752,6 +777,7 @@ client_event_handler (int client, const client_event * ev)
        c -> toldAt = simnet_now ();
        c -> slot = info.slot;
        c -> inSession = info.inSession;
+       c -> outSession = info.outSession;
        c -> channels = info.channels < 4 ? (uint32_t) info.channels : 4;
        c -> nextMsg = simnet_now ();
        history (c, "told `connect`: server slot %u, sessions in %u out %u", info.slot, info.inSession, info.outSession);
@@ -953,7 +979,8 @@ end_condition (int * which)
        int matched = 0;
        if (! server_app_connected ((uint16_t) s, & ep, & cid)) continue;
        for (int i = 0; i < cfg.conns; ++ i)
-         if (conns [i].wants && conns [i].phase == P_ESTABLISHED && conns [i].slot == s && conns [i].cid == cid &&
+         /* By address and connect ID: the slot the client addresses may be an alias of s. */
+         if (conns [i].wants && conns [i].phase == P_ESTABLISHED && conns [i].cid == cid &&
              sim_ep_eq (clients [conns [i].client].ep, ep))
            matched = 1;
        if (! matched)
@@ -968,8 +995,12 @@ end_condition (int * which)
        sim_ep ep;
        uint32_t cid;
        conn * c = & conns [i];
+       int found = 0;
        if (! c -> wants) continue;
-       if (! server_app_connected (c -> slot, & ep, & cid) || cid != c -> cid || ! sim_ep_eq (ep, clients [c -> client].ep))
+       /* Any slot: the one the client addresses may be an alias of another. */
+       for (size_t s = 0; s < cfg.slots && ! found; ++ s)
+         found = server_app_connected ((uint16_t) s, & ep, & cid) && cid == c -> cid && sim_ep_eq (ep, clients [c -> client].ep);
+       if (! found)
        {
           * which = i;
           snprintf (why, sizeof (why), "%s is established but the server app never had its CONNECT event (a lost join)", conn_name (c));

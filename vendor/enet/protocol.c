@@ -986,6 +986,102 @@ enet_protocol_connect_slot_reserved (const ENetPeer * peer)
     return peer -> connectReservation != 0;
 }
 
+/* The peer ids (labels) that the received datagram's endpoint, its address and port, already
+   sends to this host: those of its peers (their slot, or their alias) and of its live records
+   (the slot each offers), but `except`'s; the peers only `withPeers` (a caller that walked them
+   already knows when none has that endpoint). Datagrams are told apart by endpoint, peer id and
+   session only, so a new handshake of that endpoint (a client host opening a second connection)
+   must not be offered one of them. Returns whether there is any. */
+#define ENET_PROTOCOL_LABEL_WORDS ((ENET_PROTOCOL_MAXIMUM_PEER_ID + 31) / 32)
+
+static int
+enet_protocol_endpoint_labels (ENetHost * host, enet_uint32 * used, const ENetConnectRecord * except, int withPeers)
+{
+    ENetPeer * currentPeer;
+    enet_uint32 index;
+    int any = 0;
+
+    memset (used, 0, ENET_PROTOCOL_LABEL_WORDS * sizeof (enet_uint32));
+
+    for (currentPeer = host -> peers;
+         withPeers && currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+       enet_uint16 label;
+
+       if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED ||
+           currentPeer -> address.port != host -> receivedAddress.port ||
+           memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
+         continue;
+       label = (currentPeer -> flags & ENET_PEER_FLAG_ALIASED) ? currentPeer -> connectAlias : currentPeer -> incomingPeerID;
+       used [label / 32] |= 1u << (label % 32);
+       any = 1;
+    }
+
+    if (host -> connectRecords != NULL)
+      for (index = * enet_protocol_connect_record_chain (host, & host -> receivedAddress);
+           index != 0;
+           index = host -> connectRecords [index - 1].next)
+      {
+         const ENetConnectRecord * record = & host -> connectRecords [index - 1];
+         enet_uint16 label = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
+
+         if (record == except || ! enet_protocol_connect_record_live (host, record) ||
+             record -> address.port != host -> receivedAddress.port ||
+             memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
+           continue;
+         used [label / 32] |= 1u << (label % 32);
+         any = 1;
+      }
+
+    return any;
+}
+
+static int
+enet_protocol_label_used (const enet_uint32 * used, const ENetPeer * peer)
+{
+    return used != NULL && (used [peer -> incomingPeerID / 32] & (1u << (peer -> incomingPeerID % 32)));
+}
+
+/* Whether a slot is a candidate for a new handshake's offer (see ENetConnectSlots): the first
+   free unreserved one, and a free reserved one and an unverified one from the cursor on. */
+static void
+enet_protocol_consider_slot (ENetHost * host, ENetConnectSlots * slots, ENetPeer * peer)
+{
+    ENetPeer * cursor = & host -> peers [host -> connectRecordSlot < host -> peerCount ? host -> connectRecordSlot : 0];
+
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED)
+    {
+        if (! enet_protocol_connect_slot_reserved (peer))
+        {
+            if (slots -> unreserved == NULL)
+              slots -> unreserved = peer;
+        }
+        else
+        if (slots -> reserved == NULL || (slots -> reserved < cursor && peer >= cursor))
+          slots -> reserved = peer;
+    }
+    else
+    if (enet_protocol_peer_unverified (peer) &&
+        (slots -> unverified == NULL || (slots -> unverified < cursor && peer >= cursor)))
+      slots -> unverified = peer;
+}
+
+/* The candidates again, none of them a label in `used`. */
+static void
+enet_protocol_connect_candidates (ENetHost * host, const enet_uint32 * used, ENetConnectSlots * slots)
+{
+    ENetPeer * currentPeer;
+
+    slots -> unreserved = slots -> reserved = slots -> unverified = NULL;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+      if (! enet_protocol_label_used (used, currentPeer))
+        enet_protocol_consider_slot (host, slots, currentPeer);
+}
+
 /* Aliases (local patch 0027). The slot a record offers is only the peer id its client will send;
    which slot the peer takes is decided when the client echoes. If the offered slot was taken
    meanwhile, the peer takes another and is found by its alias: the offered id, with its client's
@@ -1057,10 +1153,11 @@ enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 session
 /* The slot for a record's client that has echoed: the one it was offered if free; else another
    free one (preferring one no record offers), addressed through an alias; else one held by an
    unverified half-open peer (the offered one first), which gives way (a client that echoed beats
-   one that has not: forged CONNECTs cannot keep a slot from anyone). NULL when every slot holds a
-   peer that passed its handshake. */
+   one that has not: forged CONNECTs cannot keep a slot from anyone). Never a slot whose id the
+   client's endpoint sends already (`used`: another of its connections would receive this one's
+   datagrams). NULL when every slot holds a peer that passed its handshake. */
 static ENetPeer *
-enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
+enet_protocol_record_slot (ENetHost * host, ENetPeer * offered, const enet_uint32 * used)
 {
     ENetPeer * currentPeer, * reserved = NULL, * unverified = NULL;
 
@@ -1071,6 +1168,8 @@ enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
          currentPeer < & host -> peers [host -> peerCount];
          ++ currentPeer)
     {
+       if (currentPeer != offered && enet_protocol_label_used (used, currentPeer))
+         continue;
        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
        {
           if (! enet_protocol_connect_slot_reserved (currentPeer))
@@ -1088,6 +1187,30 @@ enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
     return enet_protocol_peer_unverified (offered) ? offered : unverified;
 }
 
+/* Whether the address already has as many peers as the host allows (duplicatePeers; 0 while it
+   refuses connections), `except` aside. Only peers that passed a handshake count: an unverified
+   one proves nothing about its address, and counting it would let anyone who forges CONNECTs
+   from a victim's address (any port) keep the victim out. */
+static int
+enet_protocol_source_full (ENetHost * host, const ENetAddress * address, const ENetPeer * except)
+{
+    const ENetPeer * currentPeer;
+    size_t duplicatePeers = 0;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+    {
+       if (currentPeer != except &&
+           currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
+           currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+           ! enet_protocol_peer_unverified (currentPeer) &&
+           enet_address_same_source (& currentPeer -> address, address))
+         ++ duplicatePeers;
+    }
+    return duplicatePeers >= host -> duplicatePeers;
+}
+
 /* Completes a record's handshake: its client gets a slot (enet_protocol_record_slot) and the
    peer its CONNECT would have made there; or it is told DISCONNECT at once when every slot holds
    a peer that passed its handshake, or its address has as many peers as the host allows (also
@@ -1096,21 +1219,13 @@ static ENetPeer *
 enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetConnectRecord * record)
 {
     enet_uint16 offered = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
-    ENetPeer * peer = enet_protocol_record_slot (host, & host -> peers [offered]), * currentPeer;
-    size_t duplicatePeers = 0;
+    enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
+    ENetPeer * peer;
 
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
-    {
-       if (currentPeer != peer &&
-           currentPeer -> state != ENET_PEER_STATE_DISCONNECTED &&
-           currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
-           enet_address_same_source (& currentPeer -> address, & record -> address))
-         ++ duplicatePeers;
-    }
+    peer = enet_protocol_record_slot (host, & host -> peers [offered],
+                                      enet_protocol_endpoint_labels (host, used, record, 1) ? used : NULL);
 
-    if (peer == NULL || duplicatePeers >= host -> duplicatePeers)
+    if (peer == NULL || enet_protocol_source_full (host, & record -> address, peer))
     {
        ++ host -> connectsDropped;
        enet_protocol_end_connect_record (host, record, 1);
@@ -1232,7 +1347,8 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     ENetConnectSlots slots;
     ENetHandshake handshake;
     ENetProtocol verifyCommand;
-    size_t cursor;
+    enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
+    int endpointPeers = 0, sameEndpoint;
 
     channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
 
@@ -1241,31 +1357,28 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
       return NULL;
 
     memset (& slots, 0, sizeof (slots));
-    cursor = host -> connectRecordSlot < host -> peerCount ? host -> connectRecordSlot : 0;
 
     for (currentPeer = host -> peers;
          currentPeer < & host -> peers [host -> peerCount];
          ++ currentPeer)
     {
+        enet_protocol_consider_slot (host, & slots, currentPeer);
+
         if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
         {
             if (! enet_protocol_connect_slot_reserved (currentPeer))
-            {
-                if (slots.unreserved == NULL)
-                  slots.unreserved = currentPeer;
-                ++ slots.unreservedCount;
-            }
-            else
-            if (slots.reserved == NULL || (slots.reserved < & host -> peers [cursor] && currentPeer >= & host -> peers [cursor]))
-              slots.reserved = currentPeer;
+              ++ slots.unreservedCount;
+            continue;
         }
-        else 
+
+        sameEndpoint = currentPeer -> address.port == host -> receivedAddress.port &&
+                       ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host));
+        endpointPeers |= sameEndpoint;
+
         if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
             enet_address_same_source (& currentPeer -> address, & host -> receivedAddress))
         {
-            if (currentPeer -> address.port == host -> receivedAddress.port &&
-                ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)) &&
-                currentPeer -> connectID == command -> connect.connectID)
+            if (sameEndpoint && currentPeer -> connectID == command -> connect.connectID)
             {
               /* The client's own retransmission: stock ENet ignores it and retransmits on its
                  timer; an unverified peer answers it instead. */
@@ -1277,15 +1390,12 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
               return NULL;
             }
 
-            ++ slots.duplicatePeers;
+            if (! enet_protocol_peer_unverified (currentPeer))
+              ++ slots.duplicatePeers;
         }
 
         if (enet_protocol_peer_unverified (currentPeer))
-        {
-            ++ slots.unverifiedCount;
-            if (slots.unverified == NULL || (slots.unverified < & host -> peers [cursor] && currentPeer >= & host -> peers [cursor]))
-              slots.unverified = currentPeer;
-        }
+          ++ slots.unverifiedCount;
     }
 
     record = enet_protocol_find_connect_record (host, 1, command -> connect.connectID, 0, 0);
@@ -1298,6 +1408,10 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
 
     if (slots.duplicatePeers >= host -> duplicatePeers)
       return NULL;
+
+    /* A client host's second connection: not through a peer id its first one sends. */
+    if (enet_protocol_endpoint_labels (host, used, NULL, endpointPeers))
+      enet_protocol_connect_candidates (host, used, & slots);
 
     if (! host -> connectDefence)
     {
@@ -2045,6 +2159,12 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
        switch (enet_protocol_handshake_datagram (host, & peer -> address, & peer -> handshake, headerSize))
        {
        case ENET_HANDSHAKE_DONE:
+          if (enet_protocol_source_full (host, & peer -> address, peer))
+          {
+             ++ host -> connectsDropped;
+             enet_protocol_end_unverified_peer (host, peer, 1);
+             return 0;
+          }
           enet_protocol_complete_handshake (host, event, peer, & peer -> handshake);
           break;
 
