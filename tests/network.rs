@@ -400,6 +400,18 @@ const CASES: &[Case] = &[
         run: flood::blind_rate,
     },
     Case {
+        name: "flood_shared_slot",
+        run: flood::shared_slot,
+    },
+    Case {
+        name: "flood_burst_joins",
+        run: flood::burst_joins,
+    },
+    Case {
+        name: "flood_burst_under_flood",
+        run: flood::burst_under_flood,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

@@ -590,7 +590,7 @@ pub fn reflection(ctx: &Ctx) -> Outcome {
 
 /// The record table's odd cases on a 4-peer server that two forged CONNECTs put under
 /// pressure: an ACK for no record, a wrong echo, a duplicated CONNECT, data before the ACK (a
-/// lost ACK), a duplicated ACK, and a record whose slot another client took meanwhile.
+/// lost ACK), a duplicated ACK, and two clients asking for the last free slot.
 pub fn handshake_cases(ctx: &Ctx) -> Outcome {
     let stop = StopFile::new(ctx, "cases");
     let (server_proc, addr) = server(ctx, &stop, &[("ENET_PEER_COUNT", "4".into())])?;
@@ -663,49 +663,35 @@ pub fn handshake_cases(ctx: &Ctx) -> Outcome {
         "the joined client's data was not echoed".into(),
     );
 
-    // Two clients offered the last free slot; one joins, the other's ACK finds it taken.
+    // Two clients ask for the last free slot (162514b offered it to both). Each one told
+    // connect and acknowledging is served or told DISCONNECT, never left in silence (issue 18,
+    // as in flood_shared_slot; here no other slot is free).
     let c2 = Raw::new(22, addr)?;
     let c3 = Raw::new(23, addr)?;
-    c2.send(&connect_datagram(0, 0xC2, 1));
-    let o2 = offers(&c2.collect(150));
-    c3.send(&connect_datagram(0, 0xC3, 1));
-    let o3 = offers(&c3.collect(150));
-    match (o2.first(), o3.first()) {
-        (Some(&o2), Some(&o3)) => {
-            expect(
-                &mut problems,
-                o2.slot == o3.slot,
-                format!("two offers for different slots {o2:?} {o3:?} with one free"),
-            );
-            c3.ack(o3, o3.sent_time);
-            std::thread::sleep(Duration::from_millis(100));
-            c2.ack(o2, o2.sent_time);
-            let late = c2.collect(150);
-            expect(
-                &mut problems,
-                late.is_empty(),
-                format!("an ACK for a taken slot got {} datagrams", late.len()),
-            );
-            // Its CONNECT again: no free slot is left, so the record is dropped unanswered.
-            c2.send(&connect_datagram(0, 0xC2, 2));
-            let late = c2.collect(150);
-            expect(
-                &mut problems,
-                late.is_empty(),
-                format!("a CONNECT with no free slot got {} datagrams", late.len()),
-            );
-        }
-        other => problems.push(format!("offers for the last slot: {other:?}")),
+    c2.send(&connect_datagram(2, 0xC2, 1));
+    let o2 = offers(&c2.collect(150)).first().copied();
+    c3.send(&connect_datagram(3, 0xC3, 1));
+    let o3 = offers(&c3.collect(150)).first().copied();
+    let mut served = 0;
+    for (c, offer, peer) in [(&c3, o3, 3), (&c2, o2, 2)] {
+        let Some(offer) = offer else { continue };
+        let (is_served, told, got) = join_by_hand(c, offer, peer);
+        served += is_served as usize;
+        expect(
+            &mut problems,
+            is_served || told,
+            format!("a client told connect for the last slot got {got} datagrams after its ACK, none serving or disconnecting it"),
+        );
     }
 
     stop.signal();
     let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
     expect(
         &mut problems,
-        connects_of(&out) == 2,
-        format!("{} connect events, not 2", connects_of(&out)),
+        connects_of(&out) == 1 + served,
+        format!("{} connect events, not {}", connects_of(&out), 1 + served),
     );
-    let summary = format!("records: no-record ACK, wrong echo, repeated CONNECT, data before ACK, duplicated ACK, slot taken meanwhile; {}", lines_with(&out, "STATS "));
+    let summary = format!("records: no-record ACK, wrong echo, repeated CONNECT, data before ACK, duplicated ACK, two clients for the last slot (offers {o2:?}, {o3:?}; {served} served); {}", lines_with(&out, "STATS "));
     verdict(problems, summary, &out)
 }
 
@@ -1022,6 +1008,306 @@ pub fn blind_rate(ctx: &Ctx) -> Outcome {
     );
     let summary = format!(
         "{attempts} blind attempts: {connects} handshakes; {}",
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
+}
+
+/// Issue 18, phantom joins, by hand. A stock client is connected once it has VERIFY_CONNECT,
+/// so the server must then have a peer for it that takes its messages, or tell it DISCONNECT
+/// at once; silence leaves it talking to nobody until it times out. A 4-slot host that two
+/// forged CONNECTs put under pressure gets CONNECTs from three raw clients (their own loopback
+/// addresses, reading what the server sends) before any of them acknowledges: 162514b offers
+/// slot 2 to the first and the third and slot 3 to the second. Each then acknowledges its
+/// VERIFY_CONNECT with the right echo and sends a reliable message in the same datagram, as a
+/// stock client does, in the order first, third, second (the third's ACK reaches its slot
+/// second). Every client that was offered a slot must see its message acknowledged or echoed,
+/// or a DISCONNECT to its peer id, within 1 s (its message sent again after 300 ms); and the
+/// server raises a `connect` event for each one served.
+pub fn shared_slot(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "shared");
+    let (server_proc, addr) = pressured_server(ctx, &stop, 4, 2, 100, &[])?;
+    let mut problems = Vec::new();
+    let mut clients = Vec::new();
+    for n in 0..3u16 {
+        let c = Raw::new(102 + n as usize, addr)?;
+        c.send(&connect_datagram(n, 0x5A00 + n as u32, 1));
+        let offer = offers(&c.collect(150)).first().copied();
+        clients.push((n, c, offer));
+    }
+    let offered: Vec<String> = clients
+        .iter()
+        .map(|(n, _, o)| match o {
+            Some(o) => format!("client {n}: slot {}", o.slot),
+            None => format!("client {n}: no offer"),
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    let mut served = 0;
+    for i in [0usize, 2, 1] {
+        let (n, c, offer) = &clients[i];
+        let Some(offer) = *offer else {
+            outcomes.push(format!("client {n}: not told connect"));
+            continue;
+        };
+        let (is_served, told, got) = join_by_hand(c, offer, *n);
+        let outcome = match (is_served, told) {
+            (true, _) => {
+                served += 1;
+                "served"
+            }
+            (false, true) => "told DISCONNECT",
+            (false, false) => {
+                problems.push(format!(
+                    "client {n} was told connect (slot {}) and then got {got} datagrams in 1 s, none acknowledging its message or disconnecting it: a phantom join",
+                    offer.slot
+                ));
+                "silence"
+            }
+        };
+        outcomes.push(format!("client {n}: {outcome}"));
+    }
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let connects = connects_of(&out);
+    expect(
+        &mut problems,
+        connects == served,
+        format!("{connects} server connect events for {served} clients served"),
+    );
+    let summary = format!(
+        "offers: {}; after the ACKs (first, third, second): {}; {connects} connect events; {}",
+        offered.join(", "),
+        outcomes.join(", "),
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
+}
+
+/// A raw client told connect by `offer` acknowledges it with the right echo and sends a
+/// reliable message in the same datagram, as a stock client does (the message again after
+/// 300 ms if nothing came). Whether, within 1 s, its message was served and it was told
+/// DISCONNECT (its peer id is `peer`), and how many datagrams came.
+fn join_by_hand(c: &Raw, offer: Offer, peer: u16) -> (bool, bool, usize) {
+    let message = wire::send(wire::SEND_RELIABLE, 0, 1, 0, 5, b"hello");
+    let mut d = wire::header(offer.slot, offer.session, 0, Some(2));
+    d.extend(wire::ack(0xFF, 1, offer.sent_time));
+    d.extend(&message);
+    c.send(&d);
+    let mut got = c.collect(300);
+    if got.is_empty() {
+        let mut again = wire::header(offer.slot, offer.session, 0, Some(302));
+        again.extend(&message);
+        c.send(&again);
+        got.extend(c.collect(700));
+    }
+    let (served, told) = answered(&got, peer);
+    (served, told, got.len())
+}
+
+/// Whether `datagrams` (to the raw client whose peer id is `peer`) serve its reliable message 1
+/// on channel 0 (acknowledged or echoed), and whether one disconnects it.
+fn answered(datagrams: &[Vec<u8>], peer: u16) -> (bool, bool) {
+    let (mut served, mut told) = (false, false);
+    for d in datagrams {
+        let Some((raw, _, commands)) = wire::parse(d) else {
+            continue;
+        };
+        for c in &commands {
+            served |= c.number == wire::SEND_RELIABLE
+                || (c.number == wire::ACKNOWLEDGE && c.channel == 0 && c.u16_at(0) == 1);
+            told |= c.number == wire::DISCONNECT && raw & 0xFFF == peer;
+        }
+    }
+    (served, told)
+}
+
+/// What the `burst` processes of tests/net/flood.lua reported, added up.
+#[derive(Default)]
+struct Burst {
+    clients: u64,
+    joined: u64,
+    sent: u64,
+    echoed: u64,
+    dropped: u64,
+    silent: Vec<String>,
+}
+
+impl Burst {
+    /// Every client joins, the server raised as many `connect` events as clients were told
+    /// connect, every message is echoed and no joined client is dropped.
+    fn problems(&self, connects: usize) -> Vec<String> {
+        let mut problems = Vec::new();
+        if connects as u64 != self.joined {
+            problems.push(format!(
+                "{} clients were told connect, the server raised {connects} connect events",
+                self.joined
+            ));
+        }
+        if self.joined != self.clients {
+            problems.push(format!(
+                "{} of {} clients joined",
+                self.joined, self.clients
+            ));
+        }
+        if self.echoed != self.sent || self.dropped > 0 {
+            problems.push(format!(
+                "{} of {} reliable messages echoed, {} joined clients dropped; clients without all their echoes (index sent echoed): {}",
+                self.echoed,
+                self.sent,
+                self.dropped,
+                self.silent.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        problems
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} of {} clients joined, {} of {} messages echoed, {} dropped",
+            self.joined, self.clients, self.echoed, self.sent, self.dropped
+        )
+    }
+}
+
+/// `processes` burst processes of `clients` clients each (`extra` added to their environment)
+/// join `server` at once, at the same go signal, and send for 3 s.
+fn burst(
+    ctx: &Ctx,
+    name: &str,
+    server: SocketAddr,
+    processes: usize,
+    clients: usize,
+    extra: &[(&str, String)],
+) -> Result<Burst, String> {
+    let go = StopFile::new(ctx, &format!("go-{name}"));
+    let mut running = Vec::new();
+    for p in 0..processes {
+        let mut env = vec![
+            ("ENET_ROLE", "burst".to_string()),
+            ("ENET_SERVER", server.to_string()),
+            ("ENET_CLIENTS", clients.to_string()),
+            ("ENET_GO_FILE", go.0.display().to_string()),
+        ];
+        env.extend(extra.iter().cloned());
+        let cmd = ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &env);
+        let mut proc = LuaProcess::spawn_named(&format!("{name} clients {p}"), cmd)?;
+        proc.wait_line("READY", Duration::from_secs(30))?;
+        running.push(proc);
+    }
+    go.signal();
+    let mut total = Burst {
+        clients: (processes * clients) as u64,
+        ..Burst::default()
+    };
+    for proc in running {
+        let out = proc.finish(Duration::from_secs(60), |_| {})?;
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("BURST "))
+            .ok_or_else(|| format!("no BURST line:\n{out}"))?;
+        let w: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let [joined, sent, echoed, dropped] = w[..] else {
+            return Err(format!("BURST {line}?"));
+        };
+        total.joined += joined;
+        total.sent += sent;
+        total.echoed += echoed;
+        total.dropped += dropped;
+        total.silent.extend(
+            out.lines()
+                .filter_map(|l| l.strip_prefix("SILENT "))
+                .map(String::from),
+        );
+    }
+    Ok(total)
+}
+
+/// Issue 18, phantom joins in a burst: "1,000 clients in two processes joining one server at
+/// once from 127.0.0.1 (a 1,016-slot host, 5 messages a second each): in one of two runs the
+/// server raised 864 `connect` events while all 1,000 clients got theirs". Honest clients
+/// (ours, each its own socket) in two processes join a server with 16 slots to spare and send
+/// a reliable message every 200 ms for 3 s: every client joins, the server raises as many
+/// connect events as clients were told connect, and every message is echoed. Two rounds, each
+/// on a fresh server: all clients connecting in one go (162514b failed one run in two here),
+/// then each process spreading its connects over 25 ms (162514b failed every run).
+pub fn burst_joins(ctx: &Ctx) -> Outcome {
+    let clients = 1000;
+    let (mut problems, mut summary, mut outs) = (Vec::new(), Vec::new(), Vec::new());
+    for stagger in ["0", "0.05"] {
+        let stop = StopFile::new(ctx, "burst");
+        let (server_proc, addr) = server(
+            ctx,
+            &stop,
+            &[("ENET_PEER_COUNT", (clients + 16).to_string())],
+        )?;
+        let env = [("ENET_STAGGER", stagger.to_string())];
+        let burst = burst(ctx, "burst", addr, 2, clients / 2, &env);
+        stop.signal();
+        let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
+        let burst = burst?;
+        let connects = connects_of(&out);
+        let round = format!("connects {stagger} ms apart");
+        problems.extend(
+            burst
+                .problems(connects)
+                .into_iter()
+                .map(|p| format!("{round}: {p}")),
+        );
+        summary.push(format!(
+            "{round}: {}; {connects} server connect events; {}",
+            burst.summary(),
+            lines_with(&out, "STATS ")
+        ));
+        outs.push(format!("({round})\n{out}"));
+    }
+    let summary = format!("{} slots: {}", clients + 16, summary.join(" | "));
+    verdict(problems, summary, &outs.join("\n"))
+}
+
+/// Issue 18: "Under 20,000 forged CONNECTs/s, 30 clients joining at once: 11 of 30 told
+/// `connect` with no server peer behind it." 30 honest clients, at 100 ms RTT (a relay with
+/// 50 ms each way: on bare loopback a client acknowledges before the record cursor comes round
+/// to its slot again, which hides the race), join the 64-peer server at once during the flood
+/// case's flood and send a reliable message every 200 ms for 3 s: all join, connect events
+/// match, every message is echoed.
+pub fn burst_under_flood(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "burstflood");
+    let (server_proc, addr) = server(ctx, &stop, &[])?;
+    let relay = Relay::start(
+        ctx.seed_for("burstflood"),
+        Profile {
+            delay_ms: 50,
+            ..Profile::CLEAN
+        },
+    );
+    relay.set_server(addr);
+    let flood = Flood::start(addr, RATE, SOURCES, ctx.seed_for("burstflood"))?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let burst = burst(
+        ctx,
+        "burstflood",
+        relay.addr,
+        1,
+        30,
+        &[("ENET_STAGGER", "3".into())],
+    );
+    let report = flood.stop();
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
+    let burst = burst?;
+    let mut problems = burst.problems(connects_of(&out));
+    if report.rate() < RATE as f64 * 0.9 {
+        problems.push(format!("the generator fell short: {}", report.summary()));
+    }
+    let summary = format!(
+        "{}; {}; {} server connect events; {}",
+        report.summary(),
+        burst.summary(),
+        connects_of(&out),
         lines_with(&out, "STATS ")
     );
     verdict(problems, summary, &out)
