@@ -412,6 +412,14 @@ const CASES: &[Case] = &[
         run: flood::burst_under_flood,
     },
     Case {
+        name: "flood_spoofed_victim",
+        run: flood::spoofed_victim,
+    },
+    Case {
+        name: "flood_guess_sources",
+        run: flood::guess_sources,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

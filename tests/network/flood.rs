@@ -77,6 +77,18 @@ impl FloodReport {
     }
 }
 
+/// Where a flood's datagrams come from.
+pub enum Sources {
+    /// Round-robin from one socket on each of the first `n` forging addresses ([`source`]);
+    /// what comes back is counted, never answered.
+    Forging(usize),
+    /// Round-robin from `n` sockets (`n` ports) on one address: a spoofer of that address.
+    Ports(Ipv4Addr, usize),
+    /// Each datagram from a fresh socket on a random address of 127.16.0.0-127.255.255.255, on
+    /// a port the system picks: as many sources as datagrams, nothing read back.
+    Random,
+}
+
 impl Flood {
     /// Starts sending `rate` CONNECTs per second to `target`, round-robin from `sources`
     /// sockets, each with a fresh connect ID; what comes back is counted, never answered.
@@ -86,10 +98,32 @@ impl Flood {
         sources: usize,
         seed: u64,
     ) -> Result<Flood, String> {
-        let mut sockets = Vec::with_capacity(sources);
-        for n in 0..sources {
-            let s = UdpSocket::bind((source(n), 0))
-                .map_err(|e| format!("bind {}: {e} (127.0.0.0/8 must be loopback)", source(n)))?;
+        Flood::start_with(target, rate, Sources::Forging(sources), seed, |rng| {
+            connect_datagram(
+                rng.below(0x1000) as u16,
+                rng.next() as u32,
+                rng.next() as u16,
+            )
+        })
+    }
+
+    /// Starts sending `rate` datagrams per second made by `make` to `target` from `from`.
+    pub fn start_with(
+        target: SocketAddr,
+        rate: u64,
+        from: Sources,
+        seed: u64,
+        mut make: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
+    ) -> Result<Flood, String> {
+        let addresses: Vec<Ipv4Addr> = match from {
+            Sources::Forging(n) => (0..n).map(source).collect(),
+            Sources::Ports(ip, n) => vec![ip; n],
+            Sources::Random => Vec::new(),
+        };
+        let mut sockets = Vec::with_capacity(addresses.len());
+        for ip in addresses {
+            let s = UdpSocket::bind((ip, 0))
+                .map_err(|e| format!("bind {ip}: {e} (127.0.0.0/8 must be loopback)"))?;
             s.set_nonblocking(true).map_err(|e| e.to_string())?;
             sockets.push(s);
         }
@@ -104,12 +138,15 @@ impl Flood {
             while !flag.load(Relaxed) {
                 let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
                 while sent < due {
-                    let d = connect_datagram(
-                        rng.below(0x1000) as u16,
-                        rng.next() as u32,
-                        rng.next() as u16,
-                    );
-                    let _ = sockets[(sent % sockets.len() as u64) as usize].send_to(&d, target);
+                    let d = make(&mut rng);
+                    if sockets.is_empty() {
+                        let ip = Ipv4Addr::from(0x7F10_0000 + rng.below(0x00F0_0000) as u32);
+                        if let Ok(s) = UdpSocket::bind((ip, 0)) {
+                            let _ = s.send_to(&d, target);
+                        }
+                    } else {
+                        let _ = sockets[(sent % sockets.len() as u64) as usize].send_to(&d, target);
+                    }
                     sent += 1;
                 }
                 if last_drain.elapsed() >= Duration::from_millis(100) {
@@ -136,7 +173,11 @@ impl Flood {
                 replies,
                 reply_bytes,
                 secs,
-                sources: sockets.len(),
+                sources: if sockets.is_empty() {
+                    sent as usize
+                } else {
+                    sockets.len()
+                },
             }
         });
         Ok(Flood {
@@ -1308,6 +1349,132 @@ pub fn burst_under_flood(ctx: &Ctx) -> Outcome {
         report.summary(),
         burst.summary(),
         connects_of(&out),
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
+}
+
+/// What a blind spoofer sends (issue 18), 84 bytes: a CONNECT (fresh connect ID) and four ACKs
+/// of VERIFY_CONNECT with guessed echoes. The CONNECT gets a slot and the four wrong echoes
+/// drop it, counted against the source IP address's budget of guesses.
+pub fn spoof_datagram(rng: &mut Rng) -> Vec<u8> {
+    let mut d = connect_datagram(
+        rng.below(0x1000) as u16,
+        rng.next() as u32,
+        rng.next() as u16,
+    );
+    for _ in 0..4 {
+        d.extend(wire::ack(0xFF, 1, rng.next() as u16));
+    }
+    d
+}
+
+/// tests/net/flood.lua's `joins` role: `count` joins of `server` one after another, each given
+/// `limit_ms` to see its message echoed. Returns the joins made and the role's lines.
+fn joins(
+    ctx: &Ctx,
+    name: &str,
+    server: SocketAddr,
+    count: usize,
+    limit_ms: u64,
+    extra: &[(&str, String)],
+) -> Result<(usize, String), String> {
+    let mut env = vec![
+        ("ENET_ROLE", "joins".to_string()),
+        ("ENET_NAME", name.to_string()),
+        ("ENET_SERVER", server.to_string()),
+        ("ENET_JOINS", count.to_string()),
+        ("ENET_JOIN_LIMIT", limit_ms.to_string()),
+    ];
+    env.extend(extra.iter().cloned());
+    let cmd = ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &env);
+    let timeout = Duration::from_millis(20_000 + count as u64 * (limit_ms + 2000));
+    let out = LuaProcess::spawn_named(name, cmd)?.finish(timeout, |_| {})?;
+    let joined = out.lines().filter(|l| l.starts_with("JOINED ")).count();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("JOINED ") || l.starts_with("MISSED "))
+        .collect();
+    Ok((joined, lines.join("; ")))
+}
+
+/// Issue 18, a blind spoofer locks an address out: "Four 84-byte datagrams every 0.5 s from the
+/// victim's IP (any port), each a CONNECT plus four ACKs with wrong echoes (672 B/s), exhaust
+/// that IP's wrong-echo budget again and again: the victim's client is refused after 15 s and
+/// never joins while it lasts." The victim (our client, bound to 127.0.0.77) joins five times
+/// over ~15 s while the spoofer sends those datagrams from four ports of its address, never
+/// reading an answer: each join within 2 s (no off-path attacker may stop a client joining).
+pub fn spoofed_victim(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "victim");
+    let (server_proc, addr) = server(ctx, &stop, &[])?;
+    let victim = Ipv4Addr::new(127, 0, 0, 77);
+    let spoofer = Flood::start_with(
+        addr,
+        8,
+        Sources::Ports(victim, 4),
+        ctx.seed_for("victim"),
+        spoof_datagram,
+    )?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let env = [
+        ("ENET_BIND", format!("{victim}:*")),
+        ("ENET_GAP", "1000".to_string()),
+    ];
+    let joined = joins(ctx, "victim", addr, 5, 2000, &env);
+    let report = spoofer.stop();
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let (joined, lines) = joined?;
+    let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        joined == 5,
+        format!(
+            "the victim joined {joined} times of 5 within 2 s each while its address was spoofed"
+        ),
+    );
+    let summary = format!(
+        "spoofer: {} datagrams of 84 bytes from {victim} ({} ports, {:.0}/s); victim: {lines}; {}",
+        report.sent,
+        report.sources,
+        report.rate(),
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
+}
+
+/// Issue 18: "The same datagrams at 20,000/s from random sources fill every budget bucket: 3 of
+/// 10 clients joined." The spoof datagrams at 20,000/s, each from a fresh random address of
+/// 127.16.0.0-127.255.255.255; ten honest clients (127.0.0.1) join one after another, each
+/// within 2 s.
+pub fn guess_sources(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "guesses-random");
+    let (server_proc, addr) = server(ctx, &stop, &[])?;
+    let flood = Flood::start_with(
+        addr,
+        RATE,
+        Sources::Random,
+        ctx.seed_for("guesses-random"),
+        spoof_datagram,
+    )?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let joined = joins(ctx, "clients", addr, 10, 2000, &[]);
+    let report = flood.stop();
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let (joined, lines) = joined?;
+    let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        joined == 10,
+        format!("{joined} of 10 clients joined within 2 s each"),
+    );
+    if report.rate() < RATE as f64 * 0.9 {
+        problems.push(format!("the generator fell short: {}", report.summary()));
+    }
+    let summary = format!(
+        "{}; clients: {lines}; {}",
+        report.summary(),
         lines_with(&out, "STATS ")
     );
     verdict(problems, summary, &out)
