@@ -420,6 +420,10 @@ const CASES: &[Case] = &[
         run: flood::guess_sources,
     },
     Case {
+        name: "flood_compressed_reflection",
+        run: flood::compressed_reflection,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

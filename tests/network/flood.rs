@@ -971,21 +971,127 @@ pub fn record_duplicate_peers(ctx: &Ctx) -> Outcome {
 /// there, 5.8 times what it sent (per new connect ID, without end); both paths. The bound here:
 /// at most 3 times the bytes received from the address.
 pub fn answer_amplification(ctx: &Ctx) -> Outcome {
-    let stop = StopFile::new(ctx, "amplification");
-    let (server_proc, addr) = server(ctx, &stop, &[("ENET_PEER_COUNT", "4".into())])?;
+    amplification(ctx, "amplification", &[], 70, None, |n| {
+        Ok(connect_datagram(wire::NO_PEER, 0xA000 + n as u32, 1))
+    })
+}
+
+/// Issue 18, reflection past 3 bytes per byte with compression: the answer credit counted the
+/// decompressed length, so one range-coded CONNECT of ~60 bytes that expands to 4 KB earned
+/// 12 KB of answers, and 2-byte datagrams to the offered slot then drew a 48-byte
+/// VERIFY_CONNECT each (5.12 bytes out per byte in). A server with
+/// `host:compress_with_range_coder()`, both paths (unverified peer, record): every answer to an
+/// unverified source is at most 3 bytes per byte it sent *on the wire*. The CONNECT is coded by
+/// ENet's own range coder (vendor/enet/compress.c, through tests/net/c/range_code.c).
+pub fn compressed_reflection(ctx: &Ctx) -> Outcome {
+    let Some(coder) = crate::stock::compile(
+        ctx,
+        "range_code.c",
+        "range_code",
+        &[
+            &format!("-I{}", ctx.root.join("vendor/enet/include").display()),
+            &ctx.root
+                .join("vendor/enet/compress.c")
+                .display()
+                .to_string(),
+        ],
+    )?
+    else {
+        return Ok("SKIPPED: no C compiler".into());
+    };
+    let env = [("ENET_COMPRESS", "1".to_string())];
+    amplification(ctx, "compressed", &env, 90, Some(&coder), |n| {
+        let plain = connect_datagram(wire::NO_PEER, 0xC000 + n as u32, 1);
+        // The CONNECT command and zeros up to a full receive buffer (the zeros end the
+        // datagram's commands: command number 0 has no size).
+        let mut body = plain[4..].to_vec();
+        body.resize(wire::MAXIMUM_MTU - 4, 0);
+        let mut d = wire::header(wire::NO_PEER, 0, wire::HEADER_COMPRESSED, Some(1));
+        d.extend(range_code(&coder, &body, false)?);
+        Ok(d)
+    })
+}
+
+/// `body` coded by ENet's range coder (the helper compiled from tests/net/c/range_code.c), or
+/// decoded.
+fn range_code(coder: &std::path::Path, body: &[u8], decode: bool) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut child = Process::new(coder)
+        .args(if decode { &["-d"][..] } else { &[] })
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", coder.display()))?;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body)
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(format!(
+            "the range coder gave nothing for {} bytes",
+            body.len()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// A datagram as it was before its sender range-coded it (unchanged if it was not).
+fn uncompressed(coder: &std::path::Path, d: &[u8]) -> Result<Vec<u8>, String> {
+    let raw = u16::from_be_bytes([d[0], d[1]]);
+    if d.len() < 2 || raw & wire::HEADER_COMPRESSED == 0 {
+        return Ok(d.to_vec());
+    }
+    let at = if raw & wire::HEADER_SENT_TIME != 0 {
+        4
+    } else {
+        2
+    };
+    let mut plain = (raw & !wire::HEADER_COMPRESSED).to_be_bytes().to_vec();
+    plain.extend_from_slice(&d[2..at]);
+    plain.extend(range_code(coder, &d[at..], true)?);
+    Ok(plain)
+}
+
+/// The amplification cases: on a 4-peer server (`env` added), a source from raw address
+/// `first` sends `connect(first)` and ten 2-byte datagrams to the slot offered (an unverified
+/// peer); then, with another CONNECT holding a slot so that the server is under pressure, a
+/// second source does the same (a record). Bytes back to each at most 3 times its bytes sent.
+/// With `coder`, what the server sends is decoded to find its offer (counted as sent).
+fn amplification(
+    ctx: &Ctx,
+    name: &str,
+    env: &[(&str, String)],
+    first: usize,
+    coder: Option<&std::path::Path>,
+    connect: impl Fn(usize) -> Result<Vec<u8>, String>,
+) -> Outcome {
+    let stop = StopFile::new(ctx, name);
+    let mut server_env = vec![("ENET_PEER_COUNT", "4".to_string())];
+    server_env.extend(env.iter().cloned());
+    let (server_proc, addr) = server(ctx, &stop, &server_env)?;
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     // First an unverified peer (no pressure), then, two more holding slots, a record.
-    for (n, path) in [(70usize, "peer"), (71, "record")] {
+    for (n, path) in [(first, "peer"), (first + 1, "record")] {
         if path == "record" {
-            Raw::new(72, addr)?.send(&connect_datagram(0, 0x7272, 1));
+            Raw::new(first + 2, addr)?.send(&connect_datagram(0, 0x7272, 1));
             std::thread::sleep(Duration::from_millis(50));
         }
         let victim = Raw::new(n, addr)?;
-        let connect = connect_datagram(wire::NO_PEER, 0xA000 + n as u32, 1);
+        let connect = connect(n)?;
         victim.send(&connect);
         let mut got = victim.collect(150);
-        let Some(&offer) = offers(&got).first() else {
+        let plain = match coder {
+            Some(coder) => got
+                .iter()
+                .map(|d| uncompressed(coder, d))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => got.clone(),
+        };
+        let Some(&offer) = offers(&plain).first() else {
             return Err(format!("no VERIFY_CONNECT ({path})"));
         };
         let mut sent = connect.len();
@@ -997,8 +1103,9 @@ pub fn answer_amplification(ctx: &Ctx) -> Outcome {
         }
         let back: usize = got.iter().map(Vec::len).sum();
         summary.push(format!(
-            "{path}: {sent} bytes in {} datagrams, {back} bytes in {} datagrams back",
+            "{path}: {sent} bytes in {} datagrams (a CONNECT of {}), {back} bytes in {} datagrams back",
             11,
+            connect.len(),
             got.len()
         ));
         expect(
