@@ -424,6 +424,10 @@ const CASES: &[Case] = &[
         run: flood::compressed_reflection,
     },
     Case {
+        name: "flood_toggle_mid_handshake",
+        run: flood::toggle_mid_handshake,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

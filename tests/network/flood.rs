@@ -1587,6 +1587,71 @@ pub fn guess_sources(ctx: &Ctx) -> Outcome {
     verdict(problems, summary, &out)
 }
 
+/// Issue 18, toggling the defence off mid-handshake "reads the random echo as a time:
+/// round-trip times of 37-63 s and a third of handshakes ignored until a retransmission". The
+/// server (ENET_TOGGLE) flips `host:flood_defence` each time a new handshake shows, so that
+/// every handshake has its CONNECT under one setting and its acknowledgement under the other
+/// (on then off, off then on, alternately); its clients are behind a 20 ms relay, so that the
+/// two never reach the server in one service call. Eight clients join one after another; then,
+/// on a server that forged CONNECTs hold under pressure (a record, whose table the switch
+/// empties), two more. Every client's message is echoed within 1 s of its connect, and the
+/// server's `peer:round_trip_time()` of each is below 1000 ms at its connect event.
+pub fn toggle_mid_handshake(ctx: &Ctx) -> Outcome {
+    let relay = Relay::start(
+        ctx.seed_for("toggle"),
+        Profile {
+            delay_ms: 20,
+            ..Profile::CLEAN
+        },
+    );
+    let (mut problems, mut summary, mut outs) = (Vec::new(), Vec::new(), Vec::new());
+    for (phase, clients) in [("peers", 8), ("records", 2)] {
+        let stop = StopFile::new(ctx, &format!("toggle-{phase}"));
+        let (server_proc, addr) = if phase == "peers" {
+            server(ctx, &stop, &[("ENET_TOGGLE", "0".into())])?
+        } else {
+            // The forged CONNECTs arrive before the switching starts.
+            pressured_server(ctx, &stop, 8, 4, 110, &[("ENET_TOGGLE", "500".into())])?
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        relay.set_server(addr);
+        let joined = joins(
+            ctx,
+            &format!("clients ({phase})"),
+            relay.addr,
+            clients,
+            1000,
+            &[("ENET_GAP", "100".to_string())],
+        );
+        stop.signal();
+        let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+        let (joined, lines) = joined?;
+        expect(
+            &mut problems,
+            joined == clients,
+            format!("{phase}: {joined} of {clients} clients joined within 1 s"),
+        );
+        let rtts: Vec<u64> = out
+            .lines()
+            .filter(|l| l.starts_with("EVENT connect"))
+            .filter_map(|l| l.rsplit_once(" rtt ")?.1.trim().parse().ok())
+            .collect();
+        let slow: Vec<&u64> = rtts.iter().filter(|&&r| r >= 1000).collect();
+        expect(
+            &mut problems,
+            slow.is_empty(),
+            format!("{phase}: server-side round-trip times at connect of {slow:?} ms"),
+        );
+        let toggles = out.lines().filter(|l| l.starts_with("TOGGLE ")).count();
+        summary.push(format!(
+            "{phase}: {toggles} switches; {lines}; server RTTs at connect {rtts:?} ms; {}",
+            lines_with(&out, "STATS ")
+        ));
+        outs.push(format!("({phase})\n{out}"));
+    }
+    verdict(problems, summary.join(" | "), &outs.join("\n"))
+}
+
 /// A case's outcome: its summary, or what went wrong followed by the summary and the server's
 /// output.
 fn verdict(problems: Vec<String>, summary: String, out: &str) -> Outcome {
