@@ -428,6 +428,14 @@ const CASES: &[Case] = &[
         run: flood::toggle_mid_handshake,
     },
     Case {
+        name: "flood_one_slot_host",
+        run: flood::one_slot_host,
+    },
+    Case {
+        name: "flood_one_slot_1000",
+        run: flood::one_slot_1000,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

@@ -1652,6 +1652,51 @@ pub fn toggle_mid_handshake(ctx: &Ctx) -> Outcome {
     verdict(problems, summary.join(" | "), &outs.join("\n"))
 }
 
+/// Issue 18: "A one-slot host is locked for good by 5 forged CONNECTs a second (260 B/s from
+/// random sources): 0 of 3 honest clients joined." Hosts of 1 to 4,095 slots stay joinable: a
+/// one-slot server under forged CONNECTs (5 a second, and 1,000 a second for
+/// flood_one_slot_1000) from the flood's 300 addresses; three honest clients one after the
+/// other, each leaving after it joined, each join within 2 s.
+pub fn one_slot_host(ctx: &Ctx) -> Outcome {
+    one_slot(ctx, 5)
+}
+
+pub fn one_slot_1000(ctx: &Ctx) -> Outcome {
+    one_slot(ctx, 1000)
+}
+
+fn one_slot(ctx: &Ctx, rate: u64) -> Outcome {
+    let name = format!("oneslot{rate}");
+    let stop = StopFile::new(ctx, &name);
+    let (server_proc, addr) = server(ctx, &stop, &[("ENET_PEER_COUNT", "1".into())])?;
+    let flood = Flood::start(addr, rate, SOURCES, ctx.seed_for(&name))?;
+    std::thread::sleep(Duration::from_millis(1000));
+    let joined = joins(
+        ctx,
+        "clients",
+        addr,
+        3,
+        2000,
+        &[("ENET_GAP", "200".to_string())],
+    );
+    let report = flood.stop();
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let (joined, lines) = joined?;
+    let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        joined == 3,
+        format!("{joined} of 3 clients joined a one-slot server within 2 s each"),
+    );
+    let summary = format!(
+        "{}; clients: {lines}; {}",
+        report.summary(),
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
+}
+
 /// A case's outcome: its summary, or what went wrong followed by the summary and the server's
 /// output.
 fn verdict(problems: Vec<String>, summary: String, out: &str) -> Outcome {
