@@ -1697,6 +1697,129 @@ fn one_slot(ctx: &Ctx, rate: u64) -> Outcome {
     verdict(problems, summary, &out)
 }
 
+/// Set in the environment of this test binary when it runs again inside the network namespace
+/// of flood_ipv6_prefix.
+const PREFIX_NETNS: &str = "ENET_FLOOD_PREFIX_NETNS";
+/// Client addresses of the test /64 (2001:db8:1::/64, a documentation prefix), in that
+/// namespace only.
+const PREFIX_CLIENTS: usize = 12;
+
+fn prefix_address(n: usize) -> String {
+    format!("2001:db8:1::a:{n}")
+}
+
+/// Issue 18, one IPv6 /64 counted as 2^64 addresses: "`duplicate_peers(1)` let 12 peers in from
+/// 12 addresses of one /64 (1 from an IPv4 address); 12 clients of one /64 made a host hold
+/// 224 MiB of claimed fragments (one IPv4 address: 32 MiB)". A /64 is what one subscriber
+/// gets, so it is one address for every per-address rule. In a network namespace of its own
+/// (`unshare -n`, 12 addresses of 2001:db8:1::/64 on its loopback; this test binary runs again
+/// inside it), a server on [::1]: (a) with `host:duplicate_peers(1)`, 12 clients (ours, in one
+/// process) from 12 addresses of the /64 join at once: the server raises at most one `connect`
+/// event (and at least one); (b) held.rs's address share (held_many_peers) with one raw peer
+/// from each of the 12 addresses: the host holds at most one address's 8 MiB share plus each
+/// peer's reserve. Without a namespace the case fails under CI and is skipped elsewhere.
+pub fn ipv6_prefix(ctx: &Ctx) -> Outcome {
+    if std::env::var_os(PREFIX_NETNS).is_none() {
+        return in_prefix_namespace(ctx);
+    }
+    let stop = StopFile::new(ctx, "prefix");
+    let (server_proc, addr) = server(
+        ctx,
+        &stop,
+        &[
+            ("ENET_BIND", "[::1]:*".into()),
+            ("ENET_DUPLICATE_PEERS", "1".into()),
+        ],
+    )?;
+    let env = [
+        (
+            "ENET_BIND_FORMAT",
+            format!("[{}]:*", prefix_address(0)).replace(":0]", ":%d]"),
+        ),
+        ("ENET_SEND_MS", "1500".to_string()),
+        ("ENET_SETTLE_MS", "500".to_string()),
+    ];
+    let burst = burst(ctx, "prefix", addr, 1, PREFIX_CLIENTS, &env);
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let burst = burst?;
+    let connects = connects_of(&out);
+    let mut problems = Vec::new();
+    expect(
+        &mut problems,
+        connects == 1,
+        format!(
+            "duplicate_peers(1): {connects} peers connected from {PREFIX_CLIENTS} addresses of one /64"
+        ),
+    );
+    let sources: Vec<std::net::IpAddr> = (1..=PREFIX_CLIENTS)
+        .map(|n| prefix_address(n).parse().expect("an IPv6 address"))
+        .collect();
+    let held = crate::held::address_share(
+        ctx,
+        "flood_ipv6_prefix_held",
+        &sources,
+        512,
+        &[("ENET_BIND", "[::1]:0".to_string())],
+    );
+    if let Err(e) = &held {
+        problems.push(format!("{PREFIX_CLIENTS} peers of one /64: {e}"));
+    }
+    let summary = format!(
+        "duplicate_peers(1), {PREFIX_CLIENTS} clients of one /64: {connects} server connect events ({}); held: {}",
+        burst.summary(),
+        held.unwrap_or_else(|e| e.lines().next().unwrap_or("").to_string())
+    );
+    verdict(problems, summary, &out)
+}
+
+/// Runs this test binary again, for flood_ipv6_prefix only, inside a fresh network namespace
+/// whose loopback has the /64's client addresses, and returns that run's outcome.
+fn in_prefix_namespace(ctx: &Ctx) -> Outcome {
+    let mut setup = "ip link set lo up".to_string();
+    for n in 1..=PREFIX_CLIENTS {
+        setup += &format!(" && ip -6 addr add {}/128 dev lo nodad", prefix_address(n));
+    }
+    let probe = Process::new("unshare")
+        .args(["-n", "sh", "-c", &setup])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = format!(
+            "`unshare -n` with addresses of 2001:db8:1::/64 on lo is not available here (root and iproute2 needed): {}",
+            probe.map_or_else(|e| e.to_string(), |o| String::from_utf8_lossy(&o.stderr).into())
+        );
+        return if ctx.ci {
+            Err(why)
+        } else {
+            Ok(format!("SKIPPED: {why}"))
+        };
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Process::new("unshare")
+        .args(["-n", "sh", "-c", &format!("{setup} && exec \"$0\" \"$@\"")])
+        .arg(&exe)
+        .arg("flood_ipv6_prefix")
+        .env(PREFIX_NETNS, "1")
+        .env("ENET_NET_SEED", ctx.seed.to_string())
+        .output()
+        .map_err(|e| format!("unshare: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test flood_ipv6_prefix ... "));
+    match result {
+        Some(r) if r.starts_with("ok") && out.status.success() => Ok(format!(
+            "in its own network namespace: {}",
+            r.split_once(") ").map_or(r, |(_, s)| s)
+        )),
+        _ => Err(format!("inside its network namespace:\n{text}")),
+    }
+}
+
 /// A case's outcome: its summary, or what went wrong followed by the summary and the server's
 /// output.
 fn verdict(problems: Vec<String>, summary: String, out: &str) -> Outcome {
