@@ -400,6 +400,46 @@ const CASES: &[Case] = &[
         run: flood::blind_rate,
     },
     Case {
+        name: "flood_shared_slot",
+        run: flood::shared_slot,
+    },
+    Case {
+        name: "flood_burst_joins",
+        run: flood::burst_joins,
+    },
+    Case {
+        name: "flood_burst_under_flood",
+        run: flood::burst_under_flood,
+    },
+    Case {
+        name: "flood_spoofed_victim",
+        run: flood::spoofed_victim,
+    },
+    Case {
+        name: "flood_guess_sources",
+        run: flood::guess_sources,
+    },
+    Case {
+        name: "flood_compressed_reflection",
+        run: flood::compressed_reflection,
+    },
+    Case {
+        name: "flood_toggle_mid_handshake",
+        run: flood::toggle_mid_handshake,
+    },
+    Case {
+        name: "flood_one_slot_host",
+        run: flood::one_slot_host,
+    },
+    Case {
+        name: "flood_one_slot_1000",
+        run: flood::one_slot_1000,
+    },
+    Case {
+        name: "flood_ipv6_prefix",
+        run: flood::ipv6_prefix,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

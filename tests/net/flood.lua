@@ -14,6 +14,25 @@
 --   ENET_ROLE=echoers  ENET_PEERS peers join before the flood (prints READY), then each sends a
 --                      message every 20 ms and times its echo until ENET_STOP_FILE; prints
 --                      "LATENCY <median> <p99> <max> <count>" in ms.
+--   ENET_ROLE=joins    ENET_JOINS joins one after another, each from a fresh host (bound to
+--                      ENET_BIND if set): connect, send a message at the connect event and wait
+--                      for its echo, at most ENET_JOIN_LIMIT ms from host:connect; prints
+--                      "JOINED <i> <connect ms> <echo ms>" or "MISSED <i> <why>", disconnects
+--                      and waits ENET_GAP ms. Passes whatever happened: the Rust side judges.
+--   ENET_ROLE=burst    ENET_CLIENTS hosts (each its own socket, bound to
+--                      string.format(ENET_BIND_FORMAT, i) if set) print READY, wait for
+--                      ENET_GO_FILE, then all connect at once (or one every ENET_STAGGER
+--                      ms); each sends a reliable message
+--                      every ENET_INTERVAL ms (200) from its connect event until ENET_SEND_MS
+--                      (3000) after the start, then waits up to ENET_SETTLE_MS (3000) for the
+--                      echoes; prints "BURST joined <n> sent <n> echoed <n> dropped <n>" (dropped:
+--                      disconnect events) and "SILENT <i> <sent> <echoed>" for each joined client
+--                      that lacks echoes.
+-- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_COMPRESS=1: host:compress_with_range_coder();
+-- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
+-- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
+-- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry "rtt <ms>"
+-- (peer:round_trip_time() at the event).
 local T = require "t"
 local N = require "netlib"
 
@@ -43,7 +62,8 @@ end
 
 if role == "server" then
   T.test("a 64-peer server services a forged-CONNECT flood", function()
-    local host = assert(enet.host_create("127.0.0.1:*", N.num("ENET_PEER_COUNT", 64), 2))
+    local host = assert(enet.host_create(N.env("ENET_BIND", "127.0.0.1:*"), N.num("ENET_PEER_COUNT", 64), 2))
+    if N.env("ENET_COMPRESS") then host:compress_with_range_coder() end
     if N.env("ENET_DEFENCE") == "off" then
       host:flood_defence(false)
     elseif N.env("ENET_CONNECT_TIMEOUT") or N.env("ENET_RECORDS") then
@@ -55,23 +75,40 @@ if role == "server" then
     local start = host:service_time()
     N.say("READY " .. host:get_socket_address())
     local halfopen, last_check, rounds = -1, 0, 0
+    local toggle, seen_half, seen_answered = N.num("ENET_TOGGLE"), 0, 0
+    local function half_open()
+      local n = 0
+      for i = 1, host:peer_count() do
+        if host:get_peer(i):state() == "acknowledging_connect" then n = n + 1 end
+      end
+      return n
+    end
     while true do
       drain(host, 1, function(e)
         local ms = host:service_time() - start
         if e.type == "receive" then
           e.peer:send(e.data, e.channel)
+        elseif e.type == "connect" then
+          N.say(string.format("EVENT connect %d %s rtt %d", ms, tostring(e.peer), e.peer:round_trip_time()))
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end
       end)
+      if toggle then
+        -- A new handshake since the last round: flip the defence before its acknowledgement.
+        local half, answered = half_open(), host:flood_statistics()
+        if host:service_time() - start >= toggle and (half > seen_half or answered ~= seen_answered) then
+          local on = not host:flood_defence()
+          host:flood_defence(on)
+          N.say(string.format("TOGGLE %d %s", host:service_time() - start, on and "on" or "off"))
+        end
+        seen_half, seen_answered = half, answered
+      end
       rounds = rounds + 1
       local now = host:service_time() - start
       if now - last_check >= 100 then
         last_check = now
-        local n = 0
-        for i = 1, host:peer_count() do
-          if host:get_peer(i):state() == "acknowledging_connect" then n = n + 1 end
-        end
+        local n = half_open()
         if n ~= halfopen then
           halfopen = n
           N.say(string.format("HALFOPEN %d %d", now, n))
@@ -119,6 +156,116 @@ elseif role == "client" then
     peer:disconnect_now()
     N.say(string.format("COUNT %s: joined in %d ms, echo in %d ms", name, joined, echoed - joined))
     host:destroy()
+  end)
+elseif role == "joins" then
+  local name = N.env("ENET_NAME", "client")
+  T.test(name .. " joins one time after another", function()
+    local count, limit, gap = N.num("ENET_JOINS", 1), N.num("ENET_JOIN_LIMIT", 2000), N.num("ENET_GAP", 0)
+    local server, joined = assert(os.getenv("ENET_SERVER")), 0
+    for i = 1, count do
+      local host = assert(enet.host_create(N.env("ENET_BIND"), 1, 2))
+      drain(host, 0, function() end)
+      local start = host:service_time()
+      local peer = host:connect(server, 2)
+      local connected, echoed, why
+      while not echoed and not why do
+        drain(host, 1, function(e)
+          local ms = host:service_time() - start
+          if e.type == "connect" then
+            connected = ms
+            peer:send("join " .. i, 1)
+          elseif e.type == "receive" then
+            echoed = ms
+          elseif e.type == "disconnect" then
+            why = string.format("disconnect event after %d ms (reason %s)", ms, tostring(e.reason))
+          end
+        end)
+        if not echoed and host:service_time() - start > limit then
+          why = connected and string.format("connect event after %d ms, no echo within %d ms", connected, limit)
+            or string.format("no connect event within %d ms", limit)
+        end
+      end
+      if echoed then
+        joined = joined + 1
+        N.say(string.format("JOINED %d %d %d", i, connected, echoed))
+      else
+        N.say(string.format("MISSED %d %s", i, why))
+      end
+      peer:disconnect_now()
+      host:destroy()
+      if gap > 0 and i < count then
+        local timer = assert(enet.host_create(nil, 1, 1))
+        timer:service(gap)
+        timer:destroy()
+      end
+    end
+    N.say(string.format("COUNT %s: %d of %d joins within %d ms", name, joined, count, limit))
+  end)
+elseif role == "burst" then
+  T.test("clients join at once and every message is echoed", function()
+    local count, format = N.num("ENET_CLIENTS", 10), N.env("ENET_BIND_FORMAT")
+    local interval, send_ms, settle_ms = N.num("ENET_INTERVAL", 200), N.num("ENET_SEND_MS", 3000), N.num("ENET_SETTLE_MS", 3000)
+    local server = assert(os.getenv("ENET_SERVER"))
+    local clients = {}
+    for i = 1, count do
+      local host = assert(enet.host_create(format and string.format(format, i) or nil, 1, 2))
+      clients[i] = { host = host, sent = 0, echoed = 0 }
+    end
+    N.say("READY")
+    local go = N.env("ENET_GO_FILE")
+    while go do
+      local f = io.open(go, "r")
+      if f then f:close() break end
+      clients[1].host:service(5)
+    end
+    local clock = clients[1].host
+    drain(clock, 0, function() end)
+    local start = clock:service_time()
+    local stagger, connecting = N.num("ENET_STAGGER", 0), 0
+    local joined, dropped, now = 0, 0, 0
+    for _, c in ipairs(clients) do
+      c.handle = function(e)
+        if e.type == "connect" then
+          joined = joined + 1
+          c.joined, c.next = now, now
+        elseif e.type == "receive" then
+          c.echoed = c.echoed + 1
+        elseif e.type == "disconnect" then
+          if c.joined then dropped = dropped + 1 end
+          c.gone = true
+        end
+      end
+    end
+    while true do
+      now = clock:service_time() - start
+      while connecting < count and now >= connecting * stagger do
+        connecting = connecting + 1
+        clients[connecting].peer = clients[connecting].host:connect(server, 2)
+      end
+      local waiting = false
+      for i, c in ipairs(clients) do
+        drain(c.host, 0, c.handle)
+        if c.joined and not c.gone then
+          if now < send_ms and now >= c.next then
+            c.sent = c.sent + 1
+            c.next = c.next + interval
+            c.peer:send(string.format("%d %d", i, c.sent), 0, "reliable")
+          end
+          if c.echoed < c.sent then waiting = true end
+        end
+      end
+      if now >= send_ms and (not waiting or now >= send_ms + settle_ms) then break end
+      drain(clock, 1, clients[1].handle)
+    end
+    local sent, echoed = 0, 0
+    for i, c in ipairs(clients) do
+      sent, echoed = sent + c.sent, echoed + c.echoed
+      if c.joined and c.echoed < c.sent then N.say(string.format("SILENT %d %d %d", i, c.sent, c.echoed)) end
+      if c.peer then c.peer:disconnect_now() end
+      c.host:destroy()
+    end
+    N.say(string.format("BURST joined %d sent %d echoed %d dropped %d", joined, sent, echoed, dropped))
+    N.say(string.format("COUNT burst: %d of %d joined, %d of %d messages echoed, %d dropped", joined, count, echoed, sent, dropped))
   end)
 else
   T.test("connected peers keep their round trips during the flood", function()

@@ -10,7 +10,8 @@
 -- Commands: report; send <count> <bytes> <channel> (reliable messages to every connected
 -- peer); connect <address> <channels> (client); quit.
 --
--- Other settings: ENET_PEERS (slots, 64), ENET_CHANNELS (channel limit, 255),
+-- Other settings: ENET_BIND (the server's address, 127.0.0.1:0), ENET_PEERS (slots, 64),
+-- ENET_CHANNELS (channel limit, 255),
 -- ENET_PEER_TIMEOUT ("limit,minimum,maximum" for every new peer), ENET_LIMITS ("peer,address,
 -- host" waiting-data limits in bytes; ours only), ENET_PROBE=1 (the server also runs a
 -- well-behaved client in this process that keeps sending it reliable messages).
@@ -43,7 +44,7 @@ end
 
 local host
 if role == "server" then
-  host = assert(enet.host_create("127.0.0.1:0", N.num("ENET_PEERS", 64), N.num("ENET_CHANNELS", 255)))
+  host = assert(enet.host_create(N.env("ENET_BIND", "127.0.0.1:0"), N.num("ENET_PEERS", 64), N.num("ENET_CHANNELS", 255)))
 else
   host = assert(enet.host_create(nil, 1, 255))
 end

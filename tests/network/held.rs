@@ -15,7 +15,7 @@ use crate::relay::Rng;
 use crate::wire::{self, Command, Handshake};
 use crate::{Ctx, Outcome};
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -205,7 +205,17 @@ impl RawEnd {
     /// Joins `server` as a stock client would: CONNECT, then the acknowledgement of its
     /// VERIFY_CONNECT.
     fn join(server: SocketAddr, channels: u32, rng: &mut Rng) -> Result<RawEnd, String> {
-        let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        RawEnd::join_from(Ipv4Addr::LOCALHOST.into(), server, channels, rng)
+    }
+
+    /// As [`RawEnd::join`], from address `from` (any port).
+    fn join_from(
+        from: IpAddr,
+        server: SocketAddr,
+        channels: u32,
+        rng: &mut Rng,
+    ) -> Result<RawEnd, String> {
+        let sock = UdpSocket::bind((from, 0)).map_err(|e| format!("bind {from}: {e}"))?;
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .map_err(|e| e.to_string())?;
         let mut connect = wire::header(wire::NO_PEER, 0, 0, Some(1));
@@ -814,12 +824,29 @@ fn event_ms(events: &str, prefix: &str) -> Option<f64> {
 /// well-behaved client of the same address (the probe, in the server's process) keeps sending
 /// meanwhile and must keep being served.
 pub fn many_peers(ctx: &Ctx) -> Outcome {
-    let name = "held_many_peers";
-    let peers = 100;
+    let sources = [IpAddr::from(Ipv4Addr::LOCALHOST); 100];
+    address_share(ctx, "held_many_peers", &sources, size(64, 512), &[])
+}
+
+/// One peer from each of `sources` (which the server must count as one address: 127.0.0.1
+/// again and again, or addresses of one IPv6 /64 for flood_ipv6_prefix), each sending
+/// `per_peer` x 4 reliable messages of 1,000 bytes behind a gap, to the server of held.lua
+/// (`extra` added to its environment: its ENET_BIND). The server holds at most that address's
+/// 8 MiB share plus each peer's reserve, and the probe (a well-behaved client in the server's
+/// process) keeps being served.
+pub fn address_share(
+    ctx: &Ctx,
+    name: &str,
+    sources: &[IpAddr],
+    per_peer: usize,
+    extra: &[(&str, String)],
+) -> Outcome {
+    let peers = sources.len();
     let mut env = vec![
         ("ENET_PEERS", "128".to_string()),
         ("ENET_PROBE", "1".to_string()),
     ];
+    env.extend(extra.iter().cloned());
     if !bench() {
         // The mechanism, with less traffic than the defaults need: an 8 MiB address share.
         env.push((
@@ -831,11 +858,10 @@ pub fn many_peers(ctx: &Ctx) -> Outcome {
     let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     let mut rng = Rng::new(ctx.seed_for(name));
     let mut ends = Vec::new();
-    for _ in 0..peers {
-        ends.push(RawEnd::join(addr, 1, &mut rng)?);
+    for &from in sources {
+        ends.push(RawEnd::join_from(from, addr, 1, &mut rng)?);
     }
     let before = server.report()?;
-    let per_peer = size(64, 512);
     let payload = vec![0x5Au8; 1000];
     for end in ends.iter_mut() {
         let bodies = pack(per_peer * 4, |i| {
