@@ -191,12 +191,14 @@ uint32_t server_connect_timeout (void) { return host -> connectTimeout; }
 size_t server_record_limit (void) { return host -> connectRecordLimit; }
 
 /* Is this record live? As enet_protocol_connect_record_live decides: made (startTime not 0)
-   and not older than the connect timeout (the sweep ends it at the next service). */
+   and younger than twice the connect timeout, its longest life (one whose client was heard
+   ends after one timeout, when its client next sends or the sweep reaches it, telling it
+   DISCONNECT). */
 static int
 record_live (const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < host -> connectTimeout;
+           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * host -> connectTimeout;
 }
 
 static uint16_t

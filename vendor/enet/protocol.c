@@ -404,14 +404,24 @@ enet_protocol_handshake_send (ENetHost * host, const ENetAddress * address, cons
     }
 }
 
+/* What the DISCONNECT that refuses a handshake's client costs at most (with a checksum;
+   enet_protocol_handshake_refuse): every VERIFY_CONNECT leaves that much credit unspent, so
+   that a client told it joined can always be told it did not. */
+static size_t
+enet_protocol_refusal_bytes (const ENetHost * host)
+{
+    return (size_t) & ((ENetProtocolHeader *) 0) -> sentTime + sizeof (ENetProtocolDisconnect) + sizeof (enet_uint32);
+}
+
 /* Sends the VERIFY_CONNECT that carries sentTimes [which], if the client's address has earned
-   it and the handshake has answers left. Returns whether it went. */
+   it (and the refusal after it) and the handshake has answers left. Returns whether it went. */
 static int
 enet_protocol_handshake_verify (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, int which)
 {
     size_t bytes = sizeof (ENetProtocolHeader) + sizeof (ENetProtocolVerifyConnect) + (host -> checksum != NULL ? sizeof (enet_uint32) : 0);
 
     if (handshake -> answers >= ENET_HOST_CONNECT_ANSWERS ||
+        handshake -> credit < bytes + enet_protocol_refusal_bytes (host) ||
         ! enet_protocol_handshake_spend (handshake, bytes))
       return 0;
 
@@ -451,10 +461,9 @@ static void
 enet_protocol_handshake_refuse (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake)
 {
     ENetProtocolDisconnect command;
-    size_t bytes = (size_t) & ((ENetProtocolHeader *) 0) -> sentTime + sizeof (ENetProtocolDisconnect) + (host -> checksum != NULL ? sizeof (enet_uint32) : 0);
 
     if (handshake -> issued == 0 || handshake -> clientPeerID >= ENET_PROTOCOL_MAXIMUM_PEER_ID ||
-        ! enet_protocol_handshake_spend (handshake, bytes))
+        ! enet_protocol_handshake_spend (handshake, enet_protocol_refusal_bytes (host)))
       return;
 
     command.header.command = ENET_PROTOCOL_COMMAND_DISCONNECT | ENET_PROTOCOL_COMMAND_FLAG_UNSEQUENCED;
@@ -474,10 +483,17 @@ enet_protocol_handshake_end (ENetHost * host, const ENetAddress * address, ENetH
     handshake -> startTime = 0;
 }
 
+/* A handshake whose client was heard on its slot ends connectTimeout after its CONNECT (told
+   DISCONNECT); one never heard lives twice as long and ends quietly, so that a client whose
+   VERIFY_CONNECT or acknowledgement is slow, or which repeats its CONNECT just after the first
+   connectTimeout, still finds the same handshake (a new one would offer other terms than those
+   it may have accepted already). */
 static int
 enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * handshake)
 {
-    return ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> startTime) >= host -> connectTimeout;
+    enet_uint32 age = ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> startTime);
+
+    return age >= host -> connectTimeout && (handshake -> heard || age >= 2 * host -> connectTimeout);
 }
 
 /* The session IDs a CONNECT gets through a slot, as stock ENet chooses them. */
@@ -733,10 +749,13 @@ enet_protocol_connect_record_chain (ENetHost * host, const ENetAddress * address
     return & host -> connectRecordChains [enet_protocol_connect_hash (host, a, b) & (host -> connectRecordLimit - 1)];
 }
 
+/* A record is found until its handshake's longest life is over; a heard one past
+   connectTimeout is then ended by whoever finds it (enet_protocol_handshake_expired). */
 static int
 enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecord * record)
 {
-    return record -> handshake.startTime != 0 && ! enet_protocol_handshake_expired (host, & record -> handshake);
+    return record -> handshake.startTime != 0 &&
+           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * host -> connectTimeout;
 }
 
 /* Takes a record out of its chain and releases the slot it reserved; the caller ends its
@@ -771,7 +790,8 @@ enet_protocol_end_connect_record (ENetHost * host, ENetConnectRecord * record, i
     enet_protocol_handshake_end (host, & record -> address, & record -> handshake, tell);
 }
 
-/* Ends the records that have lived connectTimeout, oldest first, and forgets the done ones at
+/* Ends the records whose handshakes expired, oldest first (a heard one behind an unheard one
+   ends when its client next sends, or when it reaches the head), and forgets the done ones at
    the ring's head. */
 static void
 enet_protocol_sweep_connect_records (ENetHost * host)
@@ -884,7 +904,8 @@ enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command,
     @param recordLimit records kept under pressure, rounded down to a power of 2 (0: none); live
            records move to the new table, the oldest of those that do not fit are ended (their
            clients told DISCONNECT)
-    @param timeout how long an unverified handshake lives, in ms (at least 1)
+    @param timeout how long an unverified handshake whose client was heard lives, in ms (1 to
+           ENET_TIME_OVERFLOW / 4); one never heard lives twice as long
     @returns 0, or -1 when the new table could not be allocated (nothing changed)
 */
 int
@@ -962,7 +983,7 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
 
     host -> connectRecordLimit = limit;
     host -> connectDefence = enabled ? 1 : 0;
-    host -> connectTimeout = timeout > 0 ? timeout : 1;
+    host -> connectTimeout = timeout > 0 ? ENET_MIN (timeout, ENET_TIME_OVERFLOW / 4) : 1;
     return 0;
 }
 
@@ -1399,6 +1420,12 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     }
 
     record = enet_protocol_find_connect_record (host, 1, command -> connect.connectID, 0, 0);
+    if (record != NULL && enet_protocol_handshake_expired (host, & record -> handshake))
+    {
+        ++ host -> connectRecordsExpired;
+        enet_protocol_end_connect_record (host, record, 0);
+        return NULL;
+    }
     if (record != NULL)
     {
         enet_protocol_handshake_earn (host, & record -> handshake);
@@ -2132,6 +2159,13 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
        further unless it completes the handshake. */
     if (record != NULL)
     {
+       if (enet_protocol_handshake_expired (host, & record -> handshake))
+       {
+          ++ host -> connectRecordsExpired;
+          enet_protocol_end_connect_record (host, record, 0);
+          return 0;
+       }
+
        switch (enet_protocol_handshake_datagram (host, & record -> address, & record -> handshake, headerSize))
        {
        case ENET_HANDSHAKE_DONE:
