@@ -205,6 +205,9 @@ pub struct ENetPeer {
     pub connectAlias: u16,
     pub connectAliasChain: u32,
     pub connectAliasNext: u32,
+    /// Local patch 0027: the sessions a client may still send under this slot's id without a peer.
+    pub offeredIncomingSessionID: u8,
+    pub offeredOutgoingSessionID: u8,
 }
 
 #[repr(C)]
@@ -275,6 +278,7 @@ pub struct ENetHost {
     pub connectRecordLimit: usize,
     pub connectRecordHead: usize,
     pub connectRecordCount: usize,
+    pub connectRecordSwept: usize,
     pub connectRecordSlot: usize,
     pub connectAliasChains: *mut u32,
     pub connectAliasChainCount: usize,

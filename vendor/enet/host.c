@@ -119,6 +119,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> connectRecordLimit = ENET_HOST_DEFAULT_CONNECT_RECORD_LIMIT;
     host -> connectRecordHead = 0;
     host -> connectRecordCount = 0;
+    host -> connectRecordSwept = 0;
     host -> connectRecordSlot = 0;
     host -> connectAliasChains = NULL;
     host -> connectAliasChainCount = 0;
@@ -181,6 +182,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
        currentPeer -> disconnectReason = ENET_DISCONNECT_REASON_NONE;
        currentPeer -> incomingPeerID = currentPeer - host -> peers;
        currentPeer -> outgoingSessionID = currentPeer -> incomingSessionID = 0xFF;
+       currentPeer -> offeredOutgoingSessionID = currentPeer -> offeredIncomingSessionID = 0xFF;
        currentPeer -> data = NULL;
 
        enet_list_clear (& currentPeer -> acknowledgements);

@@ -686,13 +686,19 @@ enet_peer_on_disconnect (ENetPeer * peer)
 
 /* Local patch 0027: a peer whose client addresses it by another slot's id (its record's
    offer, taken meanwhile by someone else) leaves the host's alias chains when its slot is
-   reset. */
+   reset, and that id remembers the peer's sessions as its last offered ones, so that the next
+   connection offered it gets others than the late datagrams of this one (whose DISCONNECT may
+   have been lost). */
 static void
 enet_peer_unalias (ENetPeer * peer)
 {
     ENetHost * host = peer -> host;
+    ENetPeer * label = & host -> peers [peer -> connectAlias];
     enet_uint32 * link = & host -> connectAliasChains [peer -> connectAliasChain],
                 index = (enet_uint32) (peer - host -> peers) + 1;
+
+    label -> offeredIncomingSessionID = peer -> outgoingSessionID;
+    label -> offeredOutgoingSessionID = peer -> incomingSessionID;
 
     while (* link != 0)
     {

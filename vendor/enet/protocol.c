@@ -480,6 +480,14 @@ enet_protocol_handshake_end (ENetHost * host, const ENetAddress * address, ENetH
 {
     if (tell || handshake -> heard)
       enet_protocol_handshake_refuse (host, address, handshake);
+    if (handshake -> heard)
+    {
+       /* Its client may still send under these sessions (the DISCONNECT may be lost). */
+       ENetPeer * label = & host -> peers [ENET_NET_TO_HOST_16 (handshake -> verify.outgoingPeerID)];
+
+       label -> offeredIncomingSessionID = handshake -> verify.incomingSessionID;
+       label -> offeredOutgoingSessionID = handshake -> verify.outgoingSessionID;
+    }
     handshake -> startTime = 0;
 }
 
@@ -496,29 +504,47 @@ enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * ha
     return age >= host -> connectTimeout && (handshake -> heard || age >= 2 * host -> connectTimeout);
 }
 
-/* The session IDs a CONNECT gets through a slot, as stock ENet chooses them. */
-static void
-enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * command, enet_uint8 * incomingSessionID, enet_uint8 * outgoingSessionID)
+/* The session IDs a CONNECT gets through a slot's id, as stock ENet chooses them: the next ones
+   after what the client asks (or the slot's last), skipping the slot's last; and here also
+   skipping the last ones a client of that id may still send with although it has no peer
+   (local patch 0027: a handshake that ended after its client was heard, or a peer aliased away,
+   never set the slot's own), so that its late datagrams are not taken for the new one's. */
+static enet_uint8
+enet_protocol_next_session (enet_uint8 requested, enet_uint8 last, unsigned avoid)
 {
-    enet_uint8 sessionID;
+    enet_uint8 sessionID = (requested + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    int tries;
 
-    sessionID = command -> connect.incomingSessionID == 0xFF ? peer -> outgoingSessionID : command -> connect.incomingSessionID;
-    sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    if (sessionID == peer -> outgoingSessionID)
+    if (last < 4)
+      avoid |= 1u << last;
+    if ((avoid & 15) == 15)
+      avoid = last < 4 ? 1u << last : 0;
+    for (tries = 0; tries < 4 && (avoid & (1u << sessionID)); ++ tries)
       sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    * incomingSessionID = sessionID;
+    return sessionID;
+}
 
-    sessionID = command -> connect.outgoingSessionID == 0xFF ? peer -> incomingSessionID : command -> connect.outgoingSessionID;
-    sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    if (sessionID == peer -> incomingSessionID)
-      sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    * outgoingSessionID = sessionID;
+/* `avoidIncoming` and `avoidOutgoing` are sets (bit per session) that the caller knows a late
+   client of the received datagram's endpoint may use under this id. */
+static void
+enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * command, unsigned avoidIncoming, unsigned avoidOutgoing,
+                                enet_uint8 * incomingSessionID, enet_uint8 * outgoingSessionID)
+{
+    if (peer -> offeredIncomingSessionID < 4)
+      avoidIncoming |= 1u << peer -> offeredIncomingSessionID;
+    if (peer -> offeredOutgoingSessionID < 4)
+      avoidOutgoing |= 1u << peer -> offeredOutgoingSessionID;
+    * incomingSessionID = enet_protocol_next_session (command -> connect.incomingSessionID == 0xFF ? peer -> outgoingSessionID : command -> connect.incomingSessionID,
+                                                      peer -> outgoingSessionID, avoidIncoming);
+    * outgoingSessionID = enet_protocol_next_session (command -> connect.outgoingSessionID == 0xFF ? peer -> incomingSessionID : command -> connect.outgoingSessionID,
+                                                      peer -> incomingSessionID, avoidOutgoing);
 }
 
 /* A handshake for a CONNECT through a slot: the VERIFY_CONNECT that answers it, built now from the
    host's settings as stock ENet builds it, and the rest of what the peer will need. */
 static void
-enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, const ENetPeer * slot, const ENetProtocol * command)
+enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, const ENetPeer * slot, const ENetProtocol * command,
+                                unsigned avoidIncoming, unsigned avoidOutgoing)
 {
     size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
     enet_uint32 mtu = ENET_NET_TO_HOST_32 (command -> connect.mtu), windowSize;
@@ -557,7 +583,7 @@ enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, cons
     verify -> header.channelID = 0xFF;
     verify -> header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (1);
     verify -> outgoingPeerID = ENET_HOST_TO_NET_16 (slot -> incomingPeerID);
-    enet_protocol_connect_sessions (slot, command, & verify -> incomingSessionID, & verify -> outgoingSessionID);
+    enet_protocol_connect_sessions (slot, command, avoidIncoming, avoidOutgoing, & verify -> incomingSessionID, & verify -> outgoingSessionID);
     verify -> mtu = ENET_HOST_TO_NET_32 (mtu);
     verify -> windowSize = ENET_HOST_TO_NET_32 (windowSize);
     verify -> channelCount = ENET_HOST_TO_NET_32 (channelCount);
@@ -758,13 +784,33 @@ enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecor
            ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * host -> connectTimeout;
 }
 
-/* Takes a record out of its chain and releases the slot it reserved; the caller ends its
-   handshake. */
+/* Releases the slot a record reserved; the caller ends its handshake. The record stays in its
+   hash chain until its place in the ring is taken (enet_protocol_recycle_connect_record): an
+   ended record still says which sessions its client may use late (enet_protocol_late_sessions). */
 static void
-enet_protocol_remove_connect_record (ENetHost * host, ENetConnectRecord * record)
+enet_protocol_release_connect_record (ENetHost * host, ENetConnectRecord * record)
 {
-    enet_uint32 index = (enet_uint32) (record - host -> connectRecords) + 1, * link;
+    enet_uint32 index = (enet_uint32) (record - host -> connectRecords) + 1;
     enet_uint16 slot = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
+
+    if (slot < host -> peerCount && host -> peers [slot].connectReservation == index)
+      host -> peers [slot].connectReservation = 0;
+}
+
+/* Takes the ring's oldest record out of its chain and out of the ring, ending its handshake
+   first if it is live (evicted: its client may have been told it joined). */
+static void
+enet_protocol_recycle_connect_record (ENetHost * host)
+{
+    ENetConnectRecord * record = & host -> connectRecords [host -> connectRecordHead];
+    enet_uint32 index = host -> connectRecordHead + 1, * link;
+
+    if (record -> handshake.startTime != 0)
+    {
+       ++ host -> connectRecordsEvicted;
+       enet_protocol_release_connect_record (host, record);
+       enet_protocol_handshake_end (host, & record -> address, & record -> handshake, 1);
+    }
 
     for (link = enet_protocol_connect_record_chain (host, & record -> address);
          * link != 0;
@@ -778,27 +824,29 @@ enet_protocol_remove_connect_record (ENetHost * host, ENetConnectRecord * record
     }
     record -> next = 0;
 
-    if (slot < host -> peerCount && host -> peers [slot].connectReservation == index)
-      host -> peers [slot].connectReservation = 0;
+    host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
+    -- host -> connectRecordCount;
+    if (host -> connectRecordSwept > 0)
+      -- host -> connectRecordSwept;
 }
 
-/* Ends a record's handshake (see enet_protocol_handshake_end) and removes it. */
+/* Ends a record's handshake (see enet_protocol_handshake_end). */
 static void
 enet_protocol_end_connect_record (ENetHost * host, ENetConnectRecord * record, int tell)
 {
-    enet_protocol_remove_connect_record (host, record);
+    enet_protocol_release_connect_record (host, record);
     enet_protocol_handshake_end (host, & record -> address, & record -> handshake, tell);
 }
 
 /* Ends the records whose handshakes expired, oldest first (a heard one behind an unheard one
-   ends when its client next sends, or when it reaches the head), and forgets the done ones at
-   the ring's head. */
+   ends when its client next sends, or when the sweep reaches it). connectRecordSwept counts the
+   records from the ring's head that have ended. */
 static void
 enet_protocol_sweep_connect_records (ENetHost * host)
 {
-    while (host -> connectRecordCount > 0)
+    while (host -> connectRecordSwept < host -> connectRecordCount)
     {
-       ENetConnectRecord * record = & host -> connectRecords [host -> connectRecordHead];
+       ENetConnectRecord * record = & host -> connectRecords [(host -> connectRecordHead + host -> connectRecordSwept) & (host -> connectRecordLimit - 1)];
 
        if (record -> handshake.startTime != 0)
        {
@@ -807,8 +855,35 @@ enet_protocol_sweep_connect_records (ENetHost * host)
           ++ host -> connectRecordsExpired;
           enet_protocol_end_connect_record (host, record, 0);
        }
-       host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
-       -- host -> connectRecordCount;
+       ++ host -> connectRecordSwept;
+    }
+}
+
+/* The sessions that clients of the received datagram's endpoint had under `label` in handshakes
+   that ended and are still in the ring: one of them may have been told it joined and never got
+   its DISCONNECT, and still send with them. A new handshake of that endpoint avoids them. */
+static void
+enet_protocol_late_sessions (ENetHost * host, enet_uint16 label, unsigned * avoidIncoming, unsigned * avoidOutgoing)
+{
+    enet_uint32 index;
+
+    * avoidIncoming = * avoidOutgoing = 0;
+    if (host -> connectRecords == NULL)
+      return;
+
+    for (index = * enet_protocol_connect_record_chain (host, & host -> receivedAddress);
+         index != 0;
+         index = host -> connectRecords [index - 1].next)
+    {
+       const ENetConnectRecord * record = & host -> connectRecords [index - 1];
+
+       if (record -> handshake.startTime != 0 ||
+           ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID) != label ||
+           record -> address.port != host -> receivedAddress.port ||
+           memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
+         continue;
+       * avoidIncoming |= 1u << (record -> handshake.verify.incomingSessionID & 3);
+       * avoidOutgoing |= 1u << (record -> handshake.verify.outgoingSessionID & 3);
     }
 }
 
@@ -848,7 +923,7 @@ enet_protocol_find_connect_record (ENetHost * host, int byConnectID, enet_uint32
    needed and never grows; when it is full, the oldest record is replaced, and its client, which
    may have been told it joined, is told it did not. */
 static ENetConnectRecord *
-enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command, ENetPeer * slot)
+enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command, ENetPeer * slot, unsigned avoidIncoming, unsigned avoidOutgoing)
 {
     ENetConnectRecord * record;
     enet_uint32 * chain, index;
@@ -869,26 +944,18 @@ enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command,
        memset (host -> connectRecordChains, 0, host -> connectRecordLimit * sizeof (enet_uint32));
        host -> connectRecordHead = 0;
        host -> connectRecordCount = 0;
+       host -> connectRecordSwept = 0;
     }
 
     if (host -> connectRecordCount == host -> connectRecordLimit)
-    {
-       record = & host -> connectRecords [host -> connectRecordHead];
-       if (record -> handshake.startTime != 0)
-       {
-          ++ host -> connectRecordsEvicted;
-          enet_protocol_end_connect_record (host, record, 1);
-       }
-       host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
-       -- host -> connectRecordCount;
-    }
+      enet_protocol_recycle_connect_record (host);
 
     index = (enet_uint32) ((host -> connectRecordHead + host -> connectRecordCount) & (host -> connectRecordLimit - 1));
     ++ host -> connectRecordCount;
     record = & host -> connectRecords [index];
 
     record -> address = host -> receivedAddress;
-    enet_protocol_handshake_create (host, & record -> handshake, slot, command);
+    enet_protocol_handshake_create (host, & record -> handshake, slot, command, avoidIncoming, avoidOutgoing);
     chain = enet_protocol_connect_record_chain (host, & record -> address);
     record -> next = * chain;
     * chain = index + 1;
@@ -951,6 +1018,7 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
        host -> connectRecordLimit = limit;
        host -> connectRecordHead = 0;
        host -> connectRecordCount = 0;
+       host -> connectRecordSwept = 0;
 
        for (i = 0; i < count; ++ i)
        {
@@ -995,8 +1063,8 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
    two clients offered one slot both join while the host has room. */
 typedef struct _ENetConnectSlots
 {
-    ENetPeer * unreserved, * reserved, * unverified;
-    size_t unreservedCount, unverifiedCount, duplicatePeers;
+    ENetPeer * unreserved, * reserved, * unverified, * label;
+    size_t freeCount, unreservedCount, unverifiedCount, duplicatePeers;
 } ENetConnectSlots;
 
 /* Whether a live record reserves this free slot: every record that ends releases its
@@ -1009,14 +1077,14 @@ enet_protocol_connect_slot_reserved (const ENetPeer * peer)
 
 /* The peer ids (labels) that the received datagram's endpoint, its address and port, already
    sends to this host: those of its peers (their slot, or their alias) and of its live records
-   (the slot each offers), but `except`'s; the peers only `withPeers` (a caller that walked them
+   (the slot each offers); the peers only `withPeers` (a caller that walked them
    already knows when none has that endpoint). Datagrams are told apart by endpoint, peer id and
    session only, so a new handshake of that endpoint (a client host opening a second connection)
    must not be offered one of them. Returns whether there is any. */
 #define ENET_PROTOCOL_LABEL_WORDS ((ENET_PROTOCOL_MAXIMUM_PEER_ID + 31) / 32)
 
 static int
-enet_protocol_endpoint_labels (ENetHost * host, enet_uint32 * used, const ENetConnectRecord * except, int withPeers)
+enet_protocol_endpoint_labels (ENetHost * host, enet_uint32 * used, int withPeers)
 {
     ENetPeer * currentPeer;
     enet_uint32 index;
@@ -1047,7 +1115,7 @@ enet_protocol_endpoint_labels (ENetHost * host, enet_uint32 * used, const ENetCo
          const ENetConnectRecord * record = & host -> connectRecords [index - 1];
          enet_uint16 label = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
 
-         if (record == except || ! enet_protocol_connect_record_live (host, record) ||
+         if (! enet_protocol_connect_record_live (host, record) ||
              record -> address.port != host -> receivedAddress.port ||
              memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
            continue;
@@ -1086,6 +1154,21 @@ enet_protocol_consider_slot (ENetHost * host, ENetConnectSlots * slots, ENetPeer
     if (enet_protocol_peer_unverified (peer) &&
         (slots -> unverified == NULL || (slots -> unverified < cursor && peer >= cursor)))
       slots -> unverified = peer;
+}
+
+/* The first slot id that the endpoint does not use (`used`), offered only as a label; NULL when
+   it uses them all. */
+static ENetPeer *
+enet_protocol_unused_label (ENetHost * host, const enet_uint32 * used)
+{
+    ENetPeer * currentPeer;
+
+    for (currentPeer = host -> peers;
+         currentPeer < & host -> peers [host -> peerCount];
+         ++ currentPeer)
+      if (! enet_protocol_label_used (used, currentPeer))
+        return currentPeer;
+    return NULL;
 }
 
 /* The candidates again, none of them a label in `used`. */
@@ -1174,11 +1257,11 @@ enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 session
 /* The slot for a record's client that has echoed: the one it was offered if free; else another
    free one (preferring one no record offers), addressed through an alias; else one held by an
    unverified half-open peer (the offered one first), which gives way (a client that echoed beats
-   one that has not: forged CONNECTs cannot keep a slot from anyone). Never a slot whose id the
-   client's endpoint sends already (`used`: another of its connections would receive this one's
-   datagrams). NULL when every slot holds a peer that passed its handshake. */
+   one that has not: forged CONNECTs cannot keep a slot from anyone). Another slot's id does not
+   matter: an aliased peer is never addressed by it. NULL when every slot holds a peer that passed
+   its handshake. */
 static ENetPeer *
-enet_protocol_record_slot (ENetHost * host, ENetPeer * offered, const enet_uint32 * used)
+enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
 {
     ENetPeer * currentPeer, * reserved = NULL, * unverified = NULL;
 
@@ -1189,8 +1272,6 @@ enet_protocol_record_slot (ENetHost * host, ENetPeer * offered, const enet_uint3
          currentPeer < & host -> peers [host -> peerCount];
          ++ currentPeer)
     {
-       if (currentPeer != offered && enet_protocol_label_used (used, currentPeer))
-         continue;
        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
        {
           if (! enet_protocol_connect_slot_reserved (currentPeer))
@@ -1240,11 +1321,7 @@ static ENetPeer *
 enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetConnectRecord * record)
 {
     enet_uint16 offered = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
-    enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
-    ENetPeer * peer;
-
-    peer = enet_protocol_record_slot (host, & host -> peers [offered],
-                                      enet_protocol_endpoint_labels (host, used, record, 1) ? used : NULL);
+    ENetPeer * peer = enet_protocol_record_slot (host, & host -> peers [offered]);
 
     if (peer == NULL || enet_protocol_source_full (host, & record -> address, peer))
     {
@@ -1268,7 +1345,7 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetCon
     }
 
     enet_protocol_complete_handshake (host, event, peer, & record -> handshake);
-    enet_protocol_remove_connect_record (host, record);
+    enet_protocol_release_connect_record (host, record);
     record -> handshake.startTime = 0;
     return peer;
 }
@@ -1370,6 +1447,7 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     ENetProtocol verifyCommand;
     enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
     int endpointPeers = 0, sameEndpoint;
+    unsigned avoidIncoming, avoidOutgoing;
 
     channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
 
@@ -1387,6 +1465,7 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
 
         if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
         {
+            ++ slots.freeCount;
             if (! enet_protocol_connect_slot_reserved (currentPeer))
               ++ slots.unreservedCount;
             continue;
@@ -1437,8 +1516,15 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
       return NULL;
 
     /* A client host's second connection: not through a peer id its first one sends. */
-    if (enet_protocol_endpoint_labels (host, used, NULL, endpointPeers))
+    if (enet_protocol_endpoint_labels (host, used, endpointPeers))
+    {
       enet_protocol_connect_candidates (host, used, & slots);
+      /* Every free or unverified slot has an id it uses: a record can still offer another id,
+         and take the free slot under an alias when its client echoes. */
+      if (slots.unreserved == NULL && slots.reserved == NULL && slots.unverified == NULL &&
+          (slots.freeCount > 0 || slots.unverifiedCount > 0))
+        slots.label = enet_protocol_unused_label (host, used);
+    }
 
     if (! host -> connectDefence)
     {
@@ -1446,7 +1532,8 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
         peer = slots.unreserved != NULL ? slots.unreserved : slots.reserved;
         if (peer == NULL)
           return NULL;
-        enet_protocol_handshake_create (host, & handshake, peer, command);
+        enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
+        enet_protocol_handshake_create (host, & handshake, peer, command, avoidIncoming, avoidOutgoing);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & handshake) < 0)
           return NULL;
         verifyCommand.verifyConnect = handshake.verify;
@@ -1461,7 +1548,8 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
         (host -> connectRecordLimit == 0 || slots.unverifiedCount * 2 < slots.unreservedCount + slots.unverifiedCount))
     {
         peer = slots.unreserved;
-        enet_protocol_handshake_create (host, & peer -> handshake, peer, command);
+        enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
+        enet_protocol_handshake_create (host, & peer -> handshake, peer, command, avoidIncoming, avoidOutgoing);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & peer -> handshake) < 0)
           return NULL;
         peer -> flags |= ENET_PEER_FLAG_UNVERIFIED;
@@ -1474,12 +1562,13 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     if (host -> connectRecordLimit == 0)
       return NULL;
 
-    peer = slots.unreserved != NULL ? slots.unreserved : (slots.reserved != NULL ? slots.reserved : slots.unverified);
+    peer = slots.unreserved != NULL ? slots.unreserved : (slots.reserved != NULL ? slots.reserved : (slots.unverified != NULL ? slots.unverified : slots.label));
     if (peer == NULL)
       return NULL;
     host -> connectRecordSlot = peer -> incomingPeerID + 1;
 
-    record = enet_protocol_add_connect_record (host, command, peer);
+    enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
+    record = enet_protocol_add_connect_record (host, command, peer, avoidIncoming, avoidOutgoing);
     if (record != NULL)
       enet_protocol_handshake_answer (host, & record -> address, & record -> handshake, enet_protocol_connect_guessing (host));
     return NULL;
@@ -2100,14 +2189,16 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 
        if (peer -> state == ENET_PEER_STATE_DISCONNECTED ||
            peer -> state == ENET_PEER_STATE_ZOMBIE ||
+           (peer -> flags & ENET_PEER_FLAG_ALIASED) ||
            ((memcmp (host -> receivedAddress.host, peer -> address.host, sizeof (peer -> address.host)) ||
              host -> receivedAddress.port != peer -> address.port) &&
              memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost))) ||
            (peer -> outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
             sessionID != peer -> incomingSessionID))
        {
-          /* Not this slot's peer: it may be the client of a record that offered the slot, or
-             one that took another slot since (local patch 0027). */
+          /* Not this slot's peer (an aliased one is never addressed by its own slot's id): it
+             may be the client of a record that offered the slot, or one that took another slot
+             since (local patch 0027). */
           record = enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID);
           if (record == NULL)
           {
@@ -2178,7 +2269,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
           return 0;
 
        case ENET_HANDSHAKE_LEFT:
-          enet_protocol_remove_connect_record (host, record);
+          enet_protocol_release_connect_record (host, record);
           record -> handshake.startTime = 0;
           return 0;
 

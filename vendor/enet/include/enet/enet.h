@@ -401,6 +401,8 @@ typedef struct _ENetPeer
    enet_uint16   connectAlias;          /**< local patch: with ENET_PEER_FLAG_ALIASED, the peer id its client sends (another slot's) */
    enet_uint32   connectAliasChain;     /**< local patch: the hash chain of host -> connectAliasChains it is in */
    enet_uint32   connectAliasNext;      /**< local patch: the next aliased peer of that chain, as index + 1 (0: none) */
+   enet_uint8    offeredIncomingSessionID; /**< local patch: the sessions a client may still send under this slot's id without a peer behind it (a handshake ended after its client was heard, a peer aliased away), or 0xFF */
+   enet_uint8    offeredOutgoingSessionID;
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
@@ -497,7 +499,8 @@ typedef struct _ENetHost
    enet_uint32 *        connectRecordChains;         /**< local patch: the first record (index + 1) of each hash chain, connectRecordLimit of them */
    size_t               connectRecordLimit;          /**< local patch: records the table holds, a power of 2 (0: never use records) */
    size_t               connectRecordHead;           /**< local patch: the oldest record of the ring */
-   size_t               connectRecordCount;          /**< local patch: records from the oldest on, live or done */
+   size_t               connectRecordCount;          /**< local patch: records from the oldest on, live or ended */
+   size_t               connectRecordSwept;          /**< local patch: of those, how many from the oldest on have ended */
    size_t               connectRecordSlot;           /**< local patch: where the search for a slot to offer again starts */
    enet_uint32 *        connectAliasChains;          /**< local patch: aliased peers (index + 1) by the keyed hash of address, port and alias (allocated at the first alias) */
    size_t               connectAliasChainCount;      /**< local patch: chains in connectAliasChains, a power of 2 */
