@@ -40,7 +40,7 @@ typedef struct {
     double   kickRate;                 /* the server app's disconnects of a random peer, per s */
     uint32_t activeMs, quietCapMs;
     /* which end-of-run and join checks apply (see README.md, "Interpretations") */
-    int      liveApplies, joinApplies, timeoutCoversRtt;
+    int      liveApplies, joinApplies, timeoutCoversRtt, stockUnderAttack;
     char     joinWhy [160];
 } config;
 
@@ -227,7 +227,8 @@ describe_config (FILE * out)
       fprintf (out, " [at %u: defence %s, records %zu, timeout %u]", cfg.toggles [i].time,
                cfg.toggles [i].enabled ? "on" : "off", cfg.toggles [i].recordLimit, cfg.toggles [i].timeout);
     fprintf (out, "\n        INV-live %s; INV-join %s\n",
-             cfg.liveApplies ? "applies" : cfg.timeoutCoversRtt ? "does not apply (slots or duplicate peers short)" : "does not apply (connect timeout under a round trip)",
+             cfg.liveApplies ? "applies" : cfg.stockUnderAttack ? "does not apply (stock handshakes under attack)" :
+             cfg.timeoutCoversRtt ? "does not apply (slots or duplicate peers short)" : "does not apply (connect timeout under a round trip)",
              cfg.joinApplies ? "applies" : cfg.joinWhy);
 }
 
@@ -390,6 +391,10 @@ decide_checks (void)
     cfg.timeoutCoversRtt = shortest >= 4 * (cfg.net.delay + cfg.net.jitter) + 2 * 50 + 2 * cfg.serverFrame;
     cfg.liveApplies = (size_t) cfg.conns <= cfg.slots && perIpOk && cfg.timeoutCoversRtt;
     for (int i = 0; i < cfg.toggleCount; ++ i) if (! cfg.toggles [i].enabled) always = 0;
+    /* With the defence off, a blind attacker completes stock ENet's handshake (its sent time is a
+       clock) and its peers hold slots: nothing can be expected of honest joins then. */
+    cfg.stockUnderAttack = cfg.attacking && ! always;
+    if (cfg.stockUnderAttack) cfg.liveApplies = 0;
     size_t smallestLimit = cfg.recordLimit;
     uint32_t longest = cfg.connectTimeout;
     for (int i = 0; i < cfg.toggleCount; ++ i)
