@@ -436,6 +436,10 @@ const CASES: &[Case] = &[
         run: flood::one_slot_1000,
     },
     Case {
+        name: "flood_record_chain",
+        run: flood::record_chain,
+    },
+    Case {
         name: "flood_ipv6_prefix",
         run: flood::ipv6_prefix,
     },
