@@ -124,6 +124,42 @@ T.test("a timeout lowered mid-handshake does not strand a client told it joined"
   c:destroy(); server:destroy()
 end)
 
+-- Attack review (branch `attack`), finding 4: data crosses between connections on a
+-- simultaneous open. A 2-slot server under pressure (a stuck CONNECT holds slot 0 unverified)
+-- answers client C's CONNECT from a record that offers (reserves) slot 1; the server's app then
+-- connects to C's endpoint (peer-to-peer hosts open both ways at once), and enet_host_connect,
+-- finding no unreserved free slot, takes the reserved slot 1 without checking that C's endpoint
+-- uses id 1 already. C's datagrams to id 1 now match the server's CONNECTING peer (same
+-- endpoint; a connecting peer checks no session), so the record is never heard, and once that
+-- peer is connected (both sides chose session 0 on fresh slots) the messages C sends on its
+-- own connection arrive on the server's outgoing one. Stock ENet gives the CONNECT slot 1 and
+-- has no slot left for host:connect. Expected: what C sends on its connection never arrives on
+-- another, and C is either served on it or told DISCONNECT.
+T.test("an outgoing connect under pressure never takes an id its endpoint uses", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 2, 2))
+  local s1 = stuck(server)
+  T.pump({ server }, function() return server:get_peer(1):state() == "acknowledging_connect" end, nil, 500)
+  local c = assert(enet.host_create("127.0.0.1:*", 2, 2))
+  local c0 = c:connect(server:get_socket_address(), 2)
+  c:flush()
+  server:service(20)
+  local out = server:connect(c:get_socket_address(), 2)
+  local crossed, served, refused, sent = false, false, false, false
+  pcall(T.pump, { server, c }, function() return crossed or served or refused end, function(h, e)
+    if h == c and e.type == "connect" and e.peer == c0 and not sent then
+      c0:send("from-c0", 0, "reliable"); sent = true
+    elseif h == c and e.type == "disconnect" and e.peer == c0 then
+      refused = true
+    elseif h == server and e.type == "receive" and e.data == "from-c0" then
+      if e.peer == out then crossed = true else served = true end
+    end
+  end, 3000)
+  T.ok(sent, "C was told it joined")
+  T.ok(not crossed, "C's message on its own connection arrived on the server's outgoing connection to C")
+  T.ok(served or refused, "C's connection is served or refused")
+  s1:destroy(); c:destroy(); server:destroy()
+end)
+
 T.test("a host of one peer, and the host destroyed mid-handshake", function()
   local server = assert(enet.host_create("127.0.0.1:*", 1, 2))
   local s1 = stuck(server)
