@@ -436,6 +436,18 @@ const CASES: &[Case] = &[
         run: flood::one_slot_1000,
     },
     Case {
+        name: "flood_record_chain",
+        run: flood::record_chain,
+    },
+    Case {
+        name: "flood_4095_slots_50k",
+        run: flood::slots_4095_50k,
+    },
+    Case {
+        name: "flood_one_slot_50k",
+        run: flood::one_slot_50k,
+    },
+    Case {
         name: "flood_ipv6_prefix",
         run: flood::ipv6_prefix,
     },

@@ -384,6 +384,22 @@ fn under_sanitizers() {
     );
 }
 
+/// Attack review, finding 1 (tests/network flood_record_chain is the same on real sockets):
+/// `--scenario pile` adds one forged endpoint that sends a CONNECT (peer id 0xFFF, fresh connect
+/// ID) and then a DISCONNECT to a likely slot, 1,000 datagrams/s, blind; each DISCONNECT that
+/// hits ends the record ("the client left") and frees its label for the next CONNECT, and the
+/// ended record stays in the endpoint's hash chain until the ring recycles it. INV-work fails
+/// when a chain holds more than slots + 64 records (every datagram of that endpoint walks it).
+#[test]
+fn pile_scenario() {
+    let sim = binary!(optimised());
+    run(
+        &sim,
+        &["--seeds", "1-20", "--scenario", "pile", "--quick"],
+        "pile scenario",
+    );
+}
+
 /// The hash of a seed's event log, from its `seed N ... hash H` line.
 fn hash_of(binary: &Path, seed: u64) -> String {
     let out = Command::new(binary)

@@ -1643,6 +1643,92 @@ fn one_slot(ctx: &Ctx, rate: u64) -> Outcome {
     joins_under(ctx, &name, &server_env, flood, (3, 2000), &client_env)
 }
 
+/// Attack review (branch `attack`), finding 1: one endpoint piles records into one hash chain.
+/// Records stay in their (address, port) chain until the ring recycles their place, ended or
+/// not, and every datagram from that endpoint to a slot that is not its peer's walks the chain
+/// (enet_protocol_find_connect_record), every CONNECT three times (by connect ID, the endpoint's
+/// labels, the late sessions). A record ends at once when its client sends a DISCONNECT (ended
+/// quietly, "the client left") and its label is then free for the next CONNECT. So, on a
+/// one-slot host that another source's CONNECT holds as an unverified peer, one endpoint that
+/// sends a CONNECT (peer id 0xFFF, so its session is never checked; a fresh connect ID each)
+/// and then a DISCONNECT to slot 0, blind, adds one record to its chain per two datagrams, up to
+/// the whole table (32,768). Measured on loopback (vendored C, 1 slot): a datagram from a fresh
+/// endpoint costs the server ~1 us, one from the piled endpoint ~215 us, a CONNECT from it
+/// ~760 us; so a few thousand datagrams a second from one endpoint saturate the host. This
+/// case: 20,000 datagrams/s (the flood cases' rate) from one endpoint (127.0.0.62), plus 20
+/// CONNECTs/s from a holder (127.0.0.61); three honest clients then join one after another,
+/// each within 2 s, as on flood_one_slot_1000. Fails now: 0 of 3 join (the server answers ~2,800
+/// of the 10,000 CONNECTs a second: it cannot read the rest). Control: the same datagrams with a PING in place of the DISCONNECT
+/// (the record is heard, not ended, so nothing piles up): all three join at once.
+pub fn record_chain(ctx: &Ctx) -> Outcome {
+    let mut holder: Option<Flood> = None;
+    let attack = |addr| {
+        let mut n = 0u32;
+        holder = Some(Flood::start_with(
+            addr,
+            20,
+            Sources::Ports(Ipv4Addr::new(127, 0, 0, 61), 1),
+            ctx.seed_for("chain-holder"),
+            move |_| {
+                n += 1;
+                connect_datagram(wire::NO_PEER, 0x6100_0000 + n, 1)
+            },
+        )?);
+        std::thread::sleep(Duration::from_millis(200));
+        let mut k = 0u32;
+        Flood::start_with(
+            addr,
+            RATE,
+            Sources::Ports(Ipv4Addr::new(127, 0, 0, 62), 1),
+            ctx.seed_for("chain"),
+            move |_| {
+                k += 1;
+                if k % 2 == 1 {
+                    connect_datagram(wire::NO_PEER, 0x6200_0000 + k, 1)
+                } else {
+                    // "the client left": a DISCONNECT to the offered slot (0) ends the record
+                    let mut d = wire::header(0, 0, 0, None);
+                    d.extend(wire::command(
+                        wire::DISCONNECT | wire::FLAG_UNSEQUENCED,
+                        0xFF,
+                        0,
+                    ));
+                    wire::u32s(&mut d, 0);
+                    d
+                }
+            },
+        )
+    };
+    let server_env = [("ENET_PEER_COUNT", "1".to_string())];
+    let client_env = [("ENET_GAP", "200".to_string())];
+    let outcome = joins_under(ctx, "chain", &server_env, attack, (3, 2000), &client_env);
+    if let Some(h) = holder {
+        h.stop();
+    }
+    outcome
+}
+
+/// Attack review, finding 3: the claim's corner (docs/handshake.md guarantee 2), 50,000 forged
+/// CONNECTs/s (the flood generator's: 300 forging endpoints, fresh connect IDs, random client
+/// peer ids) on a host of 4,095 slots; three honest clients join one after another, each within
+/// 2 s. Fails now: 1 of 3 join; the server answers ~12,000 CONNECTs/s and cannot read the rest.
+/// Each CONNECT passes over all 4,095 slots (measured in C on this 2-core machine: 11-23 us a
+/// CONNECT from fresh endpoints; 30-45 us from endpoints that already hold handshakes, whose
+/// labels cost two or three passes more plus three walks of their record chain). With
+/// fresh-endpoint sources (Sources::Random) it fails too: 0 of 3, ~20,000 answered a second.
+pub fn slots_4095_50k(ctx: &Ctx) -> Outcome {
+    let flood = |addr| Flood::start(addr, 50_000, SOURCES, ctx.seed_for("4095-50k"));
+    let server_env = [("ENET_PEER_COUNT", "4095".to_string())];
+    let client_env = [("ENET_GAP", "200".to_string())];
+    joins_under(ctx, "4095-50k", &server_env, flood, (3, 2000), &client_env)
+}
+
+/// The same on a host of one slot (holds: 3 of 3 join at once; the 300 endpoints hold their
+/// one label each, and their other CONNECTs cost ~1 us).
+pub fn one_slot_50k(ctx: &Ctx) -> Outcome {
+    one_slot(ctx, 50_000)
+}
+
 /// A case of honest joins under attack: a server of flood.lua (`server_env` added) that
 /// `attack` has been flooding for two seconds; then `joins.0` joins one after another (the `joins`
 /// role, `client_env` added), each of which must see its message echoed within `joins.1` ms.

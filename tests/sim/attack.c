@@ -7,7 +7,7 @@
 #include "client.h"
 #include "wire.h"
 
-const char * const attack_names [ATK_KINDS] = { "connect", "ack", "connect+acks", "compressed", "garbage" };
+const char * const attack_names [ATK_KINDS] = { "connect", "ack", "connect+acks", "compressed", "garbage", "pile" };
 
 static sim_rng rng;
 static attack_config cfg;
@@ -27,6 +27,12 @@ static int recentCount, recentNext;
 
 typedef struct { uint32_t time; sim_ep src; uint32_t cid; uint16_t slot; } followup;
 static followup * followups;
+
+/* ATK_PILE: its endpoint (drawn at its first datagram, never honest), the connect ID of its
+   last CONNECT, and whether a DISCONNECT is next. */
+static sim_ep pileSource;
+static uint32_t pileCid;
+static int pileStarted, pileDisconnectNext;
 static size_t followupCount, followupCap;
 
 void
@@ -37,6 +43,7 @@ attack_init (uint64_t seed, const attack_config * config, sim_ep s, uint32_t n, 
     server = s; slots = n; checksum = c; compress = z;
     victimCount = 0; recentCount = recentNext = 0;
     followupCount = 0;
+    pileStarted = pileDisconnectNext = 0;
     memset (sent, 0, sizeof (sent));
 }
 
@@ -239,6 +246,37 @@ attack_fire (int kind)
            add_followup (simnet_now () + 20 + 30 * round + slot, src, cid, (uint16_t) slot);
        break;
     }
+
+    case ATK_PILE:
+       if (! pileStarted)
+       {
+          double share = cfg.victimShare;
+          cfg.victimShare = 0;
+          pileSource = source ();
+          cfg.victimShare = share;
+          pileStarted = 1;
+       }
+       src = pileSource;
+       if (! pileDisconnectNext)
+       {
+          h = header (d, 0xFFF, 0, 1, 0);
+          length = connect_command (d + h, & pileCid, & peer);
+          wr16 (d + h + 4, 0xFFF);   /* no session is checked for a client without a peer id */
+          seal (d, h, d + h, length, 0);
+       }
+       else
+       {
+          /* the record offers the first free unreserved slot, or a free reserved or unverified
+             one at the cursor: blind, a likely one */
+          h = header (d, likely_slot (), 0, 0, 0);
+          d [h] = CMD_DISCONNECT | CMD_FLAG_UNSEQUENCED; d [h + 1] = 0xFF;
+          wr16 (d + h + 2, 0); wr32 (d + h + 4, 0);
+          length = SIZE_DISCONNECT;
+          seal (d, h, d + h, length, pileCid);
+       }
+       pileDisconnectNext = ! pileDisconnectNext;
+       n = h + length;
+       break;
 
     default:
        src = source ();

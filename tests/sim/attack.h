@@ -12,6 +12,10 @@ enum {
     ATK_CONNECT_ACKS,   /* a CONNECT followed by ACKs with random echoes, in one datagram */
     ATK_COMPRESSED,     /* a range-coded CONNECT that decompresses to far more than its size, then tiny datagrams */
     ATK_GARBAGE,        /* random bytes */
+    ATK_PILE,           /* one fixed forged endpoint: a CONNECT (peer id 0xFFF, fresh connect ID), then a
+                           DISCONNECT to a likely slot, which ends its record ("the client left") and frees
+                           the label for the next: ended records pile up in that endpoint's hash chain.
+                           Drawn only by --scenario pile (attack review, finding 1) */
     ATK_KINDS
 };
 

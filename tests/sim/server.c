@@ -190,6 +190,21 @@ int server_defence_on (void) { return host -> connectDefence; }
 uint32_t server_connect_timeout (void) { return host -> connectTimeout; }
 size_t server_record_limit (void) { return host -> connectRecordLimit; }
 
+size_t
+server_longest_record_chain (void)
+{
+    size_t longest = 0;
+    if (host -> connectRecords == NULL) return 0;
+    for (size_t c = 0; c < host -> connectRecordLimit; ++ c)
+    {
+       size_t n = 0;
+       for (enet_uint32 i = host -> connectRecordChains [c]; i != 0 && n <= host -> connectRecordLimit; i = host -> connectRecords [i - 1].next)
+         ++ n;
+       if (n > longest) longest = n;
+    }
+    return longest;
+}
+
 /* Is this record live? As enet_protocol_connect_record_live decides: made (startTime not 0)
    and younger than twice the connect timeout, its longest life (one whose client was heard
    ends after one timeout, when its client next sends or the sweep reaches it, telling it

@@ -48,6 +48,8 @@ size_t   server_slots (void);
 int      server_defence_on (void);
 uint32_t server_connect_timeout (void);
 size_t   server_record_limit (void);
+/* INV-work: the most records (live or ended) in one hash chain of the record table. */
+size_t   server_longest_record_chain (void);
 /* The live record for client, if any (for traces): its offered slot, or -1. */
 int      server_record_slot (sim_ep client, uint32_t cid);
 void     server_counters (char * out, size_t cap);

@@ -5,7 +5,7 @@
    host service call or one injected datagram); a quiet phase ends the run. See README.md.
 
    Usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N]
-              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] */
+              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile] */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,6 +49,8 @@ static const uint32_t timeouts [] = { 500, 1000, 5000 };
 
 /* Options */
 static int quick, reports = 1, traceEvents = 60, printStats;
+/* --scenario pile: ATK_PILE on (attack review, finding 1); no other scenario changes a draw */
+static int scenarioPile;
 static uint32_t joinBoundMs = 5000;
 static int joinBoundAttempts = MAX_ATTEMPTS;
 
@@ -321,6 +323,7 @@ draw_config (sim_rng * r)
     {
        for (int k = 0; k < ATK_KINDS; ++ k)
        {
+          if (k == ATK_PILE) continue;   /* only in --scenario pile, after every draw */
           if (k == ATK_COMPRESSED && ! cfg.compress) continue;
           if (rng_chance (r, 0.4)) cfg.attack.rate [k] = log_uniform (r, 1, 200);
        }
@@ -363,6 +366,20 @@ draw_config (sim_rng * r)
            }
     }
     cfg.kickRate = rng_chance (r, 0.5) ? 0 : (double) rng_range (r, 5, 50) / 100;
+
+    /* --scenario pile: one forged endpoint piles ended records into its hash chain, at 1,000
+       datagrams/s, against the default table with the defence on throughout, while forged
+       CONNECTs from random sources keep the host under pressure (so that CONNECTs get
+       records). Drawn after everything else, so every other seed means what it meant. */
+    if (scenarioPile)
+    {
+       cfg.defence = 1;
+       cfg.recordLimit = 32768;
+       cfg.toggleCount = 0;
+       cfg.attacking = 1;
+       cfg.attack.rate [ATK_PILE] = 1000;
+       if (cfg.attack.rate [ATK_CONNECT] < 100) cfg.attack.rate [ATK_CONNECT] = 100;
+    }
 }
 
 /* Which end-of-run checks apply, once the clients are laid out. INV-join also needs a
@@ -690,6 +707,23 @@ check_rtt (void)
       }
 }
 
+/* INV-work: no datagram makes the server walk more than slots + 64 records. A record hash
+   chain is walked for every datagram of its endpoints that no peer takes (once, three times for
+   a CONNECT): one endpoint holds at most one live record per slot id (its labels), and keyed
+   hashing keeps other endpoints' records from collecting in one chain, so a longer chain is
+   records that ended and stayed (attack review, finding 1). Every 256 server steps (it reads
+   the whole table). */
+static void
+check_work (void)
+{
+    size_t longest, bound = server_slots () + 64;
+    if ((serverSteps & 255) != 0) return;
+    longest = server_longest_record_chain ();
+    if (longest > bound)
+      fail ("INV-work", -1, "a record hash chain holds %zu records (bound: slots + 64 = %zu): every datagram of its endpoint walks them",
+            longest, bound);
+}
+
 /* INV-mem: the server's live ENet allocations stay under the bound of its configuration. */
 static void
 check_memory (void)
@@ -724,6 +758,7 @@ check_step (int serverStep)
        ++ serverSteps;
        if (! failed) check_rtt ();
        if (! failed) check_memory ();
+       if (! failed) check_work ();
     }
 }
 
@@ -1318,7 +1353,7 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N] [--reports K]\n"
-                     "           [--join-bound MS] [--join-attempts N] [--stats]\n");
+                     "           [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile]\n");
     exit (2);
 }
 
@@ -1357,6 +1392,7 @@ main (int argc, char ** argv)
        else if (! strcmp (a, "--fresh") && i + 1 < argc) fresh = atoi (argv [++ i]);
        else if (! strcmp (a, "--verbose")) verbose = 1;
        else if (! strcmp (a, "--quick")) quick = 1;
+       else if (! strcmp (a, "--scenario") && i + 1 < argc && ! strcmp (argv [i + 1], "pile")) { scenarioPile = 1; ++ i; }
        else if (! strcmp (a, "--stats")) printStats = 1;
        else if (! strcmp (a, "--trace") && i + 1 < argc) traceEvents = atoi (argv [++ i]);
        else if (! strcmp (a, "--reports") && i + 1 < argc) reports = atoi (argv [++ i]);
