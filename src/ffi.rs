@@ -115,6 +115,7 @@ pub struct ENetHandshake {
     pub outgoingBandwidth: u32,
     pub startTime: u32,
     pub answerTime: u32,
+    pub lifetime: u32,
     pub clientPeerID: u16,
     pub sentTimes: [u16; 2],
     pub credit: u16,
@@ -203,8 +204,9 @@ pub struct ENetPeer {
     pub connectReservation: u32,
     /// Local patch 0027: the peer id its client sends when it is another slot's (an alias).
     pub connectAlias: u16,
-    pub connectAliasChain: u32,
-    pub connectAliasNext: u32,
+    /// Local patch 0027: its place in the host's index of peers by address and port.
+    pub endpointChain: u32,
+    pub endpointNext: u32,
     /// Local patch 0027: the sessions a client may still send under this slot's id without a peer.
     pub offeredIncomingSessionID: u8,
     pub offeredOutgoingSessionID: u8,
@@ -280,8 +282,11 @@ pub struct ENetHost {
     pub connectRecordCount: usize,
     pub connectRecordSwept: usize,
     pub connectRecordSlot: usize,
-    pub connectAliasChains: *mut u32,
-    pub connectAliasChainCount: usize,
+    /// Local patch 0027: the index of peers by address and port, and the bitmaps of slots.
+    pub endpointChains: *mut u32,
+    pub endpointChainCount: usize,
+    pub slotBits: *mut u32,
+    pub slotWords: usize,
     pub connectTimeout: u32,
     pub connectSecret: [u32; 4],
     /// Local patch 0028: wrong echoes counted for the whole host, per window.

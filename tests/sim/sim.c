@@ -82,6 +82,7 @@ typedef struct {
     uint32_t channels;         /* the connection's channels (the server may allow fewer than asked) */
     uint32_t toldAt, establishedAt, firstVerifyAt, lastHeld;
     uint32_t heardAt, heardBefore; /* when the server last read a datagram of this connection (to its slot) */
+    uint32_t lifetime;             /* the server's connect timeout when it first answered: the handshake's own */
     int      verifySeen, toldDone, heardAny;
     uint32_t counters [5];     /* the server's handshake counters when its state was last seen */
     int      configChanged;    /* a toggle happened since */
@@ -486,6 +487,7 @@ server_watch (int sentByServer, sim_ep src, sim_ep dst, const uint8_t * data, si
                {
                   conns [j].verifySeen = 1;
                   conns [j].firstVerifyAt = simnet_now ();
+                  conns [j].lifetime = server_connect_timeout ();
                   server_counter_values (conns [j].counters);
                }
                history (& conns [j], "server sends VERIFY_CONNECT: slot %u, sessions %u/%u, sent time %u%s",
@@ -600,7 +602,8 @@ check_told (conn * c)
        history (c, "server has no state for it, and has sent it a DISCONNECT");
        return;
     }
-    timeout = server_connect_timeout ();
+    /* A handshake keeps the connect timeout in force when it began. */
+    timeout = c -> verifySeen ? c -> lifetime : server_connect_timeout ();
     /* What the server had heard of this connection (datagrams to its slot; its host's other
        connections are not it) when it dropped the state: a datagram read in this very step
        (virtual time stands still within one) may have come after the drop, so it is given the

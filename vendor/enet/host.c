@@ -80,6 +80,23 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     }
     memset (host -> peers, 0, peerCount * sizeof (ENetPeer));
 
+    /* Local patch 0027: what a CONNECT needs to know about the slots without walking them. */
+    host -> slotWords = (peerCount + 31) / 32;
+    for (host -> endpointChainCount = 1; host -> endpointChainCount < peerCount; host -> endpointChainCount *= 2) ;
+    host -> slotBits = (enet_uint32 *) enet_malloc ((3 * host -> slotWords + 1) * sizeof (enet_uint32));
+    host -> endpointChains = (enet_uint32 *) enet_malloc (host -> endpointChainCount * sizeof (enet_uint32));
+    if (host -> slotBits == NULL || host -> endpointChains == NULL)
+    {
+       enet_free (host -> slotBits);
+       enet_free (host -> endpointChains);
+       enet_free (host -> peers);
+       enet_free (host);
+
+       return NULL;
+    }
+    memset (host -> slotBits, 0, (3 * host -> slotWords + 1) * sizeof (enet_uint32));
+    memset (host -> endpointChains, 0, host -> endpointChainCount * sizeof (enet_uint32));
+
     host -> addressFamily = enet_host_address_family (address);
     host -> socket = enet_host_socket_create (address, host -> addressFamily);
     if (host -> socket == ENET_SOCKET_NULL && host -> addressFamily == ENET_ADDRESS_FAMILY_DUAL)
@@ -90,6 +107,8 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     }
     if (host -> socket == ENET_SOCKET_NULL)
     {
+       enet_free (host -> slotBits);
+       enet_free (host -> endpointChains);
        enet_free (host -> peers);
        enet_free (host);
 
@@ -121,8 +140,6 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> connectRecordCount = 0;
     host -> connectRecordSwept = 0;
     host -> connectRecordSlot = 0;
-    host -> connectAliasChains = NULL;
-    host -> connectAliasChainCount = 0;
     host -> connectTimeout = ENET_HOST_DEFAULT_CONNECT_TIMEOUT;
     host -> connectGuessWindow = 0;
     host -> connectGuesses = 0;
@@ -197,6 +214,103 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     return host;
 }
 
+#define ENET_SIP_ROTATE(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define ENET_SIP_ROUND \
+    do { \
+      v0 += v1; v1 = ENET_SIP_ROTATE (v1, 13); v1 ^= v0; v0 = ENET_SIP_ROTATE (v0, 32); \
+      v2 += v3; v3 = ENET_SIP_ROTATE (v3, 16); v3 ^= v2; \
+      v0 += v3; v3 = ENET_SIP_ROTATE (v3, 21); v3 ^= v0; \
+      v2 += v1; v1 = ENET_SIP_ROTATE (v1, 17); v1 ^= v2; v2 = ENET_SIP_ROTATE (v2, 32); \
+    } while (0)
+
+/** Local patch (the handshake under a flood, PATCHES.md): SipHash-1-3 of two 64-bit words under
+    the host's secret, for the random sent times of VERIFY_CONNECT (of a counter) and the hash
+    tables the handshake keeps (of an address), which an attacker can neither predict nor aim at.
+*/
+unsigned long long
+enet_host_hash (const ENetHost * host, unsigned long long a, unsigned long long b)
+{
+    unsigned long long k0 = ((unsigned long long) host -> connectSecret [0] << 32) | host -> connectSecret [1],
+                       k1 = ((unsigned long long) host -> connectSecret [2] << 32) | host -> connectSecret [3],
+                       v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL,
+                       v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+
+    v3 ^= a; ENET_SIP_ROUND; v0 ^= a;
+    v3 ^= b; ENET_SIP_ROUND; v0 ^= b;
+    v3 ^= 16ULL << 56; ENET_SIP_ROUND; v0 ^= 16ULL << 56;
+    v2 ^= 0xFF;
+    ENET_SIP_ROUND; ENET_SIP_ROUND; ENET_SIP_ROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/** Local patch: keeps the host's bitmaps of its slots up to date for one peer: free, free and
+    reserved by a connection record, and unverified (half-open, its handshake not echoed yet).
+    Called wherever one of those changes, so that a CONNECT finds a slot without walking them.
+*/
+void
+enet_host_sync_slot (ENetHost * host, ENetPeer * peer)
+{
+    size_t word = peer -> incomingPeerID / 32;
+    enet_uint32 bit = 1u << (peer -> incomingPeerID % 32),
+                * freeBits = host -> slotBits,
+                * reservedBits = & host -> slotBits [host -> slotWords],
+                * unverifiedBits = & host -> slotBits [2 * host -> slotWords];
+    int isFree = peer -> state == ENET_PEER_STATE_DISCONNECTED;
+
+    freeBits [word] = isFree ? freeBits [word] | bit : freeBits [word] & ~ bit;
+    reservedBits [word] = isFree && peer -> connectReservation != 0 ? reservedBits [word] | bit : reservedBits [word] & ~ bit;
+    unverifiedBits [word] = peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && (peer -> flags & ENET_PEER_FLAG_UNVERIFIED) ?
+                              unverifiedBits [word] | bit : unverifiedBits [word] & ~ bit;
+}
+
+/** Local patch: the chain of host -> endpointChains that holds an address and port's peers. */
+enet_uint32
+enet_host_endpoint_chain (ENetHost * host, const ENetAddress * address)
+{
+    unsigned long long a, b;
+
+    memcpy (& a, address -> host, sizeof (a));
+    memcpy (& b, address -> host + sizeof (a), sizeof (b));
+    b ^= ((unsigned long long) address -> port << 48) ^ 0x656e64ULL;
+    return (enet_uint32) (enet_host_hash (host, a, b) & (host -> endpointChainCount - 1));
+}
+
+/** Local patch: puts a peer in use into the host's index of peers by address and port (or
+    moves it there when its address changed), so that the peers of one endpoint are found
+    without walking the slots. */
+void
+enet_host_index_peer (ENetHost * host, ENetPeer * peer)
+{
+    if (peer -> flags & ENET_PEER_FLAG_INDEXED)
+      enet_host_unindex_peer (host, peer);
+
+    peer -> endpointChain = enet_host_endpoint_chain (host, & peer -> address);
+    peer -> endpointNext = host -> endpointChains [peer -> endpointChain];
+    host -> endpointChains [peer -> endpointChain] = (enet_uint32) (peer - host -> peers) + 1;
+    peer -> flags |= ENET_PEER_FLAG_INDEXED;
+}
+
+void
+enet_host_unindex_peer (ENetHost * host, ENetPeer * peer)
+{
+    enet_uint32 * link = & host -> endpointChains [peer -> endpointChain],
+                index = (enet_uint32) (peer - host -> peers) + 1;
+
+    if (! (peer -> flags & ENET_PEER_FLAG_INDEXED))
+      return;
+    while (* link != 0)
+    {
+       if (* link == index)
+       {
+          * link = peer -> endpointNext;
+          break;
+       }
+       link = & host -> peers [* link - 1].endpointNext;
+    }
+    peer -> endpointNext = 0;
+    peer -> flags &= ~ ENET_PEER_FLAG_INDEXED;
+}
+
 /** Destroys the host and all resources associated with it.
     @param host pointer to the host to destroy
 */
@@ -224,8 +338,8 @@ enet_host_destroy (ENetHost * host)
       enet_free (host -> connectRecords);
     if (host -> connectRecordChains != NULL)
       enet_free (host -> connectRecordChains);
-    if (host -> connectAliasChains != NULL)
-      enet_free (host -> connectAliasChains);
+    enet_free (host -> endpointChains);
+    enet_free (host -> slotBits);
     enet_free (host -> peers);
     enet_free (host);
 }
@@ -252,7 +366,7 @@ enet_host_random (ENetHost * host)
 ENetPeer *
 enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelCount, enet_uint32 data)
 {
-    ENetPeer * currentPeer, * peer;
+    ENetPeer * currentPeer;
     ENetChannel * channel;
     ENetProtocol command;
 
@@ -262,22 +376,10 @@ enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelC
     if (channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       channelCount = ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT;
 
-    /* A free slot that no connection record offers, if there is one (local patch 0027): a
-       record's client that echoes would find the slot taken and be refused. */
-    currentPeer = NULL;
-    for (peer = host -> peers;
-         peer < & host -> peers [host -> peerCount];
-         ++ peer)
-    {
-       if (peer -> state == ENET_PEER_STATE_DISCONNECTED &&
-           (currentPeer == NULL || currentPeer -> connectReservation != 0))
-       {
-         currentPeer = peer;
-         if (currentPeer -> connectReservation == 0)
-           break;
-       }
-    }
-
+    /* A free slot whose id no connection record reserves, and never one that the remote
+       endpoint sends to already (local patch 0027): its datagrams for that id would reach this
+       peer, which checks no session while connecting. */
+    currentPeer = enet_host_free_slot (host, address);
     if (currentPeer == NULL)
       return NULL;
 
@@ -287,6 +389,8 @@ enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelC
     currentPeer -> channelCount = channelCount;
     currentPeer -> state = ENET_PEER_STATE_CONNECTING;
     currentPeer -> address = * address;
+    enet_host_index_peer (host, currentPeer);
+    enet_host_sync_slot (host, currentPeer);
     currentPeer -> connectID = enet_host_random (host);
     currentPeer -> mtu = host -> mtu;
 

@@ -684,33 +684,17 @@ enet_peer_on_disconnect (ENetPeer * peer)
     }
 }
 
-/* Local patch 0027: a peer whose client addresses it by another slot's id (its record's
-   offer, taken meanwhile by someone else) leaves the host's alias chains when its slot is
-   reset, and that id remembers the peer's sessions as its last offered ones, so that the next
+/* Local patch 0027: a peer whose client addresses it by another slot's id (its record's offer,
+   taken meanwhile by someone else) leaves that id remembering its sessions, so that the next
    connection offered it gets others than the late datagrams of this one (whose DISCONNECT may
    have been lost). */
 static void
-enet_peer_unalias (ENetPeer * peer)
+enet_peer_forget_alias (ENetPeer * peer)
 {
-    ENetHost * host = peer -> host;
-    ENetPeer * label = & host -> peers [peer -> connectAlias];
-    enet_uint32 * link = & host -> connectAliasChains [peer -> connectAliasChain],
-                index = (enet_uint32) (peer - host -> peers) + 1;
+    ENetPeer * label = & peer -> host -> peers [peer -> connectAlias];
 
     label -> offeredIncomingSessionID = peer -> outgoingSessionID;
     label -> offeredOutgoingSessionID = peer -> incomingSessionID;
-
-    while (* link != 0)
-    {
-       if (* link == index)
-       {
-          * link = peer -> connectAliasNext;
-          break;
-       }
-       link = & host -> peers [* link - 1].connectAliasNext;
-    }
-    peer -> connectAliasNext = 0;
-    peer -> flags &= ~ ENET_PEER_FLAG_ALIASED;
 }
 
 /** Forcefully disconnects a peer.
@@ -769,13 +753,15 @@ enet_peer_reset (ENetPeer * peer)
     peer -> eventData = 0;
     enet_peer_release_waiting_data (peer, peer -> totalWaitingData);
     if (peer -> flags & ENET_PEER_FLAG_ALIASED)
-      enet_peer_unalias (peer);
+      enet_peer_forget_alias (peer);
+    enet_host_unindex_peer (peer -> host, peer);
     peer -> flags = 0;
     memset (& peer -> handshake, 0, sizeof (peer -> handshake));
 
     memset (peer -> unsequencedWindow, 0, sizeof (peer -> unsequencedWindow));
     
     enet_peer_reset_queues (peer);
+    enet_host_sync_slot (peer -> host, peer);
 }
 
 /** Sends a ping request to a peer.

@@ -281,37 +281,10 @@ enet_protocol_peer_unverified (const ENetPeer * peer)
 
 typedef unsigned long long enet_protocol_uint64;
 
-#define ENET_SIP_ROTATE(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define ENET_SIP_ROUND \
-    do { \
-      v0 += v1; v1 = ENET_SIP_ROTATE (v1, 13); v1 ^= v0; v0 = ENET_SIP_ROTATE (v0, 32); \
-      v2 += v3; v3 = ENET_SIP_ROTATE (v3, 16); v3 ^= v2; \
-      v0 += v3; v3 = ENET_SIP_ROTATE (v3, 21); v3 ^= v0; \
-      v2 += v1; v1 = ENET_SIP_ROTATE (v1, 17); v1 ^= v2; v2 = ENET_SIP_ROTATE (v2, 32); \
-    } while (0)
-
-/* SipHash-1-3 of two 64-bit words under the host's secret: the random sent times (of a counter)
-   and the record table's hash (of an address), which an attacker can neither predict nor aim at. */
-static enet_protocol_uint64
-enet_protocol_connect_hash (const ENetHost * host, enet_protocol_uint64 a, enet_protocol_uint64 b)
-{
-    enet_protocol_uint64 k0 = ((enet_protocol_uint64) host -> connectSecret [0] << 32) | host -> connectSecret [1],
-                k1 = ((enet_protocol_uint64) host -> connectSecret [2] << 32) | host -> connectSecret [3],
-                v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL,
-                v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-
-    v3 ^= a; ENET_SIP_ROUND; v0 ^= a;
-    v3 ^= b; ENET_SIP_ROUND; v0 ^= b;
-    v3 ^= 16ULL << 56; ENET_SIP_ROUND; v0 ^= 16ULL << 56;
-    v2 ^= 0xFF;
-    ENET_SIP_ROUND; ENET_SIP_ROUND; ENET_SIP_ROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static enet_uint16
 enet_protocol_connect_sent_time (ENetHost * host)
 {
-    return (enet_uint16) enet_protocol_connect_hash (host, enet_host_random (host), host -> serviceTime);
+    return (enet_uint16) enet_host_hash (host, enet_host_random (host), host -> serviceTime);
 }
 
 /* Someone is guessing echoes when ENET_HOST_CONNECT_GUESS_LIMIT wrong ones, from any source,
@@ -501,50 +474,44 @@ enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * ha
 {
     enet_uint32 age = ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> startTime);
 
-    return age >= host -> connectTimeout && (handshake -> heard || age >= 2 * host -> connectTimeout);
+    return age >= handshake -> lifetime && (handshake -> heard || age >= 2 * handshake -> lifetime);
 }
 
 /* The session IDs a CONNECT gets through a slot's id, as stock ENet chooses them: the next ones
    after what the client asks (or the slot's last), skipping the slot's last; and here also
    skipping the last ones a client of that id may still send with although it has no peer
    (local patch 0027: a handshake that ended after its client was heard, or a peer aliased away,
-   never set the slot's own), so that its late datagrams are not taken for the new one's. */
+   never set the slot's own), so that its late datagrams are not taken for the new one's. Two
+   bits cannot remember more: see docs/handshake.md, "Known limits". */
 static enet_uint8
-enet_protocol_next_session (enet_uint8 requested, enet_uint8 last, unsigned avoid)
+enet_protocol_next_session (enet_uint8 requested, enet_uint8 last, enet_uint8 late)
 {
     enet_uint8 sessionID = (requested + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
-    int tries;
 
-    if (last < 4)
-      avoid |= 1u << last;
-    if ((avoid & 15) == 15)
-      avoid = last < 4 ? 1u << last : 0;
-    for (tries = 0; tries < 4 && (avoid & (1u << sessionID)); ++ tries)
+    if (sessionID == last)
       sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    if (sessionID == late)
+    {
+      sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+      if (sessionID == last)
+        sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
+    }
     return sessionID;
 }
 
-/* `avoidIncoming` and `avoidOutgoing` are sets (bit per session) that the caller knows a late
-   client of the received datagram's endpoint may use under this id. */
 static void
-enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * command, unsigned avoidIncoming, unsigned avoidOutgoing,
-                                enet_uint8 * incomingSessionID, enet_uint8 * outgoingSessionID)
+enet_protocol_connect_sessions (const ENetPeer * peer, const ENetProtocol * command, enet_uint8 * incomingSessionID, enet_uint8 * outgoingSessionID)
 {
-    if (peer -> offeredIncomingSessionID < 4)
-      avoidIncoming |= 1u << peer -> offeredIncomingSessionID;
-    if (peer -> offeredOutgoingSessionID < 4)
-      avoidOutgoing |= 1u << peer -> offeredOutgoingSessionID;
     * incomingSessionID = enet_protocol_next_session (command -> connect.incomingSessionID == 0xFF ? peer -> outgoingSessionID : command -> connect.incomingSessionID,
-                                                      peer -> outgoingSessionID, avoidIncoming);
+                                                      peer -> outgoingSessionID, peer -> offeredIncomingSessionID);
     * outgoingSessionID = enet_protocol_next_session (command -> connect.outgoingSessionID == 0xFF ? peer -> incomingSessionID : command -> connect.outgoingSessionID,
-                                                      peer -> incomingSessionID, avoidOutgoing);
+                                                      peer -> incomingSessionID, peer -> offeredOutgoingSessionID);
 }
 
 /* A handshake for a CONNECT through a slot: the VERIFY_CONNECT that answers it, built now from the
    host's settings as stock ENet builds it, and the rest of what the peer will need. */
 static void
-enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, const ENetPeer * slot, const ENetProtocol * command,
-                                unsigned avoidIncoming, unsigned avoidOutgoing)
+enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, const ENetPeer * slot, const ENetProtocol * command)
 {
     size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
     enet_uint32 mtu = ENET_NET_TO_HOST_32 (command -> connect.mtu), windowSize;
@@ -583,7 +550,7 @@ enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, cons
     verify -> header.channelID = 0xFF;
     verify -> header.reliableSequenceNumber = ENET_HOST_TO_NET_16 (1);
     verify -> outgoingPeerID = ENET_HOST_TO_NET_16 (slot -> incomingPeerID);
-    enet_protocol_connect_sessions (slot, command, avoidIncoming, avoidOutgoing, & verify -> incomingSessionID, & verify -> outgoingSessionID);
+    enet_protocol_connect_sessions (slot, command, & verify -> incomingSessionID, & verify -> outgoingSessionID);
     verify -> mtu = ENET_HOST_TO_NET_32 (mtu);
     verify -> windowSize = ENET_HOST_TO_NET_32 (windowSize);
     verify -> channelCount = ENET_HOST_TO_NET_32 (channelCount);
@@ -599,6 +566,7 @@ enet_protocol_handshake_create (ENetHost * host, ENetHandshake * handshake, cons
     handshake -> outgoingBandwidth = ENET_NET_TO_HOST_32 (command -> connect.outgoingBandwidth);
     handshake -> clientPeerID = ENET_NET_TO_HOST_16 (command -> connect.outgoingPeerID);
     handshake -> startTime = ENET_MAX (host -> serviceTime, 1);
+    handshake -> lifetime = host -> connectTimeout;
     handshake -> sentTimes [0] = enet_protocol_connect_sent_time (host);
     do handshake -> sentTimes [1] = enet_protocol_connect_sent_time (host);
     while (handshake -> sentTimes [1] == handshake -> sentTimes [0]);
@@ -622,6 +590,8 @@ enet_protocol_setup_connect_peer (ENetHost * host, ENetPeer * peer, const ENetAd
     peer -> state = ENET_PEER_STATE_ACKNOWLEDGING_CONNECT;
     peer -> connectID = verify -> connectID;
     peer -> address = * address;
+    enet_host_index_peer (host, peer);
+    enet_host_sync_slot (host, peer);
     peer -> mtu = ENET_NET_TO_HOST_32 (verify -> mtu);
     peer -> outgoingPeerID = handshake -> clientPeerID;
     peer -> incomingBandwidth = handshake -> incomingBandwidth;
@@ -729,6 +699,7 @@ static void
 enet_protocol_complete_handshake (ENetHost * host, ENetEvent * event, ENetPeer * peer, const ENetHandshake * handshake)
 {
     peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
+    enet_host_sync_slot (host, peer);
     peer -> outgoingReliableSequenceNumber = 1;
     enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> answerTime));
     peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
@@ -772,7 +743,7 @@ enet_protocol_connect_record_chain (ENetHost * host, const ENetAddress * address
     memcpy (& a, address -> host, sizeof (a));
     memcpy (& b, address -> host + sizeof (a), sizeof (b));
     b ^= (enet_protocol_uint64) address -> port << 48;
-    return & host -> connectRecordChains [enet_protocol_connect_hash (host, a, b) & (host -> connectRecordLimit - 1)];
+    return & host -> connectRecordChains [enet_host_hash (host, a, b) & (host -> connectRecordLimit - 1)];
 }
 
 /* A record is found until its handshake's longest life is over; a heard one past
@@ -781,36 +752,16 @@ static int
 enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * host -> connectTimeout;
+           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime;
 }
 
-/* Releases the slot a record reserved; the caller ends its handshake. The record stays in its
-   hash chain until its place in the ring is taken (enet_protocol_recycle_connect_record): an
-   ended record still says which sessions its client may use late (enet_protocol_late_sessions). */
+/* Takes a record out of its hash chain and releases the slot it reserved; the caller ends its
+   handshake. Its place in the ring stays taken until the ring's head reaches it. */
 static void
 enet_protocol_release_connect_record (ENetHost * host, ENetConnectRecord * record)
 {
-    enet_uint32 index = (enet_uint32) (record - host -> connectRecords) + 1;
+    enet_uint32 index = (enet_uint32) (record - host -> connectRecords) + 1, * link;
     enet_uint16 slot = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
-
-    if (slot < host -> peerCount && host -> peers [slot].connectReservation == index)
-      host -> peers [slot].connectReservation = 0;
-}
-
-/* Takes the ring's oldest record out of its chain and out of the ring, ending its handshake
-   first if it is live (evicted: its client may have been told it joined). */
-static void
-enet_protocol_recycle_connect_record (ENetHost * host)
-{
-    ENetConnectRecord * record = & host -> connectRecords [host -> connectRecordHead];
-    enet_uint32 index = host -> connectRecordHead + 1, * link;
-
-    if (record -> handshake.startTime != 0)
-    {
-       ++ host -> connectRecordsEvicted;
-       enet_protocol_release_connect_record (host, record);
-       enet_protocol_handshake_end (host, & record -> address, & record -> handshake, 1);
-    }
 
     for (link = enet_protocol_connect_record_chain (host, & record -> address);
          * link != 0;
@@ -823,6 +774,27 @@ enet_protocol_recycle_connect_record (ENetHost * host)
        }
     }
     record -> next = 0;
+
+    if (slot < host -> peerCount && host -> peers [slot].connectReservation == index)
+    {
+      host -> peers [slot].connectReservation = 0;
+      enet_host_sync_slot (host, & host -> peers [slot]);
+    }
+}
+
+/* Frees the ring's oldest place, ending its record's handshake first if it is live (evicted: its
+   client may have been told it joined). */
+static void
+enet_protocol_recycle_connect_record (ENetHost * host)
+{
+    ENetConnectRecord * record = & host -> connectRecords [host -> connectRecordHead];
+
+    if (record -> handshake.startTime != 0)
+    {
+       ++ host -> connectRecordsEvicted;
+       enet_protocol_release_connect_record (host, record);
+       enet_protocol_handshake_end (host, & record -> address, & record -> handshake, 1);
+    }
 
     host -> connectRecordHead = (host -> connectRecordHead + 1) & (host -> connectRecordLimit - 1);
     -- host -> connectRecordCount;
@@ -856,34 +828,6 @@ enet_protocol_sweep_connect_records (ENetHost * host)
           enet_protocol_end_connect_record (host, record, 0);
        }
        ++ host -> connectRecordSwept;
-    }
-}
-
-/* The sessions that clients of the received datagram's endpoint had under `label` in handshakes
-   that ended and are still in the ring: one of them may have been told it joined and never got
-   its DISCONNECT, and still send with them. A new handshake of that endpoint avoids them. */
-static void
-enet_protocol_late_sessions (ENetHost * host, enet_uint16 label, unsigned * avoidIncoming, unsigned * avoidOutgoing)
-{
-    enet_uint32 index;
-
-    * avoidIncoming = * avoidOutgoing = 0;
-    if (host -> connectRecords == NULL)
-      return;
-
-    for (index = * enet_protocol_connect_record_chain (host, & host -> receivedAddress);
-         index != 0;
-         index = host -> connectRecords [index - 1].next)
-    {
-       const ENetConnectRecord * record = & host -> connectRecords [index - 1];
-
-       if (record -> handshake.startTime != 0 ||
-           ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID) != label ||
-           record -> address.port != host -> receivedAddress.port ||
-           memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
-         continue;
-       * avoidIncoming |= 1u << (record -> handshake.verify.incomingSessionID & 3);
-       * avoidOutgoing |= 1u << (record -> handshake.verify.outgoingSessionID & 3);
     }
 }
 
@@ -923,7 +867,7 @@ enet_protocol_find_connect_record (ENetHost * host, int byConnectID, enet_uint32
    needed and never grows; when it is full, the oldest record is replaced, and its client, which
    may have been told it joined, is told it did not. */
 static ENetConnectRecord *
-enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command, ENetPeer * slot, unsigned avoidIncoming, unsigned avoidOutgoing)
+enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command, ENetPeer * slot)
 {
     ENetConnectRecord * record;
     enet_uint32 * chain, index;
@@ -955,12 +899,15 @@ enet_protocol_add_connect_record (ENetHost * host, const ENetProtocol * command,
     record = & host -> connectRecords [index];
 
     record -> address = host -> receivedAddress;
-    enet_protocol_handshake_create (host, & record -> handshake, slot, command, avoidIncoming, avoidOutgoing);
+    enet_protocol_handshake_create (host, & record -> handshake, slot, command);
     chain = enet_protocol_connect_record_chain (host, & record -> address);
     record -> next = * chain;
     * chain = index + 1;
     if (slot -> state == ENET_PEER_STATE_DISCONNECTED && slot -> connectReservation == 0)
+    {
       slot -> connectReservation = index + 1;
+      enet_host_sync_slot (host, slot);
+    }
     return record;
 }
 
@@ -1055,178 +1002,167 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
     return 0;
 }
 
-/* The slot a new handshake offers, found in one pass over the slots (with the stock checks of a
-   CONNECT): the first free slot no live record reserves, which it reserves; else, for a record,
-   a free slot another record reserves or the slot of an unverified half-open peer, from a
-   rotating cursor on, which it offers without reserving. An offer only names the peer id its
-   client will send: the slot is chosen when the client echoes (enet_protocol_record_slot), so
-   two clients offered one slot both join while the host has room. */
-typedef struct _ENetConnectSlots
-{
-    ENetPeer * unreserved, * reserved, * unverified, * label;
-    size_t freeCount, unreservedCount, unverifiedCount, duplicatePeers;
-} ENetConnectSlots;
+/* Slots and ids (local patch 0027). The host keeps three bitmaps over its slots (free, free and
+   reserved by a live record, unverified: enet_host_sync_slot) and an index of its peers by
+   address and port (enet_host_index_peer), so that a CONNECT finds a slot, and the ids its
+   endpoint already uses, without walking the slots: a forged CONNECT costs the same on 4,095
+   slots as on one.
 
-/* Whether a live record reserves this free slot: every record that ends releases its
-   reservation, so the slot's own field says it without reading the table. */
-static int
-enet_protocol_connect_slot_reserved (const ENetPeer * peer)
-{
-    return peer -> connectReservation != 0;
-}
-
-/* The peer ids (labels) that the received datagram's endpoint, its address and port, already
-   sends to this host: those of its peers (their slot, or their alias) and of its live records
-   (the slot each offers); the peers only `withPeers` (a caller that walked them
-   already knows when none has that endpoint). Datagrams are told apart by endpoint, peer id and
-   session only, so a new handshake of that endpoint (a client host opening a second connection)
-   must not be offered one of them. Returns whether there is any. */
+   The slot a record offers is only the peer id its client will send: which slot the peer takes
+   is decided when the client echoes (enet_protocol_record_slot). If the offered one was taken
+   meanwhile, the peer takes another and is found by its alias: the offered id, with its client's
+   address and port. Nothing on the wire shows it: a server never sends its own peer id after
+   VERIFY_CONNECT. An aliased peer is never found by its own slot's id. Datagrams are told apart
+   by endpoint, peer id and session only, so an endpoint never gets an id it uses already. */
 #define ENET_PROTOCOL_LABEL_WORDS ((ENET_PROTOCOL_MAXIMUM_PEER_ID + 31) / 32)
 
-static int
-enet_protocol_endpoint_labels (ENetHost * host, enet_uint32 * used, int withPeers)
+enum
 {
-    ENetPeer * currentPeer;
-    enet_uint32 index;
-    int any = 0;
+    ENET_SLOT_FREE_UNRESERVED,
+    ENET_SLOT_FREE_RESERVED,
+    ENET_SLOT_FREE,
+    ENET_SLOT_UNVERIFIED,
+    ENET_SLOT_ANY
+};
 
-    memset (used, 0, ENET_PROTOCOL_LABEL_WORDS * sizeof (enet_uint32));
+static size_t
+enet_protocol_bit_count (enet_uint32 bits)
+{
+    bits = bits - ((bits >> 1) & 0x55555555);
+    bits = (bits & 0x33333333) + ((bits >> 2) & 0x33333333);
+    return (((bits + (bits >> 4)) & 0x0F0F0F0F) * 0x01010101) >> 24;
+}
 
-    for (currentPeer = host -> peers;
-         withPeers && currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
+/* Word `word` of a kind's bitmap. */
+static enet_uint32
+enet_protocol_slot_word (const ENetHost * host, int kind, size_t word)
+{
+    const enet_uint32 * bits = host -> slotBits;
+
+    switch (kind)
     {
-       enet_uint16 label;
-
-       if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED ||
-           currentPeer -> address.port != host -> receivedAddress.port ||
-           memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host)))
-         continue;
-       label = (currentPeer -> flags & ENET_PEER_FLAG_ALIASED) ? currentPeer -> connectAlias : currentPeer -> incomingPeerID;
-       used [label / 32] |= 1u << (label % 32);
-       any = 1;
+    case ENET_SLOT_FREE_UNRESERVED:
+       return bits [word] & ~ bits [host -> slotWords + word];
+    case ENET_SLOT_FREE_RESERVED:
+       return bits [host -> slotWords + word];
+    case ENET_SLOT_FREE:
+       return bits [word];
+    case ENET_SLOT_UNVERIFIED:
+       return bits [2 * host -> slotWords + word];
+    default:
+       return word + 1 < host -> slotWords || host -> peerCount % 32 == 0 ? 0xFFFFFFFF : (1u << (host -> peerCount % 32)) - 1;
     }
-
-    if (host -> connectRecords != NULL)
-      for (index = * enet_protocol_connect_record_chain (host, & host -> receivedAddress);
-           index != 0;
-           index = host -> connectRecords [index - 1].next)
-      {
-         const ENetConnectRecord * record = & host -> connectRecords [index - 1];
-         enet_uint16 label = ENET_NET_TO_HOST_16 (record -> handshake.verify.outgoingPeerID);
-
-         if (! enet_protocol_connect_record_live (host, record) ||
-             record -> address.port != host -> receivedAddress.port ||
-             memcmp (record -> address.host, host -> receivedAddress.host, sizeof (record -> address.host)))
-           continue;
-         used [label / 32] |= 1u << (label % 32);
-         any = 1;
-      }
-
-    return any;
 }
 
-static int
-enet_protocol_label_used (const enet_uint32 * used, const ENetPeer * peer)
+static size_t
+enet_protocol_count_slots (const ENetHost * host, int kind)
 {
-    return used != NULL && (used [peer -> incomingPeerID / 32] & (1u << (peer -> incomingPeerID % 32)));
+    size_t word, count = 0;
+
+    for (word = 0; word < host -> slotWords; ++ word)
+      count += enet_protocol_bit_count (enet_protocol_slot_word (host, kind, word));
+    return count;
 }
 
-/* Whether a slot is a candidate for a new handshake's offer (see ENetConnectSlots): the first
-   free unreserved one, and a free reserved one and an unverified one from the cursor on. */
-static void
-enet_protocol_consider_slot (ENetHost * host, ENetConnectSlots * slots, ENetPeer * peer)
-{
-    ENetPeer * cursor = & host -> peers [host -> connectRecordSlot < host -> peerCount ? host -> connectRecordSlot : 0];
-
-    if (peer -> state == ENET_PEER_STATE_DISCONNECTED)
-    {
-        if (! enet_protocol_connect_slot_reserved (peer))
-        {
-            if (slots -> unreserved == NULL)
-              slots -> unreserved = peer;
-        }
-        else
-        if (slots -> reserved == NULL || (slots -> reserved < cursor && peer >= cursor))
-          slots -> reserved = peer;
-    }
-    else
-    if (enet_protocol_peer_unverified (peer) &&
-        (slots -> unverified == NULL || (slots -> unverified < cursor && peer >= cursor)))
-      slots -> unverified = peer;
-}
-
-/* The first slot id that the endpoint does not use (`used`), offered only as a label; NULL when
-   it uses them all. */
+/* The first slot of a kind from slot `start` on (wrapping round) whose id is not in `used`
+   (NULL: none is). */
 static ENetPeer *
-enet_protocol_unused_label (ENetHost * host, const enet_uint32 * used)
+enet_protocol_find_slot (ENetHost * host, int kind, size_t start, const enet_uint32 * used)
 {
-    ENetPeer * currentPeer;
+    size_t i, word;
 
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
-      if (! enet_protocol_label_used (used, currentPeer))
-        return currentPeer;
+    if (host -> slotWords == 0)
+      return NULL;
+
+    start %= host -> peerCount;
+    for (i = 0, word = start / 32; i <= host -> slotWords; ++ i, word = (word + 1) % host -> slotWords)
+    {
+       enet_uint32 bits = enet_protocol_slot_word (host, kind, word);
+       size_t bit;
+
+       if (used != NULL)
+         bits &= ~ used [word];
+       if (i == 0)
+         bits &= ~ 0u << (start % 32);
+       else
+       if (i == host -> slotWords)
+         bits &= (1u << (start % 32)) - 1;
+       if (bits == 0)
+         continue;
+       for (bit = 0; ! (bits & (1u << bit)); ++ bit) ;
+       return & host -> peers [word * 32 + bit];
+    }
     return NULL;
 }
 
-/* The candidates again, none of them a label in `used`. */
 static void
-enet_protocol_connect_candidates (ENetHost * host, const enet_uint32 * used, ENetConnectSlots * slots)
+enet_protocol_use_label (enet_uint32 * used, enet_uint16 label)
 {
-    ENetPeer * currentPeer;
-
-    slots -> unreserved = slots -> reserved = slots -> unverified = NULL;
-
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
-      if (! enet_protocol_label_used (used, currentPeer))
-        enet_protocol_consider_slot (host, slots, currentPeer);
+    used [label / 32] |= 1u << (label % 32);
 }
 
-/* Aliases (local patch 0027). The slot a record offers is only the peer id its client will send;
-   which slot the peer takes is decided when the client echoes. If the offered slot was taken
-   meanwhile, the peer takes another and is found by its alias: the offered id, with its client's
-   address and port, in hash chains under the host's key. Nothing on the wire shows it: a server
-   never sends its own peer id after VERIFY_CONNECT. */
-static enet_uint32
-enet_protocol_alias_chain (ENetHost * host, const ENetAddress * address, enet_uint16 alias)
+/* What an endpoint (address and port) has here: the ids it sends to (`used`: its peers' slots
+   or aliases, and its live records' offers), and the number of its live records (returned). For
+   a CONNECT (`connect` not NULL), also the peer or the live record that the same connection
+   (connect ID) has already, if any. */
+static size_t
+enet_protocol_endpoint_state (ENetHost * host, const ENetAddress * address, const ENetProtocol * connect,
+                              enet_uint32 * used, ENetPeer ** peer, ENetConnectRecord ** record)
 {
-    enet_protocol_uint64 a, b;
+    enet_uint32 index;
+    size_t records = 0;
 
-    memcpy (& a, address -> host, sizeof (a));
-    memcpy (& b, address -> host + sizeof (a), sizeof (b));
-    b ^= ((enet_protocol_uint64) address -> port << 48) ^ ((enet_protocol_uint64) alias << 32) ^ 0x616c696173ULL;
-    return (enet_uint32) (enet_protocol_connect_hash (host, a, b) & (host -> connectAliasChainCount - 1));
-}
+    memset (used, 0, ENET_PROTOCOL_LABEL_WORDS * sizeof (enet_uint32));
 
-static int
-enet_protocol_alias_peer (ENetHost * host, ENetPeer * peer, enet_uint16 alias)
-{
-    enet_uint32 chain;
-
-    if (host -> connectAliasChains == NULL)
+    for (index = host -> endpointChains [enet_host_endpoint_chain (host, address)];
+         index != 0;
+         index = host -> peers [index - 1].endpointNext)
     {
-       size_t count = 1;
+       ENetPeer * currentPeer = & host -> peers [index - 1];
 
-       while (count < host -> peerCount)
-         count *= 2;
-       host -> connectAliasChains = (enet_uint32 *) enet_malloc (count * sizeof (enet_uint32));
-       if (host -> connectAliasChains == NULL)
-         return -1;
-       memset (host -> connectAliasChains, 0, count * sizeof (enet_uint32));
-       host -> connectAliasChainCount = count;
+       if (currentPeer -> address.port != address -> port ||
+           memcmp (currentPeer -> address.host, address -> host, sizeof (address -> host)))
+         continue;
+       if (connect != NULL && currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
+           currentPeer -> connectID == connect -> connect.connectID)
+         * peer = currentPeer;
+       enet_protocol_use_label (used, (currentPeer -> flags & ENET_PEER_FLAG_ALIASED) ? currentPeer -> connectAlias : currentPeer -> incomingPeerID);
     }
 
-    chain = enet_protocol_alias_chain (host, & peer -> address, alias);
-    peer -> connectAlias = alias;
-    peer -> connectAliasChain = chain;
-    peer -> connectAliasNext = host -> connectAliasChains [chain];
-    host -> connectAliasChains [chain] = (enet_uint32) (peer - host -> peers) + 1;
-    peer -> flags |= ENET_PEER_FLAG_ALIASED;
-    return 0;
+    if (host -> connectRecords != NULL)
+      for (index = * enet_protocol_connect_record_chain (host, address);
+           index != 0;
+           index = host -> connectRecords [index - 1].next)
+      {
+         ENetConnectRecord * currentRecord = & host -> connectRecords [index - 1];
+
+         if (! enet_protocol_connect_record_live (host, currentRecord) ||
+             currentRecord -> address.port != address -> port ||
+             memcmp (currentRecord -> address.host, address -> host, sizeof (address -> host)))
+           continue;
+         if (connect != NULL && currentRecord -> handshake.verify.connectID == connect -> connect.connectID)
+           * record = currentRecord;
+         enet_protocol_use_label (used, ENET_NET_TO_HOST_16 (currentRecord -> handshake.verify.outgoingPeerID));
+         ++ records;
+      }
+
+    return records;
+}
+
+/** Local patch 0027: the slot for an outgoing connection to `address` (enet_host_connect): the
+    first free one that no live record reserves if there is one, else the first free one; never
+    one whose id that endpoint sends to already (its datagrams for that id would reach the new
+    peer, which checks no session while it connects). */
+ENetPeer *
+enet_host_free_slot (ENetHost * host, const ENetAddress * address)
+{
+    enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
+    ENetPeer * peer = NULL;
+    ENetConnectRecord * record = NULL;
+
+    enet_protocol_endpoint_state (host, address, NULL, used, & peer, & record);
+    peer = enet_protocol_find_slot (host, ENET_SLOT_FREE_UNRESERVED, 0, used);
+    return peer != NULL ? peer : enet_protocol_find_slot (host, ENET_SLOT_FREE, 0, used);
 }
 
 /* The peer that the received datagram's client addresses as `alias` with this session. */
@@ -1235,16 +1171,13 @@ enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 session
 {
     enet_uint32 index;
 
-    if (host -> connectAliasChains == NULL)
-      return NULL;
-
-    for (index = host -> connectAliasChains [enet_protocol_alias_chain (host, & host -> receivedAddress, alias)];
+    for (index = host -> endpointChains [enet_host_endpoint_chain (host, & host -> receivedAddress)];
          index != 0;
-         index = host -> peers [index - 1].connectAliasNext)
+         index = host -> peers [index - 1].endpointNext)
     {
        ENetPeer * peer = & host -> peers [index - 1];
 
-       if (peer -> connectAlias == alias &&
+       if ((peer -> flags & ENET_PEER_FLAG_ALIASED) && peer -> connectAlias == alias &&
            peer -> address.port == host -> receivedAddress.port &&
            ! memcmp (peer -> address.host, host -> receivedAddress.host, sizeof (peer -> address.host)) &&
            peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE &&
@@ -1255,7 +1188,7 @@ enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 session
 }
 
 /* The slot for a record's client that has echoed: the one it was offered if free; else another
-   free one (preferring one no record offers), addressed through an alias; else one held by an
+   free one (one no record reserves first), addressed through an alias; else one held by an
    unverified half-open peer (the offered one first), which gives way (a client that echoed beats
    one that has not: forged CONNECTs cannot keep a slot from anyone). Another slot's id does not
    matter: an aliased peer is never addressed by it. NULL when every slot holds a peer that passed
@@ -1263,30 +1196,16 @@ enet_protocol_find_alias (ENetHost * host, enet_uint16 alias, enet_uint8 session
 static ENetPeer *
 enet_protocol_record_slot (ENetHost * host, ENetPeer * offered)
 {
-    ENetPeer * currentPeer, * reserved = NULL, * unverified = NULL;
+    ENetPeer * peer;
 
     if (offered -> state == ENET_PEER_STATE_DISCONNECTED)
       return offered;
-
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
-    {
-       if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
-       {
-          if (! enet_protocol_connect_slot_reserved (currentPeer))
-            return currentPeer;
-          if (reserved == NULL)
-            reserved = currentPeer;
-       }
-       else
-       if (unverified == NULL && enet_protocol_peer_unverified (currentPeer))
-         unverified = currentPeer;
-    }
-
-    if (reserved != NULL)
-      return reserved;
-    return enet_protocol_peer_unverified (offered) ? offered : unverified;
+    peer = enet_protocol_find_slot (host, ENET_SLOT_FREE_UNRESERVED, 0, NULL);
+    if (peer == NULL)
+      peer = enet_protocol_find_slot (host, ENET_SLOT_FREE, 0, NULL);
+    if (peer == NULL)
+      peer = enet_protocol_peer_unverified (offered) ? offered : enet_protocol_find_slot (host, ENET_SLOT_UNVERIFIED, 0, NULL);
+    return peer;
 }
 
 /* Whether the address already has as many peers as the host allows (duplicatePeers; 0 while it
@@ -1298,6 +1217,9 @@ enet_protocol_source_full (ENetHost * host, const ENetAddress * address, const E
 {
     const ENetPeer * currentPeer;
     size_t duplicatePeers = 0;
+
+    if (host -> duplicatePeers >= host -> peerCount)
+      return 0;
 
     for (currentPeer = host -> peers;
          currentPeer < & host -> peers [host -> peerCount];
@@ -1336,12 +1258,16 @@ enet_protocol_accept_connect_record (ENetHost * host, ENetEvent * event, ENetCon
        enet_protocol_end_unverified_peer (host, peer, 1);
     }
 
-    if (enet_protocol_setup_connect_peer (host, peer, & record -> address, & record -> handshake) < 0 ||
-        (peer -> incomingPeerID != offered && enet_protocol_alias_peer (host, peer, offered) < 0))
+    if (enet_protocol_setup_connect_peer (host, peer, & record -> address, & record -> handshake) < 0)
     {
        enet_peer_reset (peer);
        enet_protocol_end_connect_record (host, record, 1);
        return NULL;
+    }
+    if (peer -> incomingPeerID != offered)
+    {
+       peer -> connectAlias = offered;
+       peer -> flags |= ENET_PEER_FLAG_ALIASED;
     }
 
     enet_protocol_complete_handshake (host, event, peer, & record -> handshake);
@@ -1439,101 +1365,59 @@ enet_protocol_handshake_datagram (ENetHost * host, const ENetAddress * address, 
 static ENetPeer *
 enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENetProtocol * command)
 {
-    size_t channelCount;
-    ENetPeer * currentPeer, * peer = NULL;
-    ENetConnectRecord * record;
-    ENetConnectSlots slots;
+    size_t channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount), records, unreserved, unverified;
+    ENetPeer * peer = NULL;
+    ENetConnectRecord * record = NULL;
     ENetHandshake handshake;
     ENetProtocol verifyCommand;
     enet_uint32 used [ENET_PROTOCOL_LABEL_WORDS];
-    int endpointPeers = 0, sameEndpoint;
-    unsigned avoidIncoming, avoidOutgoing;
-
-    channelCount = ENET_NET_TO_HOST_32 (command -> connect.channelCount);
 
     if (channelCount < ENET_PROTOCOL_MINIMUM_CHANNEL_COUNT ||
         channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       return NULL;
 
-    memset (& slots, 0, sizeof (slots));
+    /* A CONNECT without a peer id of the client's own asks for datagrams that no session tells
+       apart; no ENet client sends one (local patch 0024). */
+    if (host -> connectDefence && ENET_NET_TO_HOST_16 (command -> connect.outgoingPeerID) >= ENET_PROTOCOL_MAXIMUM_PEER_ID)
+      return NULL;
 
-    for (currentPeer = host -> peers;
-         currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
+    records = enet_protocol_endpoint_state (host, & host -> receivedAddress, command, used, & peer, & record);
+
+    /* The client's own retransmission: stock ENet ignores it and retransmits on its timer; an
+       unverified handshake answers it instead. */
+    if (peer != NULL)
     {
-        enet_protocol_consider_slot (host, & slots, currentPeer);
-
-        if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED)
+        if (enet_protocol_peer_unverified (peer))
         {
-            ++ slots.freeCount;
-            if (! enet_protocol_connect_slot_reserved (currentPeer))
-              ++ slots.unreservedCount;
-            continue;
+            enet_protocol_handshake_earn (host, & peer -> handshake);
+            enet_protocol_handshake_answer (host, & peer -> address, & peer -> handshake, enet_protocol_connect_guessing (host));
         }
-
-        sameEndpoint = currentPeer -> address.port == host -> receivedAddress.port &&
-                       ! memcmp (currentPeer -> address.host, host -> receivedAddress.host, sizeof (host -> receivedAddress.host));
-        endpointPeers |= sameEndpoint;
-
-        if (currentPeer -> state != ENET_PEER_STATE_CONNECTING &&
-            enet_address_same_source (& currentPeer -> address, & host -> receivedAddress))
-        {
-            if (sameEndpoint && currentPeer -> connectID == command -> connect.connectID)
-            {
-              /* The client's own retransmission: stock ENet ignores it and retransmits on its
-                 timer; an unverified peer answers it instead. */
-              if (enet_protocol_peer_unverified (currentPeer))
-              {
-                enet_protocol_handshake_earn (host, & currentPeer -> handshake);
-                enet_protocol_handshake_answer (host, & currentPeer -> address, & currentPeer -> handshake, enet_protocol_connect_guessing (host));
-              }
-              return NULL;
-            }
-
-            if (! enet_protocol_peer_unverified (currentPeer))
-              ++ slots.duplicatePeers;
-        }
-
-        if (enet_protocol_peer_unverified (currentPeer))
-          ++ slots.unverifiedCount;
-    }
-
-    record = enet_protocol_find_connect_record (host, 1, command -> connect.connectID, 0, 0);
-    if (record != NULL && enet_protocol_handshake_expired (host, & record -> handshake))
-    {
-        ++ host -> connectRecordsExpired;
-        enet_protocol_end_connect_record (host, record, 0);
         return NULL;
     }
     if (record != NULL)
     {
+        if (enet_protocol_handshake_expired (host, & record -> handshake))
+        {
+            ++ host -> connectRecordsExpired;
+            enet_protocol_end_connect_record (host, record, 0);
+            return NULL;
+        }
         enet_protocol_handshake_earn (host, & record -> handshake);
         enet_protocol_handshake_answer (host, & record -> address, & record -> handshake, enet_protocol_connect_guessing (host));
         return NULL;
     }
 
-    if (slots.duplicatePeers >= host -> duplicatePeers)
-      return NULL;
-
-    /* A client host's second connection: not through a peer id its first one sends. */
-    if (enet_protocol_endpoint_labels (host, used, endpointPeers))
-    {
-      enet_protocol_connect_candidates (host, used, & slots);
-      /* Every free or unverified slot has an id it uses: a record can still offer another id,
-         and take the free slot under an alias when its client echoes. */
-      if (slots.unreserved == NULL && slots.reserved == NULL && slots.unverified == NULL &&
-          (slots.freeCount > 0 || slots.unverifiedCount > 0))
-        slots.label = enet_protocol_unused_label (host, used);
-    }
+    /* The lowest free id no record reserves, as stock ENet takes the lowest free slot. */
+    peer = enet_protocol_find_slot (host, ENET_SLOT_FREE_UNRESERVED, 0, used);
 
     if (! host -> connectDefence)
     {
-        /* Stock ENet's handshake, in a slot no record offers if there is one. */
-        peer = slots.unreserved != NULL ? slots.unreserved : slots.reserved;
+        /* Stock ENet's handshake. */
         if (peer == NULL)
+          peer = enet_protocol_find_slot (host, ENET_SLOT_FREE, 0, used);
+        if (peer == NULL || enet_protocol_source_full (host, & host -> receivedAddress, NULL))
           return NULL;
-        enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
-        enet_protocol_handshake_create (host, & handshake, peer, command, avoidIncoming, avoidOutgoing);
+        enet_protocol_handshake_create (host, & handshake, peer, command);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & handshake) < 0)
           return NULL;
         verifyCommand.verifyConnect = handshake.verify;
@@ -1542,33 +1426,47 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     }
 
     /* Under pressure, when unverified peers hold half the slots that nothing else holds or
-       offers, a CONNECT gets a record instead of a slot: a flood then fills the table, not the
+       reserves, a CONNECT gets a record instead of a slot: a flood then fills the table, not the
        host. */
-    if (slots.unreserved != NULL &&
-        (host -> connectRecordLimit == 0 || slots.unverifiedCount * 2 < slots.unreservedCount + slots.unverifiedCount))
+    unreserved = enet_protocol_count_slots (host, ENET_SLOT_FREE_UNRESERVED);
+    unverified = enet_protocol_count_slots (host, ENET_SLOT_UNVERIFIED);
+    if (peer != NULL &&
+        (host -> connectRecordLimit == 0 || unverified * 2 < unreserved + unverified))
     {
-        peer = slots.unreserved;
-        enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
-        enet_protocol_handshake_create (host, & peer -> handshake, peer, command, avoidIncoming, avoidOutgoing);
+        if (enet_protocol_source_full (host, & host -> receivedAddress, NULL))
+          return NULL;
+        enet_protocol_handshake_create (host, & peer -> handshake, peer, command);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & peer -> handshake) < 0)
           return NULL;
         peer -> flags |= ENET_PEER_FLAG_UNVERIFIED;
+        enet_host_sync_slot (host, peer);
         peer -> outgoingReliableSequenceNumber = 1;
         enet_protocol_handshake_answer (host, & peer -> address, & peer -> handshake, enet_protocol_connect_guessing (host));
         /* Nothing else in the CONNECT's datagram can be an echo of what was just sent. */
         return NULL;
     }
 
-    if (host -> connectRecordLimit == 0)
+    /* A record: for a free id no record reserves, or one offered again (a free reserved id, an
+       unverified peer's id, from a rotating cursor on; or, when the endpoint uses all of those,
+       any id it does not use), the slot then chosen at the echo. Too many live records of one
+       endpoint (ENET_HOST_CONNECT_ENDPOINT_RECORDS) and it waits for one to end: a client host
+       needs few, and every CONNECT of the endpoint walks them. Who is refused for having too many
+       peers of its address is decided at the echo too. */
+    if (host -> connectRecordLimit == 0 || records >= ENET_HOST_CONNECT_ENDPOINT_RECORDS)
       return NULL;
-
-    peer = slots.unreserved != NULL ? slots.unreserved : (slots.reserved != NULL ? slots.reserved : (slots.unverified != NULL ? slots.unverified : slots.label));
     if (peer == NULL)
-      return NULL;
-    host -> connectRecordSlot = peer -> incomingPeerID + 1;
+    {
+        peer = enet_protocol_find_slot (host, ENET_SLOT_FREE_RESERVED, host -> connectRecordSlot, used);
+        if (peer == NULL)
+          peer = enet_protocol_find_slot (host, ENET_SLOT_UNVERIFIED, host -> connectRecordSlot, used);
+        if (peer == NULL && (unverified > 0 || enet_protocol_count_slots (host, ENET_SLOT_FREE) > 0))
+          peer = enet_protocol_find_slot (host, ENET_SLOT_ANY, host -> connectRecordSlot, used);
+        if (peer == NULL)
+          return NULL;
+        host -> connectRecordSlot = peer -> incomingPeerID + 1;
+    }
 
-    enet_protocol_late_sessions (host, peer -> incomingPeerID, & avoidIncoming, & avoidOutgoing);
-    record = enet_protocol_add_connect_record (host, command, peer, avoidIncoming, avoidOutgoing);
+    record = enet_protocol_add_connect_record (host, command, peer);
     if (record != NULL)
       enet_protocol_handshake_answer (host, & record -> address, & record -> handshake, enet_protocol_connect_guessing (host));
     return NULL;
@@ -2308,7 +2206,14 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 
     if (peer != NULL)
     {
-       peer -> address = host -> receivedAddress;
+       /* Only a peer connecting to a broadcast address hears from another one; the host's index of
+          peers by address follows it (local patch 0027). */
+       if (peer -> address.port != host -> receivedAddress.port ||
+           memcmp (peer -> address.host, host -> receivedAddress.host, sizeof (peer -> address.host)))
+       {
+          peer -> address = host -> receivedAddress;
+          enet_host_index_peer (host, peer);
+       }
        peer -> incomingDataTotal += host -> receivedDataLength;
     }
 

@@ -239,6 +239,7 @@ enum
    ENET_HOST_DEFAULT_CONNECT_TIMEOUT      = 5000,  /**< local patch: how long an unverified handshake lives */
    ENET_HOST_CONNECT_ANSWERS              = 8,     /**< local patch: most VERIFY_CONNECTs sent for one unverified handshake */
    ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that end an unverified handshake */
+   ENET_HOST_CONNECT_ENDPOINT_RECORDS     = 8,     /**< local patch: live records one address and port may have (more CONNECTs wait) */
    ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes (from anyone) in a window that make every handshake need a second echo */
    ENET_HOST_CONNECT_GUESS_WINDOW         = 10000, /**< local patch: that window, in ms */
    ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
@@ -298,7 +299,8 @@ typedef enum _ENetPeerFlag
    ENET_PEER_FLAG_NEEDS_DISPATCH   = (1 << 0),
    ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1),
    ENET_PEER_FLAG_UNVERIFIED       = (1 << 2), /**< local patch: half-open, its client has not echoed the handshake's sent times yet */
-   ENET_PEER_FLAG_ALIASED          = (1 << 3)  /**< local patch: its client addresses it as connectAlias, the slot its record offered */
+   ENET_PEER_FLAG_ALIASED          = (1 << 3), /**< local patch: its client addresses it as connectAlias, the slot its record offered */
+   ENET_PEER_FLAG_INDEXED          = (1 << 4)  /**< local patch: in the host's index of peers by address and port */
 } ENetPeerFlag;
 
 /** Local patch: the server's side of a handshake that its client has not completed yet by
@@ -315,6 +317,7 @@ typedef struct _ENetHandshake
    enet_uint32   outgoingBandwidth;     /**< the client's, from its CONNECT */
    enet_uint32   startTime;             /**< when the CONNECT came (never 0); the handshake ends connectTimeout later */
    enet_uint32   answerTime;            /**< when the last VERIFY_CONNECT went, for the first round-trip sample */
+   enet_uint32   lifetime;              /**< the host's connectTimeout when the CONNECT came: the handshake lives that long once heard, twice as long if not */
    enet_uint16   clientPeerID;          /**< the client's own peer id (the CONNECT's outgoingPeerID), where a DISCONNECT goes */
    enet_uint16   sentTimes [2];         /**< the random sent times of its VERIFY_CONNECTs; the second is sent only under a guessing attack */
    enet_uint16   credit;                /**< bytes of answer the client's address has earned (3 per byte received, on the wire) */
@@ -399,8 +402,8 @@ typedef struct _ENetPeer
    ENetHandshake handshake;             /**< local patch: the handshake of an unverified half-open peer */
    enet_uint32   connectReservation;    /**< local patch: the record (index + 1) whose offer reserved this free slot, 0: none */
    enet_uint16   connectAlias;          /**< local patch: with ENET_PEER_FLAG_ALIASED, the peer id its client sends (another slot's) */
-   enet_uint32   connectAliasChain;     /**< local patch: the hash chain of host -> connectAliasChains it is in */
-   enet_uint32   connectAliasNext;      /**< local patch: the next aliased peer of that chain, as index + 1 (0: none) */
+   enet_uint32   endpointChain;         /**< local patch: with ENET_PEER_FLAG_INDEXED, its chain of host -> endpointChains */
+   enet_uint32   endpointNext;          /**< local patch: the next peer of that chain, as index + 1 (0: none) */
    enet_uint8    offeredIncomingSessionID; /**< local patch: the sessions a client may still send under this slot's id without a peer behind it (a handshake ended after its client was heard, a peer aliased away), or 0xFF */
    enet_uint8    offeredOutgoingSessionID;
 } ENetPeer;
@@ -502,8 +505,10 @@ typedef struct _ENetHost
    size_t               connectRecordCount;          /**< local patch: records from the oldest on, live or ended */
    size_t               connectRecordSwept;          /**< local patch: of those, how many from the oldest on have ended */
    size_t               connectRecordSlot;           /**< local patch: where the search for a slot to offer again starts */
-   enet_uint32 *        connectAliasChains;          /**< local patch: aliased peers (index + 1) by the keyed hash of address, port and alias (allocated at the first alias) */
-   size_t               connectAliasChainCount;      /**< local patch: chains in connectAliasChains, a power of 2 */
+   enet_uint32 *        endpointChains;              /**< local patch: the peers in use (index + 1) by the keyed hash of address and port */
+   size_t               endpointChainCount;          /**< local patch: chains in endpointChains, a power of 2 */
+   enet_uint32 *        slotBits;                    /**< local patch: three bitmaps of slotWords words over the slots: free, free and reserved by a record, unverified */
+   size_t               slotWords;                   /**< local patch: words in each of those bitmaps */
    enet_uint32          connectTimeout;              /**< local patch: how long an unverified handshake lives, in ms */
    enet_uint32          connectSecret [4];           /**< local patch: the random key behind sent times and the record table's hash */
    enet_uint32          connectGuessWindow;          /**< local patch: when the current window of wrong echoes began (0: none yet) */
@@ -711,6 +716,12 @@ extern   int        enet_host_connect_defence (ENetHost *, int, size_t, enet_uin
 extern  enet_uint32 enet_host_random_seed (void);
 extern  void enet_host_random_secret (enet_uint32 *, size_t);
 extern  int enet_address_same_source (const ENetAddress *, const ENetAddress *);
+extern  unsigned long long enet_host_hash (const ENetHost *, unsigned long long, unsigned long long);
+extern  void enet_host_sync_slot (ENetHost *, ENetPeer *);
+extern  void enet_host_index_peer (ENetHost *, ENetPeer *);
+extern  enet_uint32 enet_host_endpoint_chain (ENetHost *, const ENetAddress *);
+extern  void enet_host_unindex_peer (ENetHost *, ENetPeer *);
+extern  ENetPeer * enet_host_free_slot (ENetHost *, const ENetAddress *);
 extern  enet_uint32 enet_host_random (ENetHost *);
 
 ENET_API int                 enet_peer_send (ENetPeer *, enet_uint8, ENetPacket *);
