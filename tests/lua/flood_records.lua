@@ -143,7 +143,10 @@ T.test("an outgoing connect under pressure never takes an id its endpoint uses",
   local c0 = c:connect(server:get_socket_address(), 2)
   c:flush()
   server:service(20)
-  local out = server:connect(c:get_socket_address(), 2)
+  -- The only free slot's id is the one C's record offers C: the outgoing connection gets none.
+  local made, out = pcall(server.connect, server, c:get_socket_address(), 2)
+  T.ok(made or tostring(out):match("Failed to create peer"), "connect: " .. tostring(out))
+  if not made then out = nil end
   local crossed, served, refused, sent = false, false, false, false
   pcall(T.pump, { server, c }, function() return crossed or served or refused end, function(h, e)
     if h == c and e.type == "connect" and e.peer == c0 and not sent then

