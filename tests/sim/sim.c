@@ -556,9 +556,9 @@ on_join (conn * c)
    DISCONNECT, which was lost, or it was forgotten unheard): its late datagrams reach c's peer,
    because ENet tells connections apart only by endpoint, peer id and session. The handshake
    avoids this (it never offers an id that the endpoint's live handshakes or peers use, and skips
-   the sessions of ended ones it still remembers), but cannot once it has forgotten (a record
-   table that the flood has wrapped), as stock ENet cannot past the slot's last session. Such a
-   collision is counted, not failed (docs/handshake.md, "Known limits"). */
+   the sessions of the last heard or aliased-away connection of an id), but two bits remember
+   one connection, as stock ENet remembers one per slot. Such a collision is counted, not failed
+   (docs/handshake.md, "Known limits"). */
 static int twinCollisions;
 
 static const conn *
