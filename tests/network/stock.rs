@@ -194,7 +194,7 @@ fn run_shimmed(ctx: &Ctx, shim: &Path, mode: &str) -> Result<String, String> {
         .map_err(|e| format!("shim mode {mode}:\n{e}"))
 }
 
-/// The broadcast exception (vendor/enet 0022): a client connects to 255.255.255.255 and the
+/// The broadcast exception (vendor/enet 0019): a client connects to 255.255.255.255 and the
 /// server answers from its own address. Run in a network namespace of its own, where that
 /// address is routed to lo (with 127.0.0.1 as the source), so no broadcast leaves the machine.
 pub fn broadcast(ctx: &Ctx) -> Outcome {
