@@ -256,7 +256,7 @@ enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelC
     if (channelCount > ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT)
       channelCount = ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT;
 
-    /* A free slot that no connection record offers, if there is one (local patch 0027): a
+    /* A free slot that no connection record offers, if there is one (local patch 0024): a
        record's client that echoes would find the slot taken and be refused. */
     currentPeer = NULL;
     for (peer = host -> peers;

@@ -264,7 +264,7 @@ enet_protocol_remove_sent_reliable_command (ENetPeer * peer, enet_uint16 reliabl
     return commandNumber;
 } 
 
-/* Local patches 0026-0029: the handshake under a forged-CONNECT flood (see PATCHES.md and
+/* Local patches 0023-0026: the handshake under a forged-CONNECT flood (see PATCHES.md and
    docs/handshake.md, which has the state machine). While host -> connectDefence is on, a CONNECT
    starts an unverified handshake: its VERIFY_CONNECT is sent at once, outside the peer's queues,
    with a random sent time, and never retransmitted on the host's timer; the handshake completes
@@ -1861,7 +1861,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
             sessionID != peer -> incomingSessionID))
        {
           /* Not this slot's peer: it may be the client of a record that offered the slot
-             (local patch 0027). */
+             (local patch 0024). */
           record = enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID);
           if (record == NULL)
             return 0;
@@ -1905,7 +1905,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
           return 0;
     }
        
-    /* A datagram from the client of an unverified handshake (local patches 0026-0029) goes no
+    /* A datagram from the client of an unverified handshake (local patches 0023-0026) goes no
        further unless it completes the handshake. */
     if (record != NULL)
     {
@@ -2510,7 +2510,7 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
         currentPeer -> flags &= ~ ENET_PEER_FLAG_CONTINUE_SENDING;
 
         /* An unverified half-open peer sends nothing of its own (its handshake answers what its
-           client sends) and ends when its handshake does (local patch 0026); unless the
+           client sends) and ends when its handshake does (local patch 0023); unless the
            application queued something for it, such as enet_peer_disconnect_now's DISCONNECT. */
         if (enet_protocol_peer_unverified (currentPeer))
         {
