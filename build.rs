@@ -44,6 +44,9 @@ fn main() {
     ] {
         build.file(vendor.join(format!("{file}.c")));
     }
+    // Upstream's CMake and configure define this wherever <stddef.h> has offsetof (everywhere):
+    // ENET_OFFSETOF (include/enet/utility.h) then uses it rather than a null-pointer expression.
+    build.define("HAS_OFFSETOF", "1");
     if windows {
         build.file(vendor.join("win32.c"));
     } else {

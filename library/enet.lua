@@ -70,7 +70,7 @@ enet = {}
 ---@return string? err "enet: failed to create host (<cause>)"
 function enet.host_create(bind_address, peer_count, channel_count, in_bandwidth, out_bandwidth) end
 
----The version of the bundled ENet library, "MAJOR.MINOR.PATCH" (e.g. "1.3.17").
+---The version of the bundled ENet library, "MAJOR.MINOR.PATCH" (e.g. "1.3.18").
 ---@return string
 function enet.linked_version() end
 

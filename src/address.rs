@@ -4,7 +4,7 @@
 //! `[addr]:port` in RFC 5952 form.
 //!
 //! An `ENetAddress` holds a 16-byte IPv6 host: an IPv4 address a.b.c.d is `::ffff:a.b.c.d`
-//! (vendor/enet/patches/0022-ipv6-address.patch), and all zeros is the "any" address.
+//! (vendor/enet/patches/0019-ipv6-address.patch), and all zeros is the "any" address.
 use crate::ffi::{enet_address_set_host, ENetAddress};
 use std::ffi::CStr;
 use std::fmt;

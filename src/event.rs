@@ -123,7 +123,7 @@ impl Push for Event {
                 ffi::lua_rawset(l, -3);
             }
 
-            // Addition: why a peer disconnected (vendor/enet/patches/0010-disconnect-reason.patch).
+            // Addition: why a peer disconnected (vendor/enet/patches/0007-disconnect-reason.patch).
             if self.reason.is_some() || !fresh {
                 push_name(l, Name::Reason);
                 match self.reason {

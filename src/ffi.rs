@@ -1,4 +1,4 @@
-//! The part of ENet's C API (vendor/enet/include/enet/enet.h, 1.3.17) that the module uses.
+//! The part of ENet's C API (vendor/enet/include/enet/enet.h, 1.3.18) that the module uses.
 //!
 //! This file is the one list of what we assume about ENet's ABI: `build.rs` reads it and checks
 //! every `ENet*` struct's size and field offsets, and every `ENET_*` constant's value, against
@@ -15,7 +15,7 @@ pub type ENetSocket = c_int;
 #[cfg(windows)]
 pub type ENetSocket = usize;
 
-/// An IPv6 address and port (vendor/enet/patches/0022-ipv6-address.patch): an IPv4 address
+/// An IPv6 address and port (vendor/enet/patches/0019-ipv6-address.patch): an IPv4 address
 /// a.b.c.d is held as `::ffff:a.b.c.d`, all zeros is the "any" address.
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct ENetAddress {
     pub scopeID: u32,
 }
 
-/// The families a host's socket reaches (0023-dual-stack-socket): `IPV4` is an AF_INET socket,
+/// The families a host's socket reaches (0020-dual-stack-socket): `IPV4` is an AF_INET socket,
 /// `IPV6` an IPv6-only AF_INET6 one, `DUAL` an AF_INET6 one that reaches IPv4 peers too.
 pub const ENET_ADDRESS_FAMILY_IPV4: c_int = 1;
 pub const ENET_ADDRESS_FAMILY_IPV6: c_int = 2;
@@ -104,7 +104,7 @@ pub struct ENetChannel {
     _opaque: [u8; 0],
 }
 
-/// Local patches 0026-0029: the server's side of an unverified handshake (`vendor/enet`'s
+/// Local patches 0023-0026: the server's side of an unverified handshake (`vendor/enet`'s
 /// `ENetHandshake`). The binding never reads it; it is here for the size of `ENetPeer`.
 #[repr(C)]
 pub struct ENetHandshake {
@@ -189,18 +189,18 @@ pub struct ENetPeer {
     pub unsequencedWindow: [u32; ENET_PEER_UNSEQUENCED_WINDOW_SIZE / 32],
     pub eventData: u32,
     pub totalWaitingData: usize,
-    /// Local patch (vendor/enet/patches/0010-disconnect-reason.patch): why the last DISCONNECT
+    /// Local patch (vendor/enet/patches/0007-disconnect-reason.patch): why the last DISCONNECT
     /// event happened.
     pub disconnectReason: u32,
-    /// Local patch 0020-sent-reliable-table: ENet's own index of what is in flight (the
+    /// Local patch 0017-sent-reliable-table: ENet's own index of what is in flight (the
     /// binding never reads these three; they are here for the struct's size).
     pub sentReliableTable: *mut c_void,
     pub sentReliableTableSize: usize,
     pub sentReliableCount: usize,
-    /// Local patches 0026-0029 (the handshake under a forged-CONNECT flood): the handshake of
+    /// Local patches 0023-0026 (the handshake under a forged-CONNECT flood): the handshake of
     /// an unverified half-open peer (C-owned; the binding never reads it).
     pub handshake: ENetHandshake,
-    /// Local patch 0027: the connection record whose offer reserved this free slot.
+    /// Local patch 0024: the connection record whose offer reserved this free slot.
     pub connectReservation: u32,
     /// Local patch 0027: the peer id its client sends when it is another slot's (an alias).
     pub connectAlias: u16,
@@ -225,7 +225,7 @@ pub type ENetChecksumCallback = Option<unsafe extern "C" fn(*const ENetBuffer, u
 #[repr(C)]
 pub struct ENetHost {
     pub socket: ENetSocket,
-    /// `ENetAddressFamily`, a C enum (local patch 0023-dual-stack-socket).
+    /// `ENetAddressFamily`, a C enum (local patch 0020-dual-stack-socket).
     pub addressFamily: c_int,
     pub address: ENetAddress,
     pub incomingBandwidth: u32,
@@ -262,19 +262,19 @@ pub struct ENetHost {
     pub duplicatePeers: usize,
     pub maximumPacketSize: usize,
     pub maximumWaitingData: usize,
-    /// Local patch (vendor/enet/patches/0017-held-data-limits.patch): memory held for every
+    /// Local patch (vendor/enet/patches/0014-held-data-limits.patch): memory held for every
     /// peer's incoming commands, bookkeeping included.
     pub totalWaitingData: usize,
-    /// Local patch 0017: the most the peers of one address may hold beyond their reserve.
+    /// Local patch 0014: the most the peers of one address may hold beyond their reserve.
     pub maximumAddressWaitingData: usize,
-    /// Local patch 0017: the most all peers together may hold beyond their reserve.
+    /// Local patch 0014: the most all peers together may hold beyond their reserve.
     pub maximumHostWaitingData: usize,
-    /// Local patch 0017: ENet's own cache while it receives a datagram.
+    /// Local patch 0014: ENet's own cache while it receives a datagram.
     pub receivedAddressWaitingData: usize,
-    /// Local patch 0026: 1 for the verified handshake in new connections, 0 for stock ENet's
+    /// Local patch 0023: 1 for the verified handshake in new connections, 0 for stock ENet's
     /// (`enet_host_connect_defence` sets it, `connectRecordLimit` and `connectTimeout`).
     pub connectDefence: c_int,
-    /// Local patch 0027: the ring of connection records and its hash chains (C-owned).
+    /// Local patch 0024: the ring of connection records and its hash chains (C-owned).
     pub connectRecords: *mut c_void,
     pub connectRecordChains: *mut u32,
     pub connectRecordLimit: usize,
@@ -289,13 +289,13 @@ pub struct ENetHost {
     pub slotWords: usize,
     pub connectTimeout: u32,
     pub connectSecret: [u32; 4],
-    /// Local patch 0028: wrong echoes counted for the whole host, per window.
+    /// Local patch 0025: wrong echoes counted for the whole host, per window.
     pub connectGuessWindow: u32,
     pub connectGuesses: u32,
     pub connectGuessesBefore: u32,
-    /// Local patch 0029: the received datagram's length before decompression.
+    /// Local patch 0026: the received datagram's length before decompression.
     pub receivedWireLength: usize,
-    /// Local patches 0026-0027: the counters of `host:flood_statistics()`.
+    /// Local patches 0023-0024: the counters of `host:flood_statistics()`.
     pub connectsAnswered: u32,
     pub connectRecordsEvicted: u32,
     pub connectRecordsExpired: u32,
@@ -384,7 +384,7 @@ extern "C" {
     pub fn enet_host_compress_with_range_coder(host: *mut ENetHost) -> c_int;
     pub fn enet_host_channel_limit(host: *mut ENetHost, channelLimit: usize);
     pub fn enet_host_bandwidth_limit(host: *mut ENetHost, incoming: u32, outgoing: u32);
-    /// Local patch 0026: 0, or -1 when a new record table could not be allocated.
+    /// Local patch 0023: 0, or -1 when a new record table could not be allocated.
     pub fn enet_host_connect_defence(
         host: *mut ENetHost,
         enabled: c_int,
@@ -489,7 +489,7 @@ mod tests {
     }
 
     /// ENet's own conversion between `ENetAddress` and system socket addresses (vendor/enet
-    /// 0023): an IPv4 peer of an AF_INET6 socket must be a mapped `sockaddr_in6`, which macOS and
+    /// 0020): an IPv4 peer of an AF_INET6 socket must be a mapped `sockaddr_in6`, which macOS and
     /// FreeBSD insist on while Linux would also take a `sockaddr_in`, so only this test catches it
     /// here.
     #[cfg(unix)]

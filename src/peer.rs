@@ -156,7 +156,7 @@ unsafe fn ping_interval(args: Args) -> Ret<i64> {
 }
 
 /// Getter/setter of one u32 statistic of the peer (the reference writes it directly; ENet
-/// keeps its arithmetic defined for any value: vendor/enet/patches/0014-retransmit-timeout.patch).
+/// keeps its arithmetic defined for any value: vendor/enet/patches/0011-retransmit-timeout.patch).
 unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Ret<i64> {
     // SAFETY: live peer, borrowed only inside the body.
     unsafe {

@@ -356,6 +356,10 @@ const CASES: &[Case] = &[
         run: stock::broadcast,
     },
     Case {
+        name: "ipv6_only_resolution",
+        run: stock::ipv6_only_resolution,
+    },
+    Case {
         name: "stock_libenet_interop",
         run: stock::stock_c,
     },

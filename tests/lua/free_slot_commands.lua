@@ -2,7 +2,7 @@
 -- poison the next connection through that slot. ENet queued THROTTLE_CONFIGURE on a
 -- disconnected peer; it went out ahead of the next CONNECT (from a client) or VERIFY_CONNECT
 -- (from a server), the other side dropped the whole datagram, and the connection never
--- completed (lua-enet and upstream ENet behave the same). Patch 0015 of vendor/enet.
+-- completed (lua-enet and upstream ENet behave the same). Patch 0012 of vendor/enet.
 local T = require "t"
 require "enet"
 

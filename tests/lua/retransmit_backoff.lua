@@ -1,6 +1,6 @@
 -- A round-trip time of 0 set from Lua on a peer whose other end never answers: ENet computed a
 -- retransmission timeout of 0, resent the CONNECT on every service (about 491,000 datagrams in
--- 2 s) and shifted `1 << (sendAttempts - 1)` past 31 bits (undefined behaviour). Patch 0014 of
+-- 2 s) and shifted `1 << (sendAttempts - 1)` past 31 bits (undefined behaviour). Patch 0011 of
 -- vendor/enet floors the timeout at 1 ms, so the backoff doubles as usual and the attempt
 -- times out after a handful of datagrams.
 local T = require "t"

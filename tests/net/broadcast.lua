@@ -1,7 +1,7 @@
 -- Run by tests/network.rs (network/stock.rs) inside its own network namespace, where
 -- 255.255.255.255 is routed to lo: nothing leaves the machine. A client connects to the IPv4
 -- broadcast address; the server answers from its own address, which ENet accepts only for a
--- peer whose address is the broadcast one (vendor/enet 0022 compares against the IPv4-mapped
+-- peer whose address is the broadcast one (vendor/enet 0019 compares against the IPv4-mapped
 -- broadcast address), and the peer then takes the server's real address.
 local T = require "t"
 local N = require "netlib"

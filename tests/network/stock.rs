@@ -2,9 +2,10 @@
 //! stock IPv4 ENet peer at the other end (a small C program linked against the system's
 //! unmodified libenet, and LÖVE's bundled enet), and the paths this Linux machine does not take
 //! by itself (no IPv6, no dual stack, macOS's stricter sockets, AI_ADDRCONFIG hiding localhost),
-//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c), and the broadcast exception of
-//! ENet's address check, in a network namespace of its own. Nothing here builds fetched code:
-//! both C files are ours, and the stock peer links Debian's libenet-dev.
+//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c), and, each in a network namespace
+//! of its own, the broadcast exception of ENet's address check and name resolution on an
+//! IPv6-only host. Nothing here builds fetched code: the C files are ours, and the stock peer
+//! links Debian's libenet-dev.
 use crate::common::{self, lines_with, LuaProcess};
 use crate::{Ctx, Outcome};
 use std::path::{Path, PathBuf};
@@ -194,21 +195,49 @@ fn run_shimmed(ctx: &Ctx, shim: &Path, mode: &str) -> Result<String, String> {
         .map_err(|e| format!("shim mode {mode}:\n{e}"))
 }
 
-/// The broadcast exception (vendor/enet 0022): a client connects to 255.255.255.255 and the
+/// The broadcast exception (vendor/enet 0019): a client connects to 255.255.255.255 and the
 /// server answers from its own address. Run in a network namespace of its own, where that
 /// address is routed to lo (with 127.0.0.1 as the source), so no broadcast leaves the machine.
 pub fn broadcast(ctx: &Ctx) -> Outcome {
     let setup = "ip link set lo up && \
                  ip route add broadcast 255.255.255.255 dev lo table local src 127.0.0.1";
-    let probe = Command::new("unshare")
-        .args(["-n", "sh", "-c", setup])
-        .output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        let why =
-            format!(
-            "`unshare -n` with a broadcast route on lo is not available here (root and iproute2 \
-             needed): {}",
-            probe.map_or_else(|e| e.to_string(), |o| String::from_utf8_lossy(&o.stderr).into())
+    let out = match in_namespace(ctx, setup, "a broadcast route on lo", None, "broadcast.lua")? {
+        Ok(out) => out,
+        Err(skipped) => return Ok(skipped),
+    };
+    Ok(lines_with(&out, "COUNT "))
+}
+
+/// Name resolution on an IPv6-only host (issue 19): a network namespace whose IPv4 has only
+/// loopback and whose IPv6 has a global address (2001:db8::1 on lo), as IPv6-only hosts and
+/// many containers are. There getaddrinfo with AI_ADDRCONFIG refuses "127.0.0.1"
+/// (EAI_ADDRFAMILY) and cannot find localhost (EAI_AGAIN: only its IPv6 address is asked for,
+/// of a DNS server that is not there), so `host_create("127.0.0.1:*")` and `"localhost:*"`
+/// failed with `Failed to resolve host name`. A probe (tests/net/c/addrconfig_probe.c) shows that
+/// the namespace reproduces those refusals; then tests/net/ipv6_only.lua must bind and talk.
+pub fn ipv6_only_resolution(ctx: &Ctx) -> Outcome {
+    let Some(probe) = compile(ctx, "addrconfig_probe.c", "addrconfig_probe", &[])? else {
+        return Ok("SKIPPED: no C compiler".into());
+    };
+    let setup = "ip link set lo up && ip -6 addr add 2001:db8::1/64 dev lo nodad";
+    let probe = format!("'{}' 127.0.0.1 localhost", probe.display());
+    let out = match in_namespace(
+        ctx,
+        setup,
+        "an IPv6 global address on lo",
+        Some(&probe),
+        "ipv6_only.lua",
+    )? {
+        Ok(out) => out,
+        Err(skipped) => return Ok(skipped),
+    };
+    // What the probe saw: both lookups refused, or the namespace is not what this case needs.
+    let refusals: Vec<&str> = out.lines().filter(|l| l.starts_with("PROBE ")).collect();
+    if refusals.len() != 2 || refusals.iter().any(|l| l.split(' ').nth(2) == Some("0")) {
+        let why = format!(
+            "the namespace does not reproduce an IPv6-only host: getaddrinfo with AI_ADDRCONFIG \
+             should refuse 127.0.0.1 and localhost there, it answered:\n{}\n{out}",
+            refusals.join("\n")
         );
         return if ctx.ci {
             Err(why)
@@ -216,11 +245,56 @@ pub fn broadcast(ctx: &Ctx) -> Outcome {
             Ok(format!("SKIPPED: {why}"))
         };
     }
-    let inner = ctx.lua(ctx.interp, &ctx.module_dir, "broadcast.lua", &[]);
+    let summary = out.lines().rfind(|l| l.contains(" passed, ")).unwrap_or("");
+    let seen: Vec<String> = refusals
+        .iter()
+        .map(|l| l.splitn(4, ' ').skip(1).collect::<Vec<_>>().join(" "))
+        .collect();
+    Ok(format!(
+        "{summary} (with AI_ADDRCONFIG: {})",
+        seen.join("; ")
+    ))
+}
+
+/// Runs tests/net/<script> (after the shell command `before`, if any) in a network namespace of
+/// its own (`unshare -n`, as root) set up by the shell commands `setup`, which give it `what`.
+/// `Ok(Ok(output))` when the script passed; `Ok(Err(summary))` when no such namespace can be
+/// made here (a skip, which is a failure under CI).
+fn in_namespace(
+    ctx: &Ctx,
+    setup: &str,
+    what: &str,
+    before: Option<&str>,
+    script: &str,
+) -> Result<Result<String, String>, String> {
+    let probe = Command::new("unshare")
+        .args(["-n", "sh", "-c", setup])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = format!(
+            "`unshare -n` with {what} is not available here (root and iproute2 needed): {}",
+            probe.map_or_else(
+                |e| e.to_string(),
+                |o| String::from_utf8_lossy(&o.stderr).into()
+            )
+        );
+        return if ctx.ci {
+            Err(why)
+        } else {
+            Ok(Err(format!("SKIPPED: {why}")))
+        };
+    }
+    let inner = ctx.lua(ctx.interp, &ctx.module_dir, script, &[]);
+    let before = before.map_or(String::new(), |b| format!("{b} && "));
     let mut cmd = Command::new("unshare");
-    cmd.args(["-n", "sh", "-c", &format!("{setup} && exec \"$0\" \"$@\"")])
-        .arg(inner.get_program())
-        .args(inner.get_args());
+    cmd.args([
+        "-n",
+        "sh",
+        "-c",
+        &format!("{setup} && {before}exec \"$0\" \"$@\""),
+    ])
+    .arg(inner.get_program())
+    .args(inner.get_args());
     for (k, v) in inner.get_envs() {
         if let Some(v) = v {
             cmd.env(k, v);
@@ -229,7 +303,7 @@ pub fn broadcast(ctx: &Ctx) -> Outcome {
     if let Some(dir) = inner.get_current_dir() {
         cmd.current_dir(dir);
     }
-    let out = LuaProcess::spawn_named("broadcast.lua in its namespace", cmd)?
+    let out = LuaProcess::spawn_named(&format!("{script} in its namespace"), cmd)?
         .finish(Duration::from_secs(60), |_| {})?;
-    Ok(lines_with(&out, "COUNT "))
+    Ok(Ok(out))
 }

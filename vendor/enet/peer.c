@@ -4,6 +4,7 @@
 */
 #include <string.h>
 #define ENET_BUILDING_LIB 1
+#include "enet/utility.h"
 #include "enet/enet.h"
 
 /** @defgroup peer ENet peer functions 
@@ -386,7 +387,7 @@ enet_peer_receive (ENetPeer * peer, enet_uint8 * channelID)
 }
 
 static void
-enet_peer_reset_outgoing_commands (ENetList * queue)
+enet_peer_reset_outgoing_commands (ENetPeer * peer, ENetList * queue)
 {
     ENetOutgoingCommand * outgoingCommand;
 
@@ -611,7 +612,7 @@ enet_peer_drop_skipped_reliable_commands (ENetPeer * peer, ENetChannel * channel
 static void
 enet_peer_reset_incoming_commands (ENetPeer * peer, ENetList * queue)
 {
-    enet_peer_remove_incoming_commands (peer, queue, enet_list_begin (queue), enet_list_end (queue), NULL);
+    enet_peer_remove_incoming_commands(peer, queue, enet_list_begin (queue), enet_list_end (queue), NULL);
 }
  
 void
@@ -629,9 +630,9 @@ enet_peer_reset_queues (ENetPeer * peer)
     while (! enet_list_empty (& peer -> acknowledgements))
       enet_free (enet_list_remove (enet_list_begin (& peer -> acknowledgements)));
 
-    enet_peer_reset_outgoing_commands (& peer -> sentReliableCommands);
-    enet_peer_reset_outgoing_commands (& peer -> outgoingCommands);
-    enet_peer_reset_outgoing_commands (& peer -> outgoingSendReliableCommands);
+    enet_peer_reset_outgoing_commands (peer, & peer -> sentReliableCommands);
+    enet_peer_reset_outgoing_commands (peer, & peer -> outgoingCommands);
+    enet_peer_reset_outgoing_commands (peer, & peer -> outgoingSendReliableCommands);
 
     if (peer -> sentReliableTable != NULL)
       enet_free (peer -> sentReliableTable);

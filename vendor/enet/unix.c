@@ -4,6 +4,12 @@
 */
 #ifndef _WIN32
 
+/* glibc declares EAI_ADDRFAMILY and EAI_NODATA, which enet_address_set_host looks for, only
+   with _GNU_SOURCE; C libraries that declare them anyway, or have none, ignore it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
@@ -251,6 +257,11 @@ enet_address_set_host (ENetAddress * address, const char * name)
     struct addrinfo hints, * resultList = NULL, * result = NULL, * ipv6Result = NULL;
     int error;
 
+    /* A numeric address needs no lookup, and getaddrinfo with AI_ADDRCONFIG may refuse one:
+       where IPv4 has only the loopback address, glibc refuses "127.0.0.1" (EAI_ADDRFAMILY). */
+    if (enet_address_set_host_ip (address, name) == 0)
+      return 0;
+
     memset (& hints, 0, sizeof (hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -261,9 +272,14 @@ enet_address_set_host (ENetAddress * address, const char * name)
     error = getaddrinfo (name, NULL, & hints, & resultList);
 #ifdef AI_ADDRCONFIG
     /* AI_ADDRCONFIG leaves out every address of a family that no interface but the
-       loopback one has, so where lo is the only interface (a network namespace, a
-       machine offline) even localhost can resolve to nothing: ask again without it. */
-    if (error == EAI_NONAME
+       loopback one has. Where lo is the only interface (a network namespace, a machine
+       offline) even localhost can resolve to nothing (EAI_NONAME, EAI_NODATA); where IPv4
+       has only loopback but IPv6 a global address (an IPv6-only host, many containers), a
+       name is asked for its IPv6 addresses alone: localhost goes to DNS, which fails
+       (EAI_AGAIN when no server answers), and a numeric form inet_pton does not read
+       ("127.1") gets EAI_ADDRFAMILY. Ask again without the flag. Other failures are final;
+       a DNS server that does not answer costs the second lookup's wait too. */
+    if (error == EAI_NONAME || error == EAI_AGAIN
 #ifdef EAI_NODATA
         || error == EAI_NODATA
 #endif
@@ -697,10 +713,16 @@ enet_socket_receive (ENetSocket socket,
 
     if (recvLength == -1)
     {
-       if (errno == EWOULDBLOCK)
-         return 0;
-
-       return -1;
+        switch (errno)
+        {
+            case EWOULDBLOCK:
+                return 0;
+            case EINTR:
+            case EMSGSIZE:
+                return -2;
+            default:
+                return -1;
+        }
     }
 
 #ifdef HAS_MSGHDR_FLAGS

@@ -13,7 +13,6 @@
 #include "enet/enet.h"
 #include <windows.h>
 #include <mmsystem.h>
-#include <ws2ipdef.h>
 #include <ws2tcpip.h>
 
 static enet_uint32 timeBase = 0;
@@ -230,6 +229,11 @@ enet_address_set_host (ENetAddress * address, const char * name)
     struct addrinfo hints, * resultList = NULL, * result = NULL, * ipv6Result = NULL;
     int error;
 
+    /* A numeric address needs no lookup, and getaddrinfo with AI_ADDRCONFIG may refuse one
+       where IPv4 has only the loopback address (Windows does not count it either). */
+    if (enet_address_set_host_ip (address, name) == 0)
+      return 0;
+
     memset (& hints, 0, sizeof (hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -240,9 +244,11 @@ enet_address_set_host (ENetAddress * address, const char * name)
     error = getaddrinfo (name, NULL, & hints, & resultList);
 #ifdef AI_ADDRCONFIG
     /* AI_ADDRCONFIG leaves out every address of a family that no interface but the
-       loopback one has, so where lo is the only interface (a network namespace, a
-       machine offline) even localhost can resolve to nothing: ask again without it. */
-    if (error == EAI_NONAME
+       loopback one has, so where lo is the only interface, or IPv4 has only loopback (an
+       IPv6-only host), a name can resolve to nothing, or be asked of DNS for the other
+       family alone and fail (EAI_AGAIN when no server answers): ask again without it.
+       Other failures are final. */
+    if (error == EAI_NONAME || error == EAI_AGAIN
 #ifdef EAI_NODATA
         || error == EAI_NODATA
 #endif
@@ -610,11 +616,12 @@ enet_socket_receive (ENetSocket socket,
        case WSAEWOULDBLOCK:
        case WSAECONNRESET:
           return 0;
+       case WSAEINTR:
        case WSAEMSGSIZE:
           return -2;
+       default:
+          return -1;
        }
-
-       return -1;
     }
 
     if (flags & MSG_PARTIAL)

@@ -20,6 +20,11 @@ typedef struct _ENetList
    ENetListNode sentinel;
 } ENetList;
 
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
 extern void enet_list_clear (ENetList *);
 
 extern ENetListIterator enet_list_insert (ENetListIterator, void *);
@@ -27,6 +32,10 @@ extern void * enet_list_remove (ENetListIterator);
 extern ENetListIterator enet_list_move (ENetListIterator, void *, void *);
 
 extern size_t enet_list_size (ENetList *);
+
+#ifdef __cplusplus
+}
+#endif
 
 #define enet_list_begin(list) ((list) -> sentinel.next)
 #define enet_list_end(list) (& (list) -> sentinel)
