@@ -104,7 +104,7 @@ pub struct ENetChannel {
     _opaque: [u8; 0],
 }
 
-/// Local patches 0023-0026: the server's side of an unverified handshake (`vendor/enet`'s
+/// Local patches 0023 and 0026: the server's side of an unverified handshake (`vendor/enet`'s
 /// `ENetHandshake`). The binding never reads it; it is here for the size of `ENetPeer`.
 #[repr(C)]
 pub struct ENetHandshake {
@@ -197,17 +197,17 @@ pub struct ENetPeer {
     pub sentReliableTable: *mut c_void,
     pub sentReliableTableSize: usize,
     pub sentReliableCount: usize,
-    /// Local patches 0023-0026 (the handshake under a forged-CONNECT flood): the handshake of
+    /// Local patch 0023 (the handshake under a forged-CONNECT flood): the handshake of
     /// an unverified half-open peer (C-owned; the binding never reads it).
     pub handshake: ENetHandshake,
     /// Local patch 0024: the connection record whose offer reserved this free slot.
     pub connectReservation: u32,
-    /// Local patch 0027: the peer id its client sends when it is another slot's (an alias).
+    /// Local patch 0024: the peer id its client sends when it is another slot's (an alias).
     pub connectAlias: u16,
-    /// Local patch 0027: its place in the host's index of peers by address and port.
+    /// Local patch 0024: its place in the host's index of peers by address and port.
     pub endpointChain: u32,
     pub endpointNext: u32,
-    /// Local patch 0027: the sessions a client may still send under this slot's id without a peer.
+    /// Local patch 0024: the sessions a client may still send under this slot's id without a peer.
     pub offeredIncomingSessionID: u8,
     pub offeredOutgoingSessionID: u8,
 }
@@ -271,7 +271,7 @@ pub struct ENetHost {
     pub maximumHostWaitingData: usize,
     /// Local patch 0014: ENet's own cache while it receives a datagram.
     pub receivedAddressWaitingData: usize,
-    /// Local patch 0023: 1 for the verified handshake in new connections, 0 for stock ENet's
+    /// Local patch 0027: 1 for the verified handshake in new connections, 0 for stock ENet's
     /// (`enet_host_connect_defence` sets it, `connectRecordLimit` and `connectTimeout`).
     pub connectDefence: c_int,
     /// Local patch 0024: the ring of connection records and its hash chains (C-owned).
@@ -282,7 +282,7 @@ pub struct ENetHost {
     pub connectRecordCount: usize,
     pub connectRecordSwept: usize,
     pub connectRecordSlot: usize,
-    /// Local patch 0027: the index of peers by address and port, and the bitmaps of slots.
+    /// Local patch 0024: the index of peers by address and port, and the bitmaps of slots.
     pub endpointChains: *mut u32,
     pub endpointChainCount: usize,
     pub slotBits: *mut u32,
@@ -295,7 +295,7 @@ pub struct ENetHost {
     pub connectGuessesBefore: u32,
     /// Local patch 0026: the received datagram's length before decompression.
     pub receivedWireLength: usize,
-    /// Local patches 0023-0024: the counters of `host:flood_statistics()`.
+    /// Local patch 0027: the counters of `host:flood_statistics()`.
     pub connectsAnswered: u32,
     pub connectRecordsEvicted: u32,
     pub connectRecordsExpired: u32,
@@ -384,7 +384,7 @@ extern "C" {
     pub fn enet_host_compress_with_range_coder(host: *mut ENetHost) -> c_int;
     pub fn enet_host_channel_limit(host: *mut ENetHost, channelLimit: usize);
     pub fn enet_host_bandwidth_limit(host: *mut ENetHost, incoming: u32, outgoing: u32);
-    /// Local patch 0023: 0, or -1 when a new record table could not be allocated.
+    /// Local patch 0027: 0, or -1 when a new record table could not be allocated.
     pub fn enet_host_connect_defence(
         host: *mut ENetHost,
         enabled: c_int,

@@ -1,4 +1,4 @@
-//! Staying joinable under a forged-CONNECT flood (issue 13, SPEC §10, vendor patch 0022): a
+//! Staying joinable under a forged-CONNECT flood (issue 13, SPEC §10, vendor patches 0023-0028): a
 //! generator sends well-formed CONNECTs from hundreds of loopback addresses (127.1.x.y, which
 //! Linux routes locally) that never answer, while stock ENet clients (ours, LÖVE's bundled enet,
 //! a C client on the system's libenet, and ours behind a 200 ms relay) join a 64-peer server

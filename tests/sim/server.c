@@ -340,3 +340,74 @@ server_counter_values (uint32_t out [5])
     out [0] = host -> connectsAnswered; out [1] = host -> connectRecordsEvicted; out [2] = host -> connectRecordsExpired;
     out [3] = host -> connectsCompleted; out [4] = host -> connectsDropped;
 }
+
+/* INV-index: the host's bitmaps of its slots (free; free and reserved by a record; unverified)
+   and its index of peers by endpoint say what the peers themselves say, since a CONNECT trusts
+   them instead of walking the slots. Writes the first disagreement into why; returns 0 then. */
+int
+server_index_consistent (char * why, size_t cap)
+{
+    const enet_uint32 * freeBits = host -> slotBits,
+                      * reservedBits = & host -> slotBits [host -> slotWords],
+                      * unverifiedBits = & host -> slotBits [2 * host -> slotWords];
+    size_t i, indexed = 0, chained = 0;
+
+    for (i = 0; i < host -> peerCount; ++ i)
+    {
+       const ENetPeer * peer = & host -> peers [i];
+       enet_uint32 bit = 1u << (i % 32);
+       int isFree = peer -> state == ENET_PEER_STATE_DISCONNECTED,
+           unverified = peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && (peer -> flags & ENET_PEER_FLAG_UNVERIFIED);
+
+       if (((freeBits [i / 32] & bit) != 0) != isFree ||
+           ((reservedBits [i / 32] & bit) != 0) != (isFree && peer -> connectReservation != 0) ||
+           ((unverifiedBits [i / 32] & bit) != 0) != unverified)
+       {
+          snprintf (why, cap, "slot %zu (state %d, reservation %u, flags %x): its bits say free %d reserved %d unverified %d",
+                    i, (int) peer -> state, peer -> connectReservation, peer -> flags,
+                    (freeBits [i / 32] & bit) != 0, (reservedBits [i / 32] & bit) != 0, (unverifiedBits [i / 32] & bit) != 0);
+          return 0;
+       }
+       if (! isFree && ! (peer -> flags & ENET_PEER_FLAG_INDEXED))
+       {
+          snprintf (why, cap, "slot %zu is in use (state %d) but not in the endpoint index", i, (int) peer -> state);
+          return 0;
+       }
+       if (peer -> flags & ENET_PEER_FLAG_INDEXED)
+       {
+          ++ indexed;
+          if (peer -> endpointChain != enet_host_endpoint_chain (host, & peer -> address))
+          {
+             snprintf (why, cap, "slot %zu is indexed in chain %u, its endpoint %s hashes elsewhere",
+                       i, peer -> endpointChain, sim_ep_str (ep_of (& peer -> address)));
+             return 0;
+          }
+       }
+    }
+    for (i = 0; i < host -> endpointChainCount; ++ i)
+    {
+       size_t n = 0;
+       for (enet_uint32 index = host -> endpointChains [i]; index != 0; index = host -> peers [index - 1].endpointNext)
+       {
+          const ENetPeer * peer;
+          if (index > host -> peerCount || ++ n > host -> peerCount)
+          {
+             snprintf (why, cap, "endpoint chain %zu is broken (entry %u, %zu entries)", i, index, n);
+             return 0;
+          }
+          peer = & host -> peers [index - 1];
+          if (! (peer -> flags & ENET_PEER_FLAG_INDEXED) || peer -> endpointChain != i)
+          {
+             snprintf (why, cap, "endpoint chain %zu holds slot %u, which is not indexed there", i, index - 1);
+             return 0;
+          }
+          ++ chained;
+       }
+    }
+    if (chained != indexed)
+    {
+       snprintf (why, cap, "%zu peers are marked indexed, the endpoint chains hold %zu", indexed, chained);
+       return 0;
+    }
+    return 1;
+}

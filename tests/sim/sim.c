@@ -727,6 +727,19 @@ check_work (void)
             longest, bound);
 }
 
+/* INV-index: the host's bitmaps of its slots and its index of peers by endpoint agree with
+   the peers, after every server step while the slots are few, every 64 steps otherwise (a
+   CONNECT finds its slot and an endpoint's ids through them, never by walking the slots: a stale
+   bit would offer a taken slot or hide a free one). */
+static void
+check_index (void)
+{
+    char why [256];
+    if (server_slots () > 64 && (serverSteps & 63) != 0) return;
+    if (! server_index_consistent (why, sizeof (why)))
+      fail ("INV-index", -1, "%s", why);
+}
+
 /* INV-mem: the server's live ENet allocations stay under the bound of its configuration. */
 static void
 check_memory (void)
@@ -762,6 +775,7 @@ check_step (int serverStep)
        if (! failed) check_rtt ();
        if (! failed) check_memory ();
        if (! failed) check_work ();
+       if (! failed) check_index ();
     }
 }
 

@@ -80,7 +80,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     }
     memset (host -> peers, 0, peerCount * sizeof (ENetPeer));
 
-    /* Local patch 0027: what a CONNECT needs to know about the slots without walking them. */
+    /* Local patch 0024: what a CONNECT needs to know about the slots without walking them. */
     host -> slotWords = (peerCount + 31) / 32;
     for (host -> endpointChainCount = 1; host -> endpointChainCount < peerCount; host -> endpointChainCount *= 2) ;
     host -> slotBits = (enet_uint32 *) enet_malloc ((3 * host -> slotWords + 1) * sizeof (enet_uint32));
@@ -377,7 +377,7 @@ enet_host_connect (ENetHost * host, const ENetAddress * address, size_t channelC
       channelCount = ENET_PROTOCOL_MAXIMUM_CHANNEL_COUNT;
 
     /* A free slot whose id no connection record reserves, and never one that the remote
-       endpoint sends to already (local patch 0027): its datagrams for that id would reach this
+       endpoint sends to already (local patch 0024): its datagrams for that id would reach this
        peer, which checks no session while connecting. */
     currentPeer = enet_host_free_slot (host, address);
     if (currentPeer == NULL)

@@ -685,7 +685,7 @@ enet_peer_on_disconnect (ENetPeer * peer)
     }
 }
 
-/* Local patch 0027: a peer whose client addresses it by another slot's id (its record's offer,
+/* Local patch 0024: a peer whose client addresses it by another slot's id (its record's offer,
    taken meanwhile by someone else) leaves that id remembering its sessions, so that the next
    connection offered it gets others than the late datagrams of this one (whose DISCONNECT may
    have been lost). */

@@ -264,15 +264,17 @@ enet_protocol_remove_sent_reliable_command (ENetPeer * peer, enet_uint16 reliabl
     return commandNumber;
 } 
 
-/* Local patches 0026-0029: the handshake under a forged-CONNECT flood (see PATCHES.md and
-   docs/handshake.md, which has the state machine). While host -> connectDefence is on, a CONNECT
-   starts an unverified handshake: its VERIFY_CONNECT is sent at once, outside the peer's queues,
-   with a random sent time, and never retransmitted on the host's timer; the handshake completes
-   only when the client's acknowledgement echoes that sent time (and a second one while someone is
-   guessing). It lives in the slot it offers (an unverified half-open peer) or, while those would
-   hold too many slots, in a record of the host's table that only reserves the slot. Whatever ends
-   a handshake whose client may have been told it joined sends that client a DISCONNECT, unless
-   the client has been silent for the whole life of the handshake. */
+/* Local patches: the handshake under a forged-CONNECT flood (see PATCHES.md and
+   docs/handshake.md, which has the state machine). A CONNECT starts an unverified handshake: its
+   VERIFY_CONNECT is sent at once, outside the peer's queues, with a random sent time, and never
+   retransmitted on the host's timer; the handshake completes only when the client's
+   acknowledgement echoes that sent time. Whatever ends a handshake whose client may have been
+   told it joined sends that client a DISCONNECT, unless the client has been silent for the whole
+   life of the handshake (0023). A handshake lives in the slot it offers (an unverified half-open
+   peer) or, while those would hold too many slots, in a record of the host's table that only
+   reserves the slot (0024). While someone is guessing echoes, it needs a second one (0025). An
+   unverified address earns its answers by the bytes it sends (0026). With host -> connectDefence
+   off, new connections get stock ENet's handshake (0027). */
 static int
 enet_protocol_peer_unverified (const ENetPeer * peer)
 {
@@ -480,7 +482,7 @@ enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * ha
 /* The session IDs a CONNECT gets through a slot's id, as stock ENet chooses them: the next ones
    after what the client asks (or the slot's last), skipping the slot's last; and here also
    skipping the last ones a client of that id may still send with although it has no peer
-   (local patch 0027: a handshake that ended after its client was heard, or a peer aliased away,
+   (local patch 0024: a handshake that ended after its client was heard, or a peer aliased away,
    never set the slot's own), so that its late datagrams are not taken for the new one's. Two
    bits cannot remember more: see docs/handshake.md, "Known limits". */
 static enet_uint8
@@ -994,6 +996,9 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
 
        enet_free (records);
        enet_free (chains);
+
+       for (currentPeer = host -> peers; currentPeer < & host -> peers [host -> peerCount]; ++ currentPeer)
+         enet_host_sync_slot (host, currentPeer);
     }
 
     host -> connectRecordLimit = limit;
@@ -1002,7 +1007,7 @@ enet_host_connect_defence (ENetHost * host, int enabled, size_t recordLimit, ene
     return 0;
 }
 
-/* Slots and ids (local patch 0027). The host keeps three bitmaps over its slots (free, free and
+/* Slots and ids (local patch 0024). The host keeps three bitmaps over its slots (free, free and
    reserved by a live record, unverified: enet_host_sync_slot) and an index of its peers by
    address and port (enet_host_index_peer), so that a CONNECT finds a slot, and the ids its
    endpoint already uses, without walking the slots: a forged CONNECT costs the same on 4,095
@@ -1149,7 +1154,7 @@ enet_protocol_endpoint_state (ENetHost * host, const ENetAddress * address, cons
     return records;
 }
 
-/** Local patch 0027: the slot for an outgoing connection to `address` (enet_host_connect): the
+/** Local patch 0024: the slot for an outgoing connection to `address` (enet_host_connect): the
     first free one that no live record reserves if there is one, else the first free one; never
     one whose id that endpoint sends to already (its datagrams for that id would reach the new
     peer, which checks no session while it connects). */
@@ -1377,7 +1382,7 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
       return NULL;
 
     /* A CONNECT without a peer id of the client's own asks for datagrams that no session tells
-       apart; no ENet client sends one (local patch 0024). */
+       apart; no ENet client sends one (local patch 0023). */
     if (host -> connectDefence && ENET_NET_TO_HOST_16 (command -> connect.outgoingPeerID) >= ENET_PROTOCOL_MAXIMUM_PEER_ID)
       return NULL;
 
@@ -2096,7 +2101,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
        {
           /* Not this slot's peer (an aliased one is never addressed by its own slot's id): it
              may be the client of a record that offered the slot, or one that took another slot
-             since (local patch 0027). */
+             since (local patch 0024). */
           record = enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID);
           if (record == NULL)
           {
@@ -2144,8 +2149,8 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
           return 0;
     }
        
-    /* A datagram from the client of an unverified handshake (local patches 0026-0029) goes no
-       further unless it completes the handshake. */
+    /* A datagram from the client of an unverified handshake (local patches) goes no further
+       unless it completes the handshake. */
     if (record != NULL)
     {
        if (enet_protocol_handshake_expired (host, & record -> handshake))
@@ -2207,7 +2212,7 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     if (peer != NULL)
     {
        /* Only a peer connecting to a broadcast address hears from another one; the host's index of
-          peers by address follows it (local patch 0027). */
+          peers by address follows it (local patch 0024). */
        if (peer -> address.port != host -> receivedAddress.port ||
            memcmp (peer -> address.host, host -> receivedAddress.host, sizeof (peer -> address.host)))
        {
@@ -2769,7 +2774,7 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
         currentPeer -> flags &= ~ ENET_PEER_FLAG_CONTINUE_SENDING;
 
         /* An unverified half-open peer sends nothing of its own (its handshake answers what its
-           client sends) and ends when its handshake does (local patch 0026); unless the
+           client sends) and ends when its handshake does (local patch 0023); unless the
            application queued something for it, such as enet_peer_disconnect_now's DISCONNECT. */
         if (enet_protocol_peer_unverified (currentPeer))
         {

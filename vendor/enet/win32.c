@@ -5,7 +5,7 @@
 #ifdef _WIN32
 
 /* rand_s (the system's RtlGenRandom) for the handshake secret: declared only with this, before
-   the first <stdlib.h> (local patch 0025). */
+   the first <stdlib.h> (local patch 0023). */
 #define _CRT_RAND_S 1
 #include <stdlib.h>
 
