@@ -1100,6 +1100,30 @@ enet_protocol_find_slot (ENetHost * host, int kind, size_t start, const enet_uin
     return NULL;
 }
 
+/* Local patch 0029: the first slot from `index` on that holds a peer (any state but
+   DISCONNECTED), or peerCount if none does. The send pass visits only those, through the free
+   bitmap, so that an idle service costs about the same on 4,095 slots as on 64. */
+static size_t
+enet_protocol_next_peer_in_use (const ENetHost * host, size_t index)
+{
+    size_t word = index / 32;
+    enet_uint32 bits;
+
+    if (index >= host -> peerCount)
+      return host -> peerCount;
+
+    bits = enet_protocol_slot_word (host, ENET_SLOT_ANY, word) & ~ host -> slotBits [word] & (~ 0u << (index % 32));
+    while (bits == 0)
+    {
+       if (++ word >= host -> slotWords)
+         return host -> peerCount;
+       bits = enet_protocol_slot_word (host, ENET_SLOT_ANY, word) & ~ host -> slotBits [word];
+    }
+    for (index = word * 32; ! (bits & 1); bits >>= 1)
+      ++ index;
+    return index;
+}
+
 static void
 enet_protocol_use_label (enet_uint32 * used, enet_uint16 label)
 {
@@ -2762,9 +2786,9 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
       enet_protocol_sweep_connect_records (host);
 
     for (int sendPass = 0, continueSending = 0; sendPass <= continueSending; ++ sendPass)
-    for (ENetPeer * currentPeer = host -> peers;
+    for (ENetPeer * currentPeer = & host -> peers [enet_protocol_next_peer_in_use (host, 0)];
          currentPeer < & host -> peers [host -> peerCount];
-         ++ currentPeer)
+         currentPeer = & host -> peers [enet_protocol_next_peer_in_use (host, (size_t) (currentPeer - host -> peers) + 1)])
     {
         if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED ||
             currentPeer -> state == ENET_PEER_STATE_ZOMBIE ||
