@@ -1,7 +1,11 @@
-//! Argument checks and conversions, with the reference's error texts (docs/api.md, "Conventions"), through
-//! [`Args`]: the only view of the Lua stack a method body gets. Every read here leaves the Lua
-//! state as it was and never allocates, raises or runs Lua code (lua.rs says why that matters).
-use crate::lua::{ffi, Raise, State};
+//! Argument checks and conversions, with the reference's error texts (docs/api.md,
+//! "Conventions"), through [`Args`]: the only view of the Lua stack a method body gets. Every
+//! read here leaves the Lua state as it was and never allocates, raises or runs Lua code (lua.rs
+//! says why that matters). The class checks are here too: [`Args::host`] and [`Args::peer`]
+//! (and their `live_*` forms) are the one way a body reaches a host or a peer.
+use crate::ffi::{ENetHost, ENetPeer};
+use crate::lua::{ffi, Raise, State, HOST_MT, PEER_MT};
+use crate::object::{HostCore, HostUd, PeerUd};
 use std::os::raw::{c_char, c_int, c_void};
 
 /// The arguments of the running call, read-only.
@@ -198,7 +202,7 @@ impl Args {
     /// script can just as well give it to any full userdata: the debug library is outside what
     /// any C module's type check (`luaL_checkudata` included) can defend against.
     #[inline]
-    pub fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
+    fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
         if !self.passed(idx) {
             return std::ptr::null_mut();
         }
@@ -217,6 +221,66 @@ impl Args {
             } else {
                 std::ptr::null_mut()
             }
+        }
+    }
+}
+
+/// The class checks: the one way a body reaches a host or a peer.
+impl Args {
+    /// Argument `idx` as a host's core, or a type error naming `enet_host`.
+    ///
+    /// # Safety
+    /// The returned reference is used only inside the body (no other reference to the core).
+    #[inline]
+    pub unsafe fn host<'a>(self, idx: c_int) -> Result<&'a mut HostCore, Raise> {
+        let ud = self.udata(idx, HOST_MT) as *const HostUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_host"));
+        }
+        // SAFETY: the metatable proves a HostUd, whose core lives while the host is on the
+        // stack (module comment); host_create sets `core` before the metatable.
+        unsafe { Ok((*ud).core()) }
+    }
+
+    /// Argument `idx` as a live ENet host, with its core.
+    ///
+    /// # Safety
+    /// As [`Args::host`].
+    #[inline]
+    pub unsafe fn live_host<'a>(
+        self,
+        idx: c_int,
+    ) -> Result<(&'a mut HostCore, *mut ENetHost), Raise> {
+        // SAFETY: the caller upholds Args::host's contract, which is this fn's.
+        let core = unsafe { self.host(idx)? };
+        let host = core.live()?;
+        Ok((core, host))
+    }
+
+    /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
+    ///
+    /// # Safety
+    /// The returned reference is used only inside the body.
+    #[inline]
+    pub unsafe fn peer<'a>(self, idx: c_int) -> Result<&'a PeerUd, Raise> {
+        let ud = self.udata(idx, PEER_MT) as *const PeerUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_peer"));
+        }
+        // SAFETY: the metatable proves a PeerUd, set up completely by push_peer.
+        unsafe { Ok(&*ud) }
+    }
+
+    /// Argument `idx` as the ENet peer of a live host, with its block.
+    ///
+    /// # Safety
+    /// As [`Args::peer`].
+    #[inline]
+    pub unsafe fn live_peer<'a>(self, idx: c_int) -> Result<(&'a PeerUd, *mut ENetPeer), Raise> {
+        // SAFETY: the caller upholds Args::peer's contract, which is this fn's.
+        unsafe {
+            let ud = self.peer(idx)?;
+            Ok((ud, ud.live()?))
         }
     }
 }

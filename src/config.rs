@@ -2,7 +2,8 @@
 //! tunables, checksums, compression, socket buffers, and admission (who may connect).
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetHost};
-use crate::lua::{methods, Failure, Methods, Raise, Ret};
+use crate::lua::{methods, Methods, Raise, Ret};
+use crate::text::Failure;
 use std::os::raw::c_int;
 use std::ptr;
 

@@ -6,9 +6,10 @@ use crate::args::Args;
 use crate::config::Admission;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
-use crate::lua::{self, ffi, methods, text, Failure, Methods, Name, Push, Raise, Ret, State, Text};
+use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
 use crate::object::{self, HostCore, PeerObject};
-use crate::peer;
+use crate::packet::Message;
+use crate::text::{text, Failure, Text};
 use std::os::raw::c_int;
 
 /// What `host_create` was asked for, once its arguments are checked.
@@ -211,7 +212,7 @@ unsafe fn broadcast(args: Args) -> Ret<()> {
     // SAFETY: live host; ENet takes the packet and frees it if no peer accepted it.
     unsafe {
         let (core, host) = args.live_host(1)?;
-        let message = peer::Message::from_args(args)?;
+        let message = Message::from_args(args)?;
         let packet = message.packet()?;
         count_broadcast(core, host, message.channel, message.data.len());
         enet::enet_host_broadcast(host, message.channel, packet);
@@ -367,17 +368,8 @@ unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64, Name)> {
         Ok((
             text!("{}", address::Ip(&addr)),
             addr.port.into(),
-            family(&addr),
+            address::family(&addr),
         ))
-    }
-}
-
-/// The family name of an address as it prints (`"inet"` for IPv4 and mapped addresses).
-pub fn family(addr: &ENetAddress) -> Name {
-    if address::is_ipv4(addr) {
-        Name::Inet
-    } else {
-        Name::Inet6
     }
 }
 

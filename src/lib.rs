@@ -27,13 +27,16 @@ mod ffi;
 mod host;
 mod lua;
 mod object;
+mod os;
 mod packet;
 mod peer;
+mod text;
 
 use args::Args;
-use lua::{ffi as lua_ffi, methods, text, Methods, Ret, State, Text};
+use lua::{ffi as lua_ffi, methods, Methods, Ret, State};
 use std::ffi::CStr;
 use std::os::raw::c_int;
+use text::{text, Text};
 
 /// Registry keys of our metatables: our own names, never LÖVE's `enet_host` / `enet_peer`.
 const HOST_MT_KEY: &CStr = c"enet.rs:host";

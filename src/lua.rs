@@ -19,9 +19,7 @@
 //!
 //! Why raw `lua_CFunction`s and not mlua callbacks: they cost about half as much per call, and
 //! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
-use crate::address;
 use crate::args::Args;
-use crate::ffi::ENetAddress;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -111,72 +109,6 @@ impl Name {
             .unwrap_or(Name::Unknown)
     }
 }
-
-/// A short string built in Rust (an address, an OS error), held inline so that it can cross
-/// into the reply phase without owning heap memory. Longer text is cut at the capacity.
-#[derive(Clone, Copy)]
-pub struct Text {
-    len: u8,
-    buf: [u8; 200],
-}
-
-impl Text {
-    pub fn new() -> Text {
-        Text {
-            len: 0,
-            buf: [0; 200],
-        }
-    }
-
-    /// `format_args!` rendered into a `Text`.
-    pub fn from_fmt(args: std::fmt::Arguments<'_>) -> Text {
-        let mut text = Text::new();
-        // Writing into a Text never fails; overlong text is cut.
-        let _ = std::fmt::Write::write_fmt(&mut text, args);
-        text
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..usize::from(self.len)).unwrap_or_default()
-    }
-}
-
-impl Default for Text {
-    fn default() -> Self {
-        Text::new()
-    }
-}
-
-impl std::fmt::Display for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Without allocating: up to the first invalid byte (a character cut at the capacity).
-        let bytes = self.as_bytes();
-        let valid = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-        };
-        f.write_str(valid)
-    }
-}
-
-impl std::fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for &b in s.as_bytes() {
-            let Some(slot) = self.buf.get_mut(usize::from(self.len)) else {
-                break;
-            };
-            *slot = b;
-            self.len += 1;
-        }
-        Ok(())
-    }
-}
-
-/// `format!` into a [`Text`].
-macro_rules! text {
-    ($($arg:tt)*) => { $crate::lua::Text::from_fmt(format_args!($($arg)*)) };
-}
-pub(crate) use text;
 
 /// An error to raise once the body is over. Every variant is plain data; the message is
 /// assembled on the Lua stack in the reply phase, exactly as `luaL_argerror` / `luaL_error`
@@ -280,22 +212,6 @@ impl Push for Name {
     }
 }
 
-impl Push for Text {
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: one free slot; Lua copies the bytes.
-        unsafe { push_bytes(l, self.as_bytes()) };
-        1
-    }
-}
-
-/// An address: its text, its port and its family.
-impl Push for (Text, i64, Name) {
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: as for Text, i64 and Name.
-        unsafe { self.0.push(l) + self.1.push(l) + self.2.push(l) }
-    }
-}
-
 /// Nothing, or the value.
 impl<T: Push> Push for Option<T> {
     #[inline(always)]
@@ -304,132 +220,6 @@ impl<T: Push> Push for Option<T> {
             // SAFETY: the trait's contract, forwarded to the value's push.
             Some(v) => unsafe { v.push(l) },
             None => 0,
-        }
-    }
-}
-
-/// The module's failure value, `nil, "enet: <what>[ (<address>: <OS error>)]"`: what a
-/// correct program can meet (a port in use, a socket error) is returned, not raised. Small
-/// plain data; the text is assembled when it is pushed.
-#[derive(Clone, Copy)]
-pub struct Failure {
-    what: &'static str,
-    address: Option<ENetAddress>,
-    /// The address was written `[::]`: it prints so, not as `0.0.0.0`.
-    ipv6_any: bool,
-    cause: Cause,
-}
-
-/// Why a [`Failure`] happened, when there is more to say than its `what`.
-#[derive(Clone, Copy)]
-enum Cause {
-    None,
-    Os(i32),
-    Text(&'static str),
-}
-
-impl Failure {
-    pub fn new(what: &'static str) -> Failure {
-        Failure {
-            what,
-            address: None,
-            ipv6_any: false,
-            cause: Cause::None,
-        }
-    }
-
-    /// A failure caused by the last OS error, about `address` if given.
-    pub fn os(what: &'static str, address: Option<ENetAddress>) -> Failure {
-        Failure {
-            what,
-            address,
-            ipv6_any: false,
-            cause: Cause::Os(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
-        }
-    }
-
-    /// The failure's address was written `[::]` (see [`address::DisplayIpv6Any`]).
-    pub fn written_ipv6_any(self, ipv6_any: bool) -> Failure {
-        Failure { ipv6_any, ..self }
-    }
-
-    /// A failure about `address` for a reason the OS did not report.
-    pub fn because(what: &'static str, address: ENetAddress, reason: &'static str) -> Failure {
-        Failure {
-            what,
-            address: Some(address),
-            ipv6_any: false,
-            cause: Cause::Text(reason),
-        }
-    }
-
-    fn text(&self) -> Text {
-        let what = self.what;
-        let shown = |a| match self.ipv6_any {
-            true => text!("{}", address::DisplayIpv6Any(a)),
-            false => text!("{}", address::Display(a)),
-        };
-        match (&self.address, self.cause) {
-            (Some(a), Cause::Os(e)) => {
-                text!("enet: {what} ({}: {})", shown(a), OsError(e))
-            }
-            (Some(a), Cause::Text(why)) => text!("enet: {what} ({}: {why})", shown(a)),
-            (None, Cause::Os(e)) => text!("enet: {what} ({})", OsError(e)),
-            (None, Cause::Text(why)) => text!("enet: {what} ({why})"),
-            (_, Cause::None) => text!("enet: {what}"),
-        }
-    }
-}
-
-/// An OS error as Rust's `io::Error` prints it (`Address already in use (os error 98)`), without
-/// allocating: failures are reported when memory may be short, and an allocation failure
-/// would abort the process.
-struct OsError(i32);
-
-impl std::fmt::Display for OsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        #[cfg(unix)]
-        {
-            let mut buf = [0u8; 128];
-            // SAFETY: `buf` is writable for its length; the XSI strerror_r (libc's binding)
-            // writes a NUL-terminated message into it, or fails and leaves it untouched.
-            let rc = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
-            if let (0, Some(message)) = (rc, buf.get(..end)) {
-                if let Ok(message) = std::str::from_utf8(message) {
-                    if !message.is_empty() {
-                        return write!(f, "{message} (os error {})", self.0);
-                    }
-                }
-            }
-        }
-        write!(f, "os error {}", self.0)
-    }
-}
-
-impl Push for Failure {
-    unsafe fn push(self, l: State) -> c_int {
-        // The text is formatted (any temporary freed) before Lua is called.
-        let text = self.text();
-        // SAFETY: two free slots; Lua copies the bytes.
-        unsafe {
-            ffi::lua_pushnil(l);
-            push_bytes(l, text.as_bytes());
-        }
-        2
-    }
-}
-
-/// The value, or the failure value.
-impl<T: Push> Push for Result<T, Failure> {
-    #[inline(always)]
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: the trait's contract, forwarded to the value's push.
-        unsafe {
-            match self {
-                Ok(v) => v.push(l),
-                Err(f) => f.push(l),
-            }
         }
     }
 }
@@ -634,12 +424,5 @@ mod tests {
         }
         assert_eq!(Name::of_state(10), Name::Unknown);
         assert_eq!(Name::of_state(-1), Name::Unknown);
-    }
-
-    #[test]
-    fn text_cuts_at_its_capacity() {
-        let t = text!("{}", "x".repeat(500));
-        assert_eq!(t.as_bytes().len(), 200);
-        assert_eq!(text!("a{}b", 1).as_bytes(), b"a1b");
     }
 }

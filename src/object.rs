@@ -30,7 +30,6 @@
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
-use crate::args::Args;
 use crate::config::Admission;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
@@ -164,6 +163,18 @@ impl HostCore {
     }
 }
 
+impl HostUd {
+    /// The host's core (which lives while the host does: module comment).
+    ///
+    /// # Safety
+    /// The host userdata must be on the stack, and no other reference to the core in use.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn core(&self) -> &mut HostCore {
+        // SAFETY: by contract; host_create sets `core` before the block gets its metatable.
+        unsafe { &mut *self.core }
+    }
+}
+
 impl PeerUd {
     pub fn slot(&self) -> usize {
         self.slot
@@ -211,65 +222,6 @@ impl PeerUd {
                     .map(|i| i.last_address)
                     .unwrap_or_default(),
             }
-        }
-    }
-}
-
-impl Args {
-    /// Argument `idx` as a host's core, or a type error naming `enet_host`.
-    ///
-    /// # Safety
-    /// The returned reference is used only inside the body (no other reference to the core).
-    #[inline]
-    pub unsafe fn host<'a>(self, idx: c_int) -> Result<&'a mut HostCore, Raise> {
-        let ud = self.udata(idx, HOST_MT) as *mut HostUd;
-        if ud.is_null() {
-            return Err(Raise::Type(idx, c"enet_host"));
-        }
-        // SAFETY: the metatable proves a HostUd, whose core lives while the host is on the
-        // stack (module comment); host_create sets `core` before the metatable.
-        unsafe { Ok(&mut *(*ud).core) }
-    }
-
-    /// Argument `idx` as a live ENet host, with its core.
-    ///
-    /// # Safety
-    /// As [`Args::host`].
-    #[inline]
-    pub unsafe fn live_host<'a>(
-        self,
-        idx: c_int,
-    ) -> Result<(&'a mut HostCore, *mut ENetHost), Raise> {
-        // SAFETY: the caller upholds Args::host's contract, which is this fn's.
-        let core = unsafe { self.host(idx)? };
-        let host = core.live()?;
-        Ok((core, host))
-    }
-
-    /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
-    ///
-    /// # Safety
-    /// The returned reference is used only inside the body.
-    #[inline]
-    pub unsafe fn peer<'a>(self, idx: c_int) -> Result<&'a PeerUd, Raise> {
-        let ud = self.udata(idx, PEER_MT) as *const PeerUd;
-        if ud.is_null() {
-            return Err(Raise::Type(idx, c"enet_peer"));
-        }
-        // SAFETY: the metatable proves a PeerUd, set up completely by push_peer.
-        unsafe { Ok(&*ud) }
-    }
-
-    /// Argument `idx` as the ENet peer of a live host, with its block.
-    ///
-    /// # Safety
-    /// As [`Args::peer`].
-    #[inline]
-    pub unsafe fn live_peer<'a>(self, idx: c_int) -> Result<(&'a PeerUd, *mut ENetPeer), Raise> {
-        // SAFETY: the caller upholds Args::peer's contract, which is this fn's.
-        unsafe {
-            let ud = self.peer(idx)?;
-            Ok((ud, ud.live()?))
         }
     }
 }

@@ -1,9 +1,49 @@
-//! A received packet on its way into Lua: its bytes become a Lua string and the packet is freed,
-//! exactly once, whatever a finalizer does meanwhile (docs/architecture.md, "Object lifetime").
+//! Packets both ways. A message to send becomes an ENet packet only once its arguments are all
+//! checked ([`Message`]); a received packet goes into Lua as a string and is freed exactly once,
+//! whatever a finalizer does meanwhile (docs/architecture.md, "Object lifetime").
+use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket};
-use crate::lua::{ffi, push_bytes, push_constant, State, K_COPY_STRING};
+use crate::lua::{ffi, push_bytes, push_constant, Raise, State, K_COPY_STRING};
 use std::cell::Cell;
 use std::os::raw::c_int;
+
+/// A message to send, its arguments checked in the reference's order: data (argument 2),
+/// flag (4), channel (3). Nothing is allocated until [`Message::packet`].
+pub struct Message<'a> {
+    pub data: &'a [u8],
+    pub flags: u32,
+    pub channel: u8,
+}
+
+impl<'a> Message<'a> {
+    pub fn from_args(args: Args) -> Result<Message<'a>, Raise> {
+        let data = args.bytes(2)?;
+        let flags = match args.opt_bytes(4)? {
+            None | Some(b"reliable") => enet::ENET_PACKET_FLAG_RELIABLE,
+            Some(b"unreliable") => 0,
+            Some(b"unsequenced") => enet::ENET_PACKET_FLAG_UNSEQUENCED,
+            Some(_) => return Err(Raise::MsgArg(c"Unknown packet flag: ", 4)),
+        };
+        let channel = args.opt_u32(3, 0)? as u8;
+        Ok(Message {
+            data,
+            flags,
+            channel,
+        })
+    }
+
+    /// A new ENet packet holding a copy of the data; the caller owns it.
+    pub fn packet(&self) -> Result<*mut ENetPacket, Raise> {
+        // SAFETY: `data` is a valid slice; ENet copies it.
+        let packet = unsafe {
+            enet::enet_packet_create(self.data.as_ptr().cast(), self.data.len(), self.flags)
+        };
+        if packet.is_null() {
+            return Err(Raise::Msg(c"Failed to create packet"));
+        }
+        Ok(packet)
+    }
+}
 
 /// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
 /// slice must never have, so that case is the empty slice.

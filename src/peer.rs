@@ -3,48 +3,11 @@
 use crate::address;
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket, ENetPeer};
-use crate::lua::{ffi, methods, text, Methods, Name, Push, Raise, Ret, State, Text};
+use crate::lua::{ffi, methods, Methods, Name, Push, Ret, State};
 use crate::object::{GetData, SetData};
-use crate::packet;
+use crate::packet::{self, Message};
+use crate::text::{text, Text};
 use std::os::raw::c_int;
-
-/// A message to send, its arguments checked in the reference's order: data (argument 2),
-/// flag (4), channel (3). Nothing is allocated until [`Message::packet`].
-pub struct Message<'a> {
-    pub data: &'a [u8],
-    pub flags: u32,
-    pub channel: u8,
-}
-
-impl<'a> Message<'a> {
-    pub fn from_args(args: Args) -> Result<Message<'a>, Raise> {
-        let data = args.bytes(2)?;
-        let flags = match args.opt_bytes(4)? {
-            None | Some(b"reliable") => enet::ENET_PACKET_FLAG_RELIABLE,
-            Some(b"unreliable") => 0,
-            Some(b"unsequenced") => enet::ENET_PACKET_FLAG_UNSEQUENCED,
-            Some(_) => return Err(Raise::MsgArg(c"Unknown packet flag: ", 4)),
-        };
-        let channel = args.opt_u32(3, 0)? as u8;
-        Ok(Message {
-            data,
-            flags,
-            channel,
-        })
-    }
-
-    /// A new ENet packet holding a copy of the data; the caller owns it.
-    pub fn packet(&self) -> Result<*mut ENetPacket, Raise> {
-        // SAFETY: `data` is a valid slice; ENet copies it.
-        let packet = unsafe {
-            enet::enet_packet_create(self.data.as_ptr().cast(), self.data.len(), self.flags)
-        };
-        if packet.is_null() {
-            return Err(Raise::Msg(c"Failed to create packet"));
-        }
-        Ok(packet)
-    }
-}
 
 /// `peer:send(data [, channel [, flag]])`: 0 when queued, -1 when ENet refused (the packet is
 /// then freed, unlike the reference, which leaked it).
@@ -258,7 +221,7 @@ unsafe fn peer_address(args: Args) -> Ret<(Text, i64, Name)> {
         Ok((
             text!("{}", address::Ip(&addr)),
             addr.port.into(),
-            crate::host::family(&addr),
+            address::family(&addr),
         ))
     }
 }
