@@ -85,6 +85,9 @@ pub unsafe extern "C-unwind" fn luaopen_enet(l: State) -> c_int {
 /// A module built for one Lua 5.x and loaded into another would corrupt memory: Lua's own check
 /// refuses it (`version mismatch`). 5.1 and LuaJIT builds cannot load elsewhere (their symbols
 /// differ).
+///
+/// # Safety
+/// `l` is the state running `require` (it may raise there).
 #[cfg(not(any(feature = "lua51", feature = "luajit")))]
 unsafe fn check_lua_version(l: State) {
     // SAFETY: luaL_checkversion_ exists in every Lua 5.2+ and only reads or raises.
@@ -96,6 +99,8 @@ unsafe fn check_lua_version(l: State) {
     }
 }
 
+/// # Safety
+/// Nothing to check: safe to call anywhere (the same signature as the other flavours').
 #[cfg(any(feature = "lua51", feature = "luajit"))]
 unsafe fn check_lua_version(_: State) {}
 
@@ -118,6 +123,10 @@ fn init_enet() -> bool {
 }
 
 /// Builds the module table (and the global `enet`), leaving it on the stack.
+///
+/// # Safety
+/// `l` is the state running `require`, with no Rust value that owns memory alive (a raise here
+/// is a module-load error).
 unsafe fn open(l: State) {
     // SAFETY: runs for `require` (a raise is an ordinary module-load error; nothing owning memory
     // is alive here); stack indices 1..=4 are the three upvalues of every function and the module
@@ -152,6 +161,9 @@ unsafe fn open(l: State) {
 
 /// Pushes the metatable stored in the registry under `key`, creating it on first load, so that
 /// loading the module twice in one state keeps existing objects valid. Returns its index.
+///
+/// # Safety
+/// As [`open`], which calls it.
 unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
     // SAFETY: registry access in a protected call.
     unsafe {
@@ -174,6 +186,9 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
 /// Pushes the module's constants table (lua.rs, `CONSTANTS`): the interned names, then the
 /// core metatable and the string-copy helper (both reachable with the debug library, both
 /// harmless to call with any arguments). Returns its index.
+///
+/// # Safety
+/// As [`open`], called after the two class metatables are at stack indices 1 and 2.
 unsafe fn push_constants(l: State) -> c_int {
     // SAFETY: table construction in a protected call; the core metatable's `__gc` closure gets
     // the same upvalues as every method (the constants table is complete by then).
@@ -199,6 +214,9 @@ unsafe fn push_constants(l: State) -> c_int {
 
 /// Pushes a new C closure carrying the module's upvalues (lua.rs: `HOST_MT`, `PEER_MT`,
 /// `CONSTANTS`), which `open` keeps at stack indices 1..=3.
+///
+/// # Safety
+/// As [`open`], once stack indices 1..=3 hold the upvalues.
 unsafe fn push_function(l: State, f: lua_ffi::lua_CFunction) {
     // SAFETY: indices 1..=3 hold the upvalues (open); lua_pushcclosure pops the copies.
     unsafe {
@@ -210,6 +228,9 @@ unsafe fn push_function(l: State, f: lua_ffi::lua_CFunction) {
 }
 
 /// Fills metatable `mt` with a fresh `__index` table of `methods` and the metamethods `meta`.
+///
+/// # Safety
+/// As [`push_function`]; `mt` is the absolute index of a table.
 unsafe fn set_methods(l: State, mt: c_int, methods: &[Methods], meta: Methods) {
     // SAFETY: `mt` is an absolute index of a table pushed by `open`.
     unsafe {

@@ -10,12 +10,24 @@
 //!    allocation an argument check needs), before anything else happens;
 //! 2. **body**: a plain Rust function that gets only an [`Args`] view of the stack, whose reads
 //!    never allocate, raise or run Lua code. It checks the arguments, works on ENet, and returns
-//!    a reply (a [`Push`] type) or a [`Raise`], both `Copy`: plain data, no ENet pointer Lua could
-//!    invalidate, nothing with a destructor. It runs under `catch_unwind`, so a Rust panic
+//!    a reply (a [`Push`] type) or a [`Raise`]. It runs under `catch_unwind`, so a Rust panic
 //!    becomes a Lua error;
 //! 3. **reply**: outside `catch_unwind`, with no Rust value that owns anything alive, the reply
 //!    is pushed (this allocates: finalizers may run, the host may be destroyed meanwhile, and on
 //!    5.1-5.3/LuaJIT the push may raise, harmlessly) or the error is raised.
+//!
+//! The types keep the phases apart: a reply and a `Raise` are `Copy` (nothing with a destructor
+//! that a raise could skip), `Send` (no raw pointer: no ENet pointer reaches the phase where a
+//! finalizer may free what it points to) and `'static` (nothing borrowed from the call, such as
+//! a host's core). The one pointer that must cross, a received packet, is `packet::Owned`,
+//! whose `Send` is declared and argued in packet.rs.
+//!
+//! **The body contract.** A body is an `unsafe fn(Args) -> Ret<R>` (so is a body helper, which a
+//! `methods!` line calls with extra arguments, such as `host_integer(|h| ...)`). `lua::call`
+//! calls it in the body phase of the call that `args` views, and only there; the body in turn
+//! makes no Lua API call, so no Lua code runs and the arguments stay on the stack until it
+//! returns. That is what lets it use the ENet pointers and borrows that `Args` hands out: the
+//! host it checked is alive and stays so. Every body's and helper's `# Safety` is this.
 //!
 //! Why raw `lua_CFunction`s and not mlua callbacks: they cost about half as much per call, and
 //! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
@@ -126,8 +138,10 @@ pub enum Raise {
 }
 
 /// What a body hands to the reply phase: the values to return to Lua, as plain data. Each
-/// body returns its own type; `Copy` guarantees it owns nothing that a raise could skip.
-pub trait Push: Copy {
+/// body returns its own type. The bounds are the phase rule (module comment): `Copy`, it owns
+/// nothing that a raise could skip; `Send`, it holds no raw pointer into ENet, which a
+/// finalizer may free before the push; `'static`, it borrows nothing from the call.
+pub trait Push: Copy + Send + 'static {
     /// Pushes the values and says how many there are.
     ///
     /// # Safety
@@ -137,10 +151,10 @@ pub trait Push: Copy {
 
 pub type Ret<T> = Result<T, Raise>;
 
-// An error owns nothing that a raise could skip (replies: the `Copy` bound of `Push`).
+// An error keeps the rule of replies (the bounds of `Push`).
 const _: () = {
-    const fn copy<T: Copy>() {}
-    copy::<Raise>()
+    const fn plain<T: Copy + Send + 'static>() {}
+    plain::<Raise>()
 };
 
 /// Returns nothing.
@@ -225,17 +239,24 @@ impl<T: Push> Push for Option<T> {
 }
 
 /// Runs one Lua call through the three phases (module comment). `strings` are the stack
-/// indices of the arguments read as strings, converted from numbers in place first.
+/// indices of the arguments read as strings, converted from numbers in place first (at most
+/// `args::MAX_STRINGS`).
 ///
 /// # Safety
-/// `l` must be the state that called a C function of this module (with its upvalue).
+/// `l` must be the state that called a C function of this module (with its upvalues), and
+/// `body` must keep the body contract (module comment).
 #[inline(always)]
-pub unsafe fn call<R: Push>(l: State, strings: &[c_int], body: unsafe fn(Args) -> Ret<R>) -> c_int {
-    // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment).
+pub unsafe fn call<R: Push, const N: usize>(
+    l: State,
+    strings: [c_int; N],
+    body: impl FnOnce(Args<'_>) -> Ret<R> + std::panic::UnwindSafe,
+) -> c_int {
+    // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment), and
+    // the borrows of `args` end with the body (a reply is 'static).
     unsafe {
         let args = Args::prepare(l, strings);
         // A panic's payload is dropped here, before anything can raise.
-        let outcome = std::panic::catch_unwind(|| body(args)).unwrap_or(Err(Raise::Msg(
+        let outcome = std::panic::catch_unwind(move || body(args)).unwrap_or(Err(Raise::Msg(
             c"enet: internal error (Rust panic), please report it",
         )));
         match outcome {
@@ -257,15 +278,24 @@ pub fn catch<T: Copy>(work: impl FnOnce() -> T) -> Result<T, Raise> {
         .map_err(|_| Raise::Msg(c"enet: internal error (Rust panic), please report it"))
 }
 
-/// Generates each function of a class and its entry in the class's table at once:
-/// `"name" [string argument indices] => body`.
+/// Generates each function of a class and its entry in the class's table at once, one line
+/// per Lua function:
+///
+/// - `"name" => body`: the body is `unsafe fn body(args: Args) -> Ret<R>`;
+/// - `"name" [i, j] => body`: arguments `i` and `j` are read as strings (at most two: a third
+///   index is a compile error);
+/// - `"name" => helper(a, b)`: the body is `helper(args, a, b)`, for the getters and setters
+///   that differ only by the field they read (`host_integer(|h| h.peerCount as u64)`).
 macro_rules! methods {
-    ($($name:literal $([$($s:literal),*])? => $body:path,)*) => {
+    ($($name:literal $([$s1:literal $(, $s2:literal)?])? => $body:ident $(($($arg:expr),+ $(,)?))?,)*) => {
         &[$(($name, {
             /// The Lua-callable function (see lua.rs for the call protocol).
             unsafe extern "C-unwind" fn f(l: $crate::lua::State) -> ::std::os::raw::c_int {
-                // SAFETY: Lua calls this with a valid state, as a function of this module.
-                unsafe { $crate::lua::call(l, &[$($($s),*)?], $body) }
+                // SAFETY: Lua calls this with a valid state, as a function of this module; the
+                // body (or helper) keeps the body contract, and lua::call calls it as it asks.
+                unsafe {
+                    $crate::lua::call(l, [$($s1 $(, $s2)?)?], |args| $body(args $($(, $arg)+)?))
+                }
             }
             f as $crate::lua::ffi::lua_CFunction
         }),)*]
@@ -359,6 +389,9 @@ pub unsafe fn raise(l: State, e: Raise) -> ! {
 }
 
 /// Pushes the type name of argument `idx` as `luaL_typeerror` names it on this Lua version.
+///
+/// # Safety
+/// `l` is a valid state with a free stack slot; `idx` an acceptable index.
 unsafe fn push_type_name(l: State, idx: c_int) {
     // SAFETY: queries on a valid state; at most one value is left on the stack.
     unsafe {
