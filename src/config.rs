@@ -143,9 +143,9 @@ unsafe fn refuse_connections(args: Args) -> Ret<bool> {
 const MAXIMUM_CONNECT_RECORDS: u32 = 1 << 18;
 
 /// `host:flood_defence([on [, records [, timeout]]])`: the handshake defence of vendor patches
-/// 0023-0026 (SPEC §10, docs/handshake.md), on by default. `on` false gives stock ENet's
-/// handshake to new connections (handshakes under way finish as they began); `records` is how
-/// many handshakes the host keeps without a slot under pressure (0..262144, rounded down to a
+/// 0023-0026 (docs/contract.md §10, docs/handshake.md), on by default. `on` false gives stock
+/// ENet's handshake to new connections (handshakes under way finish as they began); `records` is
+/// how many handshakes the host keeps without a slot under pressure (0..262144, rounded down to a
 /// power of 2; 0 keeps none; live records move to the new table, and the clients of those that do
 /// not fit are told DISCONNECT); `timeout` is how long (ms, 1..60000) an unverified handshake
 /// lives. Returns the three settings; raises `enet: out of memory` when a new table cannot be
