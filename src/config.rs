@@ -4,67 +4,8 @@ use crate::args::Args;
 use crate::ffi::{self as enet, ENetHost};
 use crate::lua::{methods, Methods, Raise, Ret};
 use crate::text::Failure;
-use std::cell::Cell;
 use std::os::raw::c_int;
 use std::ptr;
-
-/// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
-/// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
-/// while remembering the value the program chose. A host created without an address starts
-/// refusing ([`Admission::for_new_host`]). It lives in the host's core, which bodies share
-/// (object.rs): its fields are `Cell`s.
-#[derive(Default)]
-pub struct Admission {
-    refusing: Cell<bool>,
-    /// The program's `duplicate_peers` while refusing (ENet's field holds 0 meanwhile).
-    duplicate_peers: Cell<usize>,
-}
-
-impl Admission {
-    /// What a new host admits: anyone when it was given an address to bind, nobody when it was
-    /// not, as lua-enet's documentation says of such a host ("can not be connected to"; ENet
-    /// itself accepted connections on whatever port the OS gave its first datagram).
-    /// `host:refuse_connections(false)` opens it.
-    pub fn for_new_host(host: &mut ENetHost, bound: bool) -> Admission {
-        let admission = Admission::default();
-        admission.set_refusing(host, !bound);
-        admission
-    }
-
-    pub fn refusing(&self) -> bool {
-        self.refusing.get()
-    }
-
-    /// The program's setting for peers per IP address.
-    pub fn duplicate_peers(&self, host: &ENetHost) -> usize {
-        if self.refusing.get() {
-            self.duplicate_peers.get()
-        } else {
-            host.duplicatePeers
-        }
-    }
-
-    pub fn set_duplicate_peers(&self, host: &mut ENetHost, n: usize) {
-        if self.refusing.get() {
-            self.duplicate_peers.set(n);
-        } else {
-            host.duplicatePeers = n;
-        }
-    }
-
-    pub fn set_refusing(&self, host: &mut ENetHost, on: bool) {
-        if on == self.refusing.get() {
-            return;
-        }
-        if on {
-            self.duplicate_peers.set(host.duplicatePeers);
-            host.duplicatePeers = 0;
-        } else {
-            host.duplicatePeers = self.duplicate_peers.get();
-        }
-        self.refusing.set(on);
-    }
-}
 
 /// Getter/setter of a numeric host tunable, the new value checked against `min..=i32::MAX`
 /// (`range` is the error text).

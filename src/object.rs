@@ -36,7 +36,6 @@
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
-use crate::config::Admission;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
 use std::cell::Cell;
@@ -68,7 +67,7 @@ pub struct HostCore {
     enet: Cell<*mut ENetHost>,
     /// What the binding remembers per peer slot (empty until the host exists).
     slots: Vec<Slot>,
-    /// Who may connect (config.rs).
+    /// Who may connect.
     pub admission: Admission,
     /// Bound to `"[::]"` written out: its socket address prints as `[::]`, not as the
     /// `0.0.0.0` that `"*"` and unbound hosts keep (docs/api.md, "Addresses").
@@ -125,6 +124,65 @@ impl Slot {
 
     pub fn set_data_connect_id(&self, connect_id: u32) {
         self.data_connect_id.set(connect_id);
+    }
+}
+
+/// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
+/// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
+/// while remembering the value the program chose. A host created without an address starts
+/// refusing ([`Admission::for_new_host`]). It lives in the host's core, which bodies share
+/// (module comment), so its fields are `Cell`s. The Lua methods that change it
+/// (`host:refuse_connections`, `host:duplicate_peers`) are in config.rs.
+#[derive(Default)]
+pub struct Admission {
+    refusing: Cell<bool>,
+    /// The program's `duplicate_peers` while refusing (ENet's field holds 0 meanwhile).
+    duplicate_peers: Cell<usize>,
+}
+
+impl Admission {
+    /// What a new host admits: anyone when it was given an address to bind, nobody when it was
+    /// not, as lua-enet's documentation says of such a host ("can not be connected to"; ENet
+    /// itself accepted connections on whatever port the OS gave its first datagram).
+    /// `host:refuse_connections(false)` opens it.
+    pub fn for_new_host(host: &mut ENetHost, bound: bool) -> Admission {
+        let admission = Admission::default();
+        admission.set_refusing(host, !bound);
+        admission
+    }
+
+    pub fn refusing(&self) -> bool {
+        self.refusing.get()
+    }
+
+    /// The program's setting for peers per IP address.
+    pub fn duplicate_peers(&self, host: &ENetHost) -> usize {
+        if self.refusing.get() {
+            self.duplicate_peers.get()
+        } else {
+            host.duplicatePeers
+        }
+    }
+
+    pub fn set_duplicate_peers(&self, host: &mut ENetHost, n: usize) {
+        if self.refusing.get() {
+            self.duplicate_peers.set(n);
+        } else {
+            host.duplicatePeers = n;
+        }
+    }
+
+    pub fn set_refusing(&self, host: &mut ENetHost, on: bool) {
+        if on == self.refusing.get() {
+            return;
+        }
+        if on {
+            self.duplicate_peers.set(host.duplicatePeers);
+            host.duplicatePeers = 0;
+        } else {
+            host.duplicatePeers = self.duplicate_peers.get();
+        }
+        self.refusing.set(on);
     }
 }
 
