@@ -2,11 +2,13 @@
 //! it leafo/lua-enet's Lua API, memory-safe. docs/architecture.md is the map:
 //!
 //! - `lua.rs`: how a Lua call reaches ENet (the three phases), replies and errors;
-//! - `args.rs`: the argument checks a method body may make;
+//! - `args.rs`: the argument checks a method body may make, the class checks included;
 //! - `object.rs`: object lifetime (who owns the ENet host, the peer table, per-peer data);
 //! - `host.rs`, `config.rs`, `peer.rs`: the two Lua classes; `event.rs`: events as tables;
-//! - `packet.rs`: a received packet into a Lua string, freed exactly once;
-//! - `address.rs`: `"host:port"` strings; `ffi.rs`: the part of ENet's C API we use.
+//! - `packet.rs`: a message to send, and a received packet into a Lua string, freed once;
+//! - `text.rs`: text and the failure value, without the heap;
+//! - `address.rs`: `"host:port"` strings; `os.rs`: what only the system knows about them;
+//! - `ffi.rs`: the part of ENet's C API we use.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 #[cfg(not(any(
