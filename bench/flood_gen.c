@@ -1,7 +1,7 @@
-/* A forged-CONNECT generator for bench/flood (issue 13): well-formed ENet 1.3 CONNECT datagrams
-   (each with a fresh connect ID) from SOURCES loopback addresses 127.1.x.y (Linux routes all of
-   127.0.0.0/8 locally), at RATE per second for SECONDS, to HOST:PORT. What comes back is read
-   and counted, never answered.
+/* A forged-CONNECT generator for bench/flood (docs/contract.md §10): well-formed ENet 1.3 CONNECT
+   datagrams (each with a fresh connect ID) from SOURCES loopback addresses 127.1.x.y (Linux
+   routes all of 127.0.0.0/8 locally), at RATE per second for SECONDS, to HOST:PORT. What comes
+   back is read and counted, never answered.
      flood_gen HOST PORT RATE SECONDS [SOURCES]
    Prints "SENT <n> SECONDS <s> REPLIES <n> REPLY_BYTES <n>". */
 #define _DEFAULT_SOURCE

@@ -1,37 +1,58 @@
-//! Argument checks and conversions, with the reference's error texts (docs/api.md, "Conventions"), through
-//! [`Args`]: the only view of the Lua stack a method body gets. Every read here leaves the Lua
-//! state as it was and never allocates, raises or runs Lua code (lua.rs says why that matters).
-use crate::lua::{ffi, Raise, State};
+//! Argument checks and conversions, with the reference's error texts (docs/api.md,
+//! "Conventions"), through [`Args`]: the only view of the Lua stack a method body gets. Every
+//! read here leaves the Lua state as it was and never allocates, raises or runs Lua code (lua.rs
+//! says why that matters). The class checks are here too: [`Args::host`] and [`Args::peer`]
+//! (and their `live_*` forms) are the one way a body reaches a host or a peer.
+use crate::ffi::{ENetHost, ENetPeer};
+use crate::lua::{ffi, Raise, State, HOST_MT, PEER_MT};
+use crate::object::{HostCore, HostUd, PeerUd};
+use std::marker::PhantomData;
 use std::os::raw::{c_char, c_int, c_void};
 
-/// The arguments of the running call, read-only.
+/// How many string arguments one function may declare (`methods!`'s `[i, j]`): the slots of
+/// [`Args`]. A third index is a compile error, in `methods!` and in [`Args::prepare`].
+pub const MAX_STRINGS: usize = 2;
+
+/// The arguments of the running call, read-only. `'call` is the call: what `Args` lends (string
+/// bytes, a host's core, a peer's block) lives while the arguments stay on the stack, which is
+/// at least the body phase (a body makes no Lua call: lua.rs), and no borrow can reach the
+/// reply phase (a reply is `'static`: lua.rs, `Push`).
 #[derive(Clone, Copy)]
-pub struct Args {
+pub struct Args<'call> {
     l: State,
     /// How many arguments the call got (the stack top when it started: a type check leaves a
     /// metatable above the arguments, see [`Args::udata`]).
     top: c_int,
     /// The string arguments the prepare phase read (`lua::call`): index, bytes (null when the
     /// argument is neither a string nor a number) and length.
-    strings: [(c_int, *const c_char, usize); 2],
+    strings: [(c_int, *const c_char, usize); MAX_STRINGS],
+    call: PhantomData<&'call ()>,
 }
 
-impl Args {
-    /// Reads the string arguments `strings` (at most two), converting numbers to strings in
-    /// place as `luaL_checklstring` would. This allocates: it is the prepare phase of a call
-    /// (lua.rs), never a body.
+impl<'call> Args<'call> {
+    /// Reads the string arguments `strings` (at most [`MAX_STRINGS`]), converting numbers to
+    /// strings in place as `luaL_checklstring` would. This allocates: it is the prepare phase of
+    /// a call (lua.rs), never a body.
     ///
     /// # Safety
-    /// `l` must be the state of a running C function of this module.
+    /// `l` must be the state of a running C function of this module, and `'call` must end
+    /// before that function returns or changes its arguments on the stack.
     #[inline(always)]
-    pub unsafe fn prepare(l: State, strings: &[c_int]) -> Args {
+    pub unsafe fn prepare<const N: usize>(l: State, strings: [c_int; N]) -> Args<'call> {
+        const {
+            assert!(
+                N <= MAX_STRINGS,
+                "at most MAX_STRINGS string arguments per function (Args.strings)"
+            )
+        };
         let mut args = Args {
             l,
             // SAFETY: lua_gettop only reads.
             top: unsafe { ffi::lua_gettop(l) },
-            strings: [(0, std::ptr::null(), 0); 2],
+            strings: [(0, std::ptr::null(), 0); MAX_STRINGS],
+            call: PhantomData,
         };
-        for (slot, &idx) in args.strings.iter_mut().zip(strings) {
+        for (slot, idx) in args.strings.iter_mut().zip(strings) {
             let mut len = 0usize;
             // SAFETY: any acceptable index; the bytes live while the argument is on the stack.
             let p = unsafe { ffi::lua_tolstring(l, idx, &mut len) };
@@ -146,10 +167,9 @@ impl Args {
     }
 
     /// A required string argument (numbers accepted, converted by the prepare phase). The
-    /// slice borrows the Lua string, which stays alive while it sits on the stack, that is for
-    /// the whole body.
+    /// slice borrows the Lua string, which stays alive while it sits on the stack ('call).
     #[inline]
-    pub fn bytes<'a>(self, idx: c_int) -> Result<&'a [u8], Raise> {
+    pub fn bytes(self, idx: c_int) -> Result<&'call [u8], Raise> {
         match self.string(idx) {
             Some(bytes) => Ok(bytes),
             None => Err(Raise::Type(idx, c"string")),
@@ -158,7 +178,7 @@ impl Args {
 
     /// An optional string argument: `None` when absent or nil.
     #[inline]
-    pub fn opt_bytes<'a>(self, idx: c_int) -> Result<Option<&'a [u8]>, Raise> {
+    pub fn opt_bytes(self, idx: c_int) -> Result<Option<&'call [u8]>, Raise> {
         match self.string(idx) {
             Some(bytes) => Ok(Some(bytes)),
             None if self.absent(idx) => Ok(None),
@@ -170,7 +190,7 @@ impl Args {
     /// as a string argument (`methods!`), else only if it is a real string (reading one does
     /// not allocate; a number would have to be converted, which is refused here).
     #[inline]
-    fn string<'a>(self, idx: c_int) -> Option<&'a [u8]> {
+    fn string(self, idx: c_int) -> Option<&'call [u8]> {
         if !self.passed(idx) {
             return None;
         }
@@ -198,7 +218,7 @@ impl Args {
     /// script can just as well give it to any full userdata: the debug library is outside what
     /// any C module's type check (`luaL_checkudata` included) can defend against.
     #[inline]
-    pub fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
+    fn udata(self, idx: c_int, mt: c_int) -> *mut c_void {
         if !self.passed(idx) {
             return std::ptr::null_mut();
         }
@@ -218,6 +238,49 @@ impl Args {
                 std::ptr::null_mut()
             }
         }
+    }
+}
+
+/// The class checks: the one way a body reaches a host or a peer. They hand out shared
+/// references only, so two arguments that are the same host (or a host and its peer) never
+/// make two `&mut` to one core (object.rs).
+impl<'call> Args<'call> {
+    /// Argument `idx` as a host's core, or a type error naming `enet_host`.
+    #[inline]
+    pub fn host(self, idx: c_int) -> Result<&'call HostCore, Raise> {
+        let ud = self.udata(idx, HOST_MT) as *const HostUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_host"));
+        }
+        // SAFETY: the metatable proves a HostUd (object.rs), set up completely by push_new_host,
+        // which lives while the host is on the stack: for 'call.
+        Ok(unsafe { &*ud }.core())
+    }
+
+    /// Argument `idx` as a live ENet host, with its core.
+    #[inline]
+    pub fn live_host(self, idx: c_int) -> Result<(&'call HostCore, *mut ENetHost), Raise> {
+        let core = self.host(idx)?;
+        Ok((core, core.live()?))
+    }
+
+    /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
+    #[inline]
+    pub fn peer(self, idx: c_int) -> Result<&'call PeerUd, Raise> {
+        let ud = self.udata(idx, PEER_MT) as *const PeerUd;
+        if ud.is_null() {
+            return Err(Raise::Type(idx, c"enet_peer"));
+        }
+        // SAFETY: the metatable proves a PeerUd, set up completely by push_peer, which lives
+        // while the peer is on the stack: for 'call.
+        Ok(unsafe { &*ud })
+    }
+
+    /// Argument `idx` as the ENet peer of a live host, with its block.
+    #[inline]
+    pub fn live_peer(self, idx: c_int) -> Result<(&'call PeerUd, *mut ENetPeer), Raise> {
+        let ud = self.peer(idx)?;
+        Ok((ud, ud.live()?))
     }
 }
 

@@ -2,142 +2,34 @@
 //! tunables, checksums, compression, socket buffers, and admission (who may connect).
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetHost};
-use crate::lua::{methods, Failure, Methods, Raise, Ret};
+use crate::lua::{methods, Methods, Raise, Ret};
+use crate::text::Failure;
 use std::os::raw::c_int;
 use std::ptr;
 
-/// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
-/// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
-/// while remembering the value the program chose. A host created without an address starts
-/// refusing ([`Admission::for_new_host`]).
-#[derive(Clone, Copy, Default)]
-pub struct Admission {
-    refusing: bool,
-    /// The program's `duplicate_peers` while refusing (ENet's field holds 0 meanwhile).
-    duplicate_peers: usize,
-}
-
-impl Admission {
-    /// What a new host admits: anyone when it was given an address to bind, nobody when it was
-    /// not, as lua-enet's documentation says of such a host ("can not be connected to"; ENet
-    /// itself accepted connections on whatever port the OS gave its first datagram).
-    /// `host:refuse_connections(false)` opens it.
-    pub fn for_new_host(host: &mut ENetHost, bound: bool) -> Admission {
-        let mut admission = Admission::default();
-        admission.set_refusing(host, !bound);
-        admission
-    }
-
-    pub fn refusing(&self) -> bool {
-        self.refusing
-    }
-
-    /// The program's setting for peers per IP address.
-    pub fn duplicate_peers(&self, host: &ENetHost) -> usize {
-        if self.refusing {
-            self.duplicate_peers
-        } else {
-            host.duplicatePeers
-        }
-    }
-
-    pub fn set_duplicate_peers(&mut self, host: &mut ENetHost, n: usize) {
-        if self.refusing {
-            self.duplicate_peers = n;
-        } else {
-            host.duplicatePeers = n;
-        }
-    }
-
-    pub fn set_refusing(&mut self, host: &mut ENetHost, on: bool) {
-        if on == self.refusing {
-            return;
-        }
-        if on {
-            self.duplicate_peers = host.duplicatePeers;
-            host.duplicatePeers = 0;
-        } else {
-            host.duplicatePeers = self.duplicate_peers;
-        }
-        self.refusing = on;
-    }
-}
-
-/// Getter/setter of a numeric host tunable, the new value checked against `min..=i32::MAX`.
+/// Getter/setter of a numeric host tunable, the new value checked against `min..=i32::MAX`
+/// (`range` is the error text).
+///
+/// # Safety
+/// The body contract (lua.rs).
 unsafe fn tunable(
     args: Args,
     field: fn(&mut ENetHost) -> &mut usize,
     min: u32,
     range: &'static std::ffi::CStr,
 ) -> Ret<i64> {
-    // SAFETY: live host, borrowed only inside the body.
-    unsafe {
-        let (_, host) = args.live_host(1)?;
-        let host = &mut *host;
-        if !args.absent(2) {
-            let value = args.u32(2)?;
-            if value < min || value > i32::MAX as u32 {
-                return Err(Raise::Arg(2, range));
-            }
-            *field(host) = value as usize;
+    let (_, host) = args.live_host(1)?;
+    // SAFETY: a live host, borrowed only inside the body (no Lua code runs meanwhile, and no
+    // other reference to the ENet host is made while this one lives).
+    let host = unsafe { &mut *host };
+    if !args.absent(2) {
+        let value = args.u32(2)?;
+        if value < min || value > i32::MAX as u32 {
+            return Err(Raise::Arg(2, range));
         }
-        Ok(*field(host) as i64)
+        *field(host) = value as usize;
     }
-}
-
-/// `host:maximum_packet_size([bytes])`: larger sends are refused (`send` returns -1).
-unsafe fn maximum_packet_size(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what tunable requires.
-    unsafe {
-        tunable(
-            args,
-            |h| &mut h.maximumPacketSize,
-            1,
-            c"maximum_packet_size must be 1..2147483647",
-        )
-    }
-}
-
-/// `host:maximum_waiting_data([bytes])`: per-peer cap on what its incoming commands hold until
-/// they are received (payload and bookkeeping).
-unsafe fn maximum_waiting_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what tunable requires.
-    unsafe {
-        tunable(
-            args,
-            |h| &mut h.maximumWaitingData,
-            1,
-            c"maximum_waiting_data must be 1..2147483647",
-        )
-    }
-}
-
-/// `host:maximum_address_waiting_data([bytes])`: cap on what the peers of one IP address hold
-/// together, past the reserve each peer keeps (docs/api.md, "What a peer may make a host hold").
-unsafe fn maximum_address_waiting_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what tunable requires.
-    unsafe {
-        tunable(
-            args,
-            |h| &mut h.maximumAddressWaitingData,
-            1,
-            c"maximum_address_waiting_data must be 1..2147483647",
-        )
-    }
-}
-
-/// `host:maximum_host_waiting_data([bytes])`: cap on what all peers hold together, past the
-/// reserve each peer keeps.
-unsafe fn maximum_host_waiting_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what tunable requires.
-    unsafe {
-        tunable(
-            args,
-            |h| &mut h.maximumHostWaitingData,
-            1,
-            c"maximum_host_waiting_data must be 1..2147483647",
-        )
-    }
+    Ok(*field(host) as i64)
 }
 
 /// `host:mtu([bytes])`: the MTU offered to future connections (576..4096).
@@ -192,9 +84,9 @@ unsafe fn refuse_connections(args: Args) -> Ret<bool> {
 const MAXIMUM_CONNECT_RECORDS: u32 = 1 << 18;
 
 /// `host:flood_defence([on [, records [, timeout]]])`: the handshake defence of vendor patches
-/// 0023-0028 (SPEC §10, docs/handshake.md), on by default. `on` false gives stock ENet's
-/// handshake to new connections (handshakes under way finish as they began); `records` is how
-/// many handshakes the host keeps without a slot under pressure (0..262144, rounded down to a
+/// 0023-0028 (docs/contract.md §10, docs/handshake.md), on by default. `on` false gives stock
+/// ENet's handshake to new connections (handshakes under way finish as they began); `records` is
+/// how many handshakes the host keeps without a slot under pressure (0..262144, rounded down to a
 /// power of 2; 0 keeps none; live records move to the new table, and the clients of those that do
 /// not fit are told DISCONNECT); `timeout` is how long (ms, 1..60000) an unverified handshake
 /// lives. Returns the three settings; raises `enet: out of memory` when a new table cannot be
@@ -325,10 +217,32 @@ unsafe fn socket_buffer_sizes(args: Args) -> Ret<(i64, i64)> {
 /// The configuration methods of the host class.
 pub const METHODS: Methods = methods! {
     c"compress_with_range_coder" => compress_with_range_coder,
-    c"maximum_packet_size" => maximum_packet_size,
-    c"maximum_waiting_data" => maximum_waiting_data,
-    c"maximum_address_waiting_data" => maximum_address_waiting_data,
-    c"maximum_host_waiting_data" => maximum_host_waiting_data,
+    // larger sends are refused (`send` returns -1)
+    c"maximum_packet_size" => tunable(
+        |h| &mut h.maximumPacketSize,
+        1,
+        c"maximum_packet_size must be 1..2147483647",
+    ),
+    // per-peer cap on what its incoming commands hold until they are received (payload and
+    // bookkeeping)
+    c"maximum_waiting_data" => tunable(
+        |h| &mut h.maximumWaitingData,
+        1,
+        c"maximum_waiting_data must be 1..2147483647",
+    ),
+    // cap on what the peers of one IP address hold together, past the reserve each peer keeps
+    // (docs/api.md, "What a peer may make a host hold")
+    c"maximum_address_waiting_data" => tunable(
+        |h| &mut h.maximumAddressWaitingData,
+        1,
+        c"maximum_address_waiting_data must be 1..2147483647",
+    ),
+    // cap on what all peers hold together, past the reserve each peer keeps
+    c"maximum_host_waiting_data" => tunable(
+        |h| &mut h.maximumHostWaitingData,
+        1,
+        c"maximum_host_waiting_data must be 1..2147483647",
+    ),
     c"mtu" => mtu,
     c"duplicate_peers" => duplicate_peers,
     c"refuse_connections" => refuse_connections,

@@ -4,10 +4,10 @@
 //!
 //! The body turns ENet's event into an [`Event`] (plain data and the received packet, which is
 //! ours from then on); the reply phase builds the table ([`Event::push`]).
-use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPacket};
+use crate::ffi::{self as enet, ENetEvent, ENetHost};
 use crate::lua::{ffi, push_bytes, push_name, Name, Push, State};
 use crate::object::{self, HostCore};
-use crate::packet::{self, Staged};
+use crate::packet::{self, Owned, Staged};
 use std::os::raw::c_int;
 
 /// An event, ready to become a table.
@@ -21,7 +21,7 @@ pub struct Event {
     channel: u8,
     data: u32,
     /// A received packet, owned by the event until it is pushed.
-    packet: *mut ENetPacket,
+    packet: Option<Owned>,
     reason: Option<Name>,
     /// The caller's table to fill (`service(timeout, t)`), or a new one.
     target: Option<c_int>,
@@ -37,7 +37,7 @@ impl Event {
     #[inline(never)]
     pub unsafe fn take(
         event: &ENetEvent,
-        core: &mut HostCore,
+        core: &HostCore,
         host: *mut ENetHost,
         host_idx: c_int,
         target: Option<c_int>,
@@ -52,13 +52,12 @@ impl Event {
                 enet::ENET_EVENT_TYPE_RECEIVE => Name::Receive,
                 _ => Name::None,
             };
-            let mut packet = std::ptr::null_mut();
+            let mut packet = None;
             if kind == Name::Receive {
-                packet = event.packet;
-                if let Some(info) = slot.and_then(|s| core.slot_info(s, event.peer)) {
-                    info.messages_received += 1;
-                    info.bytes_received += packet::bytes(packet).len() as u64;
+                if let Some(info) = slot.and_then(|s| core.connection(s, (*event.peer).connectID)) {
+                    info.count_received(packet::bytes(event.packet).len());
                 }
+                packet = Some(Owned::take(event.packet));
             }
             Event {
                 kind,
@@ -85,7 +84,7 @@ impl Push for Event {
         unsafe {
             let fresh = self.target.is_none();
             let mut buf = std::mem::MaybeUninit::uninit();
-            let data = (!self.packet.is_null()).then(|| packet::stage(l, self.packet, &mut buf));
+            let data = self.packet.map(|packet| packet::stage(l, packet, &mut buf));
             match self.target {
                 Some(idx) => ffi::lua_pushvalue(l, idx),
                 None => ffi::lua_createtable(l, 0, 4),

@@ -3,12 +3,12 @@
 //! its ENet host is in object.rs.
 use crate::address;
 use crate::args::Args;
-use crate::config::Admission;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
-use crate::lua::{self, ffi, methods, text, Failure, Methods, Name, Push, Raise, Ret, State, Text};
-use crate::object::{self, HostCore, PeerObject};
-use crate::peer;
+use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
+use crate::object::{self, Admission, HostCore, PeerObject};
+use crate::packet::Message;
+use crate::text::{text, Failure, Text};
 use std::os::raw::c_int;
 
 /// What `host_create` was asked for, once its arguments are checked.
@@ -32,9 +32,10 @@ struct Config {
 /// Called by Lua only, as a function of this module.
 pub unsafe extern "C-unwind" fn lua_host_create(l: State) -> c_int {
     // SAFETY: the phases of lua.rs: bodies under lua::catch make no Lua call; the Lua calls in
-    // between hold nothing that owns memory.
+    // between hold nothing that owns memory. The new core is on the stack (alive) and nothing
+    // else refers to it yet, so `create` may have it by `&mut` (object.rs).
     unsafe {
-        let args = Args::prepare(l, &[1]);
+        let args = Args::prepare(l, [1]);
         let config = match lua::catch(|| create_config(args)).and_then(|r| r) {
             Ok(Ok(config)) => config,
             Ok(Err(failure)) => return push_failure(l, failure),
@@ -53,12 +54,19 @@ pub unsafe extern "C-unwind" fn lua_host_create(l: State) -> c_int {
     }
 }
 
+/// Returns `nil, message` from `host_create`.
+///
+/// # Safety
+/// `l` runs `host_create` (a function of this module).
 unsafe fn push_failure(l: State, failure: Failure) -> c_int {
     // SAFETY: two free slots (a C function has LUA_MINSTACK).
     unsafe { failure.push(l) }
 }
 
 /// The checks of `host_create`, in the reference's order (the numbers last to first).
+///
+/// # Safety
+/// The body contract (lua.rs), kept by `lua_host_create`'s first phase.
 unsafe fn create_config(args: Args) -> Result<Result<Config, Failure>, Raise> {
     let (bind, ipv6_any) = match args.opt_bytes(1)? {
         None => (None, false),
@@ -155,10 +163,14 @@ unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
 
 /// The result of `enet_host_service`/`check_events`: nothing when there was no event, the
 /// event table, or `nil, message` on a socket error (docs/api.md, "Differences from lua-enet").
+///
+/// # Safety
+/// The body contract (lua.rs); `event` was just filled by ENet for `host`, the live host of
+/// `core`, which is argument 1 (what `Event::take` asks).
 #[inline(always)]
 unsafe fn reply_event(
     args: Args,
-    core: &mut HostCore,
+    core: &HostCore,
     host: *mut ENetHost,
     rc: c_int,
     event: &ENetEvent,
@@ -211,7 +223,7 @@ unsafe fn broadcast(args: Args) -> Ret<()> {
     // SAFETY: live host; ENet takes the packet and frees it if no peer accepted it.
     unsafe {
         let (core, host) = args.live_host(1)?;
-        let message = peer::Message::from_args(args)?;
+        let message = Message::from_args(args)?;
         let packet = message.packet()?;
         count_broadcast(core, host, message.channel, message.data.len());
         enet::enet_host_broadcast(host, message.channel, packet);
@@ -220,7 +232,10 @@ unsafe fn broadcast(args: Args) -> Ret<()> {
 }
 
 /// Counts a broadcast on every peer that ENet will queue it for (its own acceptance test).
-unsafe fn count_broadcast(core: &mut HostCore, host: *mut ENetHost, channel: u8, len: usize) {
+///
+/// # Safety
+/// `host` is the live ENet host of `core`, and no Lua code runs meanwhile (a body).
+unsafe fn count_broadcast(core: &HostCore, host: *mut ENetHost, channel: u8, len: usize) {
     // SAFETY: live host with `peerCount` peers.
     unsafe {
         for slot in 0..(*host).peerCount {
@@ -229,9 +244,8 @@ unsafe fn count_broadcast(core: &mut HostCore, host: *mut ENetHost, channel: u8,
                 && usize::from(channel) < (*peer).channelCount
                 && len <= (*host).maximumPacketSize
             {
-                if let Some(info) = core.slot_info(slot, peer) {
-                    info.messages_sent += 1;
-                    info.bytes_sent += len as u64;
+                if let Some(info) = core.connection(slot, (*peer).connectID) {
+                    info.count_sent(len);
                 }
             }
         }
@@ -261,52 +275,15 @@ unsafe fn bandwidth_limit(args: Args) -> Ret<()> {
     }
 }
 
-/// One integer read from the live host.
+/// One integer read from the live host (the statistics getters).
+///
+/// # Safety
+/// The body contract (lua.rs).
+#[inline(always)]
 unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret<i64> {
-    // SAFETY: live host, read by shared reference for the duration of `read`.
-    unsafe { Ok(read(&*args.live_host(1)?.1) as i64) }
-}
-
-unsafe fn total_sent_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.totalSentData.into()) }
-}
-
-unsafe fn total_received_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.totalReceivedData.into()) }
-}
-
-unsafe fn total_sent_packets(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.totalSentPackets.into()) }
-}
-
-unsafe fn total_received_packets(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.totalReceivedPackets.into()) }
-}
-
-unsafe fn service_time(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.serviceTime.into()) }
-}
-
-unsafe fn peer_count(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.peerCount as u64) }
-}
-
-/// `host:waiting_data()`: bytes held for every peer's incoming commands until the
-/// application receives them, ENet's bookkeeping included.
-unsafe fn waiting_data(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.totalWaitingData as u64) }
-}
-
-unsafe fn connected_peers(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what host_integer requires.
-    unsafe { host_integer(args, |h| h.connectedPeers as u64) }
+    let (_, host) = args.live_host(1)?;
+    // SAFETY: a live host, read by shared reference for the duration of `read`.
+    Ok(read(unsafe { &*host }) as i64)
 }
 
 /// `host:get_peer(index)`, 1-based; the index wraps to a C int as in the reference.
@@ -326,6 +303,9 @@ unsafe fn get_peer(args: Args) -> Ret<PeerObject> {
 }
 
 /// The socket's bound address, `0.0.0.0:0` when the OS cannot tell.
+///
+/// # Safety
+/// `host` is a live ENet host.
 unsafe fn socket_address(host: *mut ENetHost) -> ENetAddress {
     let mut addr = ENetAddress::default();
     // SAFETY: live host; `addr` is a valid out-parameter.
@@ -367,24 +347,14 @@ unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64, Name)> {
         Ok((
             text!("{}", address::Ip(&addr)),
             addr.port.into(),
-            family(&addr),
+            address::family(&addr),
         ))
-    }
-}
-
-/// The family name of an address as it prints (`"inet"` for IPv4 and mapped addresses).
-pub fn family(addr: &ENetAddress) -> Name {
-    if address::is_ipv4(addr) {
-        Name::Inet
-    } else {
-        Name::Inet6
     }
 }
 
 /// `host:destroy()`, `__gc` and `__close`: destroys the ENet host once (object.rs).
 unsafe fn destroy(args: Args) -> Ret<()> {
-    // SAFETY: the core is used only inside the body.
-    unsafe { args.host(1)?.destroy() };
+    args.host(1)?.destroy();
     Ok(())
 }
 
@@ -447,19 +417,21 @@ pub const METHODS: Methods = methods! {
     c"broadcast" [2, 4] => broadcast,
     c"channel_limit" => channel_limit,
     c"bandwidth_limit" => bandwidth_limit,
-    c"total_sent_data" => total_sent_data,
-    c"total_received_data" => total_received_data,
-    c"service_time" => service_time,
-    c"peer_count" => peer_count,
+    c"total_sent_data" => host_integer(|h| h.totalSentData.into()),
+    c"total_received_data" => host_integer(|h| h.totalReceivedData.into()),
+    c"service_time" => host_integer(|h| h.serviceTime.into()),
+    c"peer_count" => host_integer(|h| h.peerCount as u64),
     c"get_peer" => get_peer,
     c"get_socket_address" => get_socket_address,
     c"destroy" => destroy,
     // additions
-    c"connected_peers" => connected_peers,
-    c"total_sent_packets" => total_sent_packets,
-    c"total_received_packets" => total_received_packets,
+    c"connected_peers" => host_integer(|h| h.connectedPeers as u64),
+    c"total_sent_packets" => host_integer(|h| h.totalSentPackets.into()),
+    c"total_received_packets" => host_integer(|h| h.totalReceivedPackets.into()),
     c"get_socket_ip_port" => get_socket_ip_port,
-    c"waiting_data" => waiting_data,
+    // bytes held for every peer's incoming commands until the application receives them,
+    // ENet's bookkeeping included
+    c"waiting_data" => host_integer(|h| h.totalWaitingData as u64),
     c"shutdown" => shutdown,
 };
 

@@ -2,11 +2,13 @@
 //! it leafo/lua-enet's Lua API, memory-safe. docs/architecture.md is the map:
 //!
 //! - `lua.rs`: how a Lua call reaches ENet (the three phases), replies and errors;
-//! - `args.rs`: the argument checks a method body may make;
+//! - `args.rs`: the argument checks a method body may make, the class checks included;
 //! - `object.rs`: object lifetime (who owns the ENet host, the peer table, per-peer data);
 //! - `host.rs`, `config.rs`, `peer.rs`: the two Lua classes; `event.rs`: events as tables;
-//! - `packet.rs`: a received packet into a Lua string, freed exactly once;
-//! - `address.rs`: `"host:port"` strings; `ffi.rs`: the part of ENet's C API we use.
+//! - `packet.rs`: a message to send, and a received packet into a Lua string, freed once;
+//! - `text.rs`: text and the failure value, without the heap;
+//! - `address.rs`: `"host:port"` strings; `os.rs`: what only the system knows about them;
+//! - `ffi.rs`: the part of ENet's C API we use.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 #[cfg(not(any(
@@ -27,13 +29,16 @@ mod ffi;
 mod host;
 mod lua;
 mod object;
+mod os;
 mod packet;
 mod peer;
+mod text;
 
 use args::Args;
-use lua::{ffi as lua_ffi, methods, text, Methods, Ret, State, Text};
+use lua::{ffi as lua_ffi, methods, Methods, Ret, State};
 use std::ffi::CStr;
 use std::os::raw::c_int;
+use text::{text, Text};
 
 /// Registry keys of our metatables: our own names, never LÖVE's `enet_host` / `enet_peer`.
 const HOST_MT_KEY: &CStr = c"enet.rs:host";
@@ -82,6 +87,9 @@ pub unsafe extern "C-unwind" fn luaopen_enet(l: State) -> c_int {
 /// A module built for one Lua 5.x and loaded into another would corrupt memory: Lua's own check
 /// refuses it (`version mismatch`). 5.1 and LuaJIT builds cannot load elsewhere (their symbols
 /// differ).
+///
+/// # Safety
+/// `l` is the state running `require` (it may raise there).
 #[cfg(not(any(feature = "lua51", feature = "luajit")))]
 unsafe fn check_lua_version(l: State) {
     // SAFETY: luaL_checkversion_ exists in every Lua 5.2+ and only reads or raises.
@@ -93,6 +101,8 @@ unsafe fn check_lua_version(l: State) {
     }
 }
 
+/// # Safety
+/// Nothing to check: safe to call anywhere (the same signature as the other flavours').
 #[cfg(any(feature = "lua51", feature = "luajit"))]
 unsafe fn check_lua_version(_: State) {}
 
@@ -115,6 +125,10 @@ fn init_enet() -> bool {
 }
 
 /// Builds the module table (and the global `enet`), leaving it on the stack.
+///
+/// # Safety
+/// `l` is the state running `require`, with no Rust value that owns memory alive (a raise here
+/// is a module-load error).
 unsafe fn open(l: State) {
     // SAFETY: runs for `require` (a raise is an ordinary module-load error; nothing owning memory
     // is alive here); stack indices 1..=4 are the three upvalues of every function and the module
@@ -149,6 +163,9 @@ unsafe fn open(l: State) {
 
 /// Pushes the metatable stored in the registry under `key`, creating it on first load, so that
 /// loading the module twice in one state keeps existing objects valid. Returns its index.
+///
+/// # Safety
+/// As [`open`], which calls it.
 unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
     // SAFETY: registry access in a protected call.
     unsafe {
@@ -171,6 +188,9 @@ unsafe fn shared_metatable(l: State, key: &CStr, name: &CStr) -> c_int {
 /// Pushes the module's constants table (lua.rs, `CONSTANTS`): the interned names, then the
 /// core metatable and the string-copy helper (both reachable with the debug library, both
 /// harmless to call with any arguments). Returns its index.
+///
+/// # Safety
+/// As [`open`], called after the two class metatables are at stack indices 1 and 2.
 unsafe fn push_constants(l: State) -> c_int {
     // SAFETY: table construction in a protected call; the core metatable's `__gc` closure gets
     // the same upvalues as every method (the constants table is complete by then).
@@ -196,6 +216,9 @@ unsafe fn push_constants(l: State) -> c_int {
 
 /// Pushes a new C closure carrying the module's upvalues (lua.rs: `HOST_MT`, `PEER_MT`,
 /// `CONSTANTS`), which `open` keeps at stack indices 1..=3.
+///
+/// # Safety
+/// As [`open`], once stack indices 1..=3 hold the upvalues.
 unsafe fn push_function(l: State, f: lua_ffi::lua_CFunction) {
     // SAFETY: indices 1..=3 hold the upvalues (open); lua_pushcclosure pops the copies.
     unsafe {
@@ -207,6 +230,9 @@ unsafe fn push_function(l: State, f: lua_ffi::lua_CFunction) {
 }
 
 /// Fills metatable `mt` with a fresh `__index` table of `methods` and the metamethods `meta`.
+///
+/// # Safety
+/// As [`push_function`]; `mt` is the absolute index of a table.
 unsafe fn set_methods(l: State, mt: c_int, methods: &[Methods], meta: Methods) {
     // SAFETY: `mt` is an absolute index of a table pushed by `open`.
     unsafe {

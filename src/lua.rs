@@ -10,18 +10,28 @@
 //!    allocation an argument check needs), before anything else happens;
 //! 2. **body**: a plain Rust function that gets only an [`Args`] view of the stack, whose reads
 //!    never allocate, raise or run Lua code. It checks the arguments, works on ENet, and returns
-//!    a reply (a [`Push`] type) or a [`Raise`], both `Copy`: plain data, no ENet pointer Lua could
-//!    invalidate, nothing with a destructor. It runs under `catch_unwind`, so a Rust panic
+//!    a reply (a [`Push`] type) or a [`Raise`]. It runs under `catch_unwind`, so a Rust panic
 //!    becomes a Lua error;
 //! 3. **reply**: outside `catch_unwind`, with no Rust value that owns anything alive, the reply
 //!    is pushed (this allocates: finalizers may run, the host may be destroyed meanwhile, and on
 //!    5.1-5.3/LuaJIT the push may raise, harmlessly) or the error is raised.
 //!
+//! The types keep the phases apart: a reply and a `Raise` are `Copy` (nothing with a destructor
+//! that a raise could skip), `Send` (no raw pointer: no ENet pointer reaches the phase where a
+//! finalizer may free what it points to) and `'static` (nothing borrowed from the call, such as
+//! a host's core). The one pointer that must cross, a received packet, is `packet::Owned`,
+//! whose `Send` is declared and argued in packet.rs.
+//!
+//! **The body contract.** A body is an `unsafe fn(Args) -> Ret<R>` (so is a body helper, which a
+//! `methods!` line calls with extra arguments, such as `host_integer(|h| ...)`). `lua::call`
+//! calls it in the body phase of the call that `args` views, and only there; the body in turn
+//! makes no Lua API call, so no Lua code runs and the arguments stay on the stack until it
+//! returns. That is what lets it use the ENet pointers and borrows that `Args` hands out: the
+//! host it checked is alive and stays so. Every body's and helper's `# Safety` is this.
+//!
 //! Why raw `lua_CFunction`s and not mlua callbacks: they cost about half as much per call, and
 //! they raise the reference's plain string errors instead of mlua's wrapped error userdata.
-use crate::address;
 use crate::args::Args;
-use crate::ffi::ENetAddress;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -112,72 +122,6 @@ impl Name {
     }
 }
 
-/// A short string built in Rust (an address, an OS error), held inline so that it can cross
-/// into the reply phase without owning heap memory. Longer text is cut at the capacity.
-#[derive(Clone, Copy)]
-pub struct Text {
-    len: u8,
-    buf: [u8; 200],
-}
-
-impl Text {
-    pub fn new() -> Text {
-        Text {
-            len: 0,
-            buf: [0; 200],
-        }
-    }
-
-    /// `format_args!` rendered into a `Text`.
-    pub fn from_fmt(args: std::fmt::Arguments<'_>) -> Text {
-        let mut text = Text::new();
-        // Writing into a Text never fails; overlong text is cut.
-        let _ = std::fmt::Write::write_fmt(&mut text, args);
-        text
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..usize::from(self.len)).unwrap_or_default()
-    }
-}
-
-impl Default for Text {
-    fn default() -> Self {
-        Text::new()
-    }
-}
-
-impl std::fmt::Display for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Without allocating: up to the first invalid byte (a character cut at the capacity).
-        let bytes = self.as_bytes();
-        let valid = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-        };
-        f.write_str(valid)
-    }
-}
-
-impl std::fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for &b in s.as_bytes() {
-            let Some(slot) = self.buf.get_mut(usize::from(self.len)) else {
-                break;
-            };
-            *slot = b;
-            self.len += 1;
-        }
-        Ok(())
-    }
-}
-
-/// `format!` into a [`Text`].
-macro_rules! text {
-    ($($arg:tt)*) => { $crate::lua::Text::from_fmt(format_args!($($arg)*)) };
-}
-pub(crate) use text;
-
 /// An error to raise once the body is over. Every variant is plain data; the message is
 /// assembled on the Lua stack in the reply phase, exactly as `luaL_argerror` / `luaL_error`
 /// would produce it.
@@ -194,8 +138,10 @@ pub enum Raise {
 }
 
 /// What a body hands to the reply phase: the values to return to Lua, as plain data. Each
-/// body returns its own type; `Copy` guarantees it owns nothing that a raise could skip.
-pub trait Push: Copy {
+/// body returns its own type. The bounds are the phase rule (module comment): `Copy`, it owns
+/// nothing that a raise could skip; `Send`, it holds no raw pointer into ENet, which a
+/// finalizer may free before the push; `'static`, it borrows nothing from the call.
+pub trait Push: Copy + Send + 'static {
     /// Pushes the values and says how many there are.
     ///
     /// # Safety
@@ -205,10 +151,10 @@ pub trait Push: Copy {
 
 pub type Ret<T> = Result<T, Raise>;
 
-// An error owns nothing that a raise could skip (replies: the `Copy` bound of `Push`).
+// An error keeps the rule of replies (the bounds of `Push`).
 const _: () = {
-    const fn copy<T: Copy>() {}
-    copy::<Raise>()
+    const fn plain<T: Copy + Send + 'static>() {}
+    plain::<Raise>()
 };
 
 /// Returns nothing.
@@ -280,22 +226,6 @@ impl Push for Name {
     }
 }
 
-impl Push for Text {
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: one free slot; Lua copies the bytes.
-        unsafe { push_bytes(l, self.as_bytes()) };
-        1
-    }
-}
-
-/// An address: its text, its port and its family.
-impl Push for (Text, i64, Name) {
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: as for Text, i64 and Name.
-        unsafe { self.0.push(l) + self.1.push(l) + self.2.push(l) }
-    }
-}
-
 /// Nothing, or the value.
 impl<T: Push> Push for Option<T> {
     #[inline(always)]
@@ -308,144 +238,25 @@ impl<T: Push> Push for Option<T> {
     }
 }
 
-/// The module's failure value, `nil, "enet: <what>[ (<address>: <OS error>)]"`: what a
-/// correct program can meet (a port in use, a socket error) is returned, not raised. Small
-/// plain data; the text is assembled when it is pushed.
-#[derive(Clone, Copy)]
-pub struct Failure {
-    what: &'static str,
-    address: Option<ENetAddress>,
-    /// The address was written `[::]`: it prints so, not as `0.0.0.0`.
-    ipv6_any: bool,
-    cause: Cause,
-}
-
-/// Why a [`Failure`] happened, when there is more to say than its `what`.
-#[derive(Clone, Copy)]
-enum Cause {
-    None,
-    Os(i32),
-    Text(&'static str),
-}
-
-impl Failure {
-    pub fn new(what: &'static str) -> Failure {
-        Failure {
-            what,
-            address: None,
-            ipv6_any: false,
-            cause: Cause::None,
-        }
-    }
-
-    /// A failure caused by the last OS error, about `address` if given.
-    pub fn os(what: &'static str, address: Option<ENetAddress>) -> Failure {
-        Failure {
-            what,
-            address,
-            ipv6_any: false,
-            cause: Cause::Os(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
-        }
-    }
-
-    /// The failure's address was written `[::]` (see [`address::DisplayIpv6Any`]).
-    pub fn written_ipv6_any(self, ipv6_any: bool) -> Failure {
-        Failure { ipv6_any, ..self }
-    }
-
-    /// A failure about `address` for a reason the OS did not report.
-    pub fn because(what: &'static str, address: ENetAddress, reason: &'static str) -> Failure {
-        Failure {
-            what,
-            address: Some(address),
-            ipv6_any: false,
-            cause: Cause::Text(reason),
-        }
-    }
-
-    fn text(&self) -> Text {
-        let what = self.what;
-        let shown = |a| match self.ipv6_any {
-            true => text!("{}", address::DisplayIpv6Any(a)),
-            false => text!("{}", address::Display(a)),
-        };
-        match (&self.address, self.cause) {
-            (Some(a), Cause::Os(e)) => {
-                text!("enet: {what} ({}: {})", shown(a), OsError(e))
-            }
-            (Some(a), Cause::Text(why)) => text!("enet: {what} ({}: {why})", shown(a)),
-            (None, Cause::Os(e)) => text!("enet: {what} ({})", OsError(e)),
-            (None, Cause::Text(why)) => text!("enet: {what} ({why})"),
-            (_, Cause::None) => text!("enet: {what}"),
-        }
-    }
-}
-
-/// An OS error as Rust's `io::Error` prints it (`Address already in use (os error 98)`), without
-/// allocating: failures are reported when memory may be short, and an allocation failure
-/// would abort the process.
-struct OsError(i32);
-
-impl std::fmt::Display for OsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        #[cfg(unix)]
-        {
-            let mut buf = [0u8; 128];
-            // SAFETY: `buf` is writable for its length; the XSI strerror_r (libc's binding)
-            // writes a NUL-terminated message into it, or fails and leaves it untouched.
-            let rc = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
-            if let (0, Some(message)) = (rc, buf.get(..end)) {
-                if let Ok(message) = std::str::from_utf8(message) {
-                    if !message.is_empty() {
-                        return write!(f, "{message} (os error {})", self.0);
-                    }
-                }
-            }
-        }
-        write!(f, "os error {}", self.0)
-    }
-}
-
-impl Push for Failure {
-    unsafe fn push(self, l: State) -> c_int {
-        // The text is formatted (any temporary freed) before Lua is called.
-        let text = self.text();
-        // SAFETY: two free slots; Lua copies the bytes.
-        unsafe {
-            ffi::lua_pushnil(l);
-            push_bytes(l, text.as_bytes());
-        }
-        2
-    }
-}
-
-/// The value, or the failure value.
-impl<T: Push> Push for Result<T, Failure> {
-    #[inline(always)]
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: the trait's contract, forwarded to the value's push.
-        unsafe {
-            match self {
-                Ok(v) => v.push(l),
-                Err(f) => f.push(l),
-            }
-        }
-    }
-}
-
 /// Runs one Lua call through the three phases (module comment). `strings` are the stack
-/// indices of the arguments read as strings, converted from numbers in place first.
+/// indices of the arguments read as strings, converted from numbers in place first (at most
+/// `args::MAX_STRINGS`).
 ///
 /// # Safety
-/// `l` must be the state that called a C function of this module (with its upvalue).
+/// `l` must be the state that called a C function of this module (with its upvalues), and
+/// `body` must keep the body contract (module comment).
 #[inline(always)]
-pub unsafe fn call<R: Push>(l: State, strings: &[c_int], body: unsafe fn(Args) -> Ret<R>) -> c_int {
-    // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment).
+pub unsafe fn call<R: Push, const N: usize>(
+    l: State,
+    strings: [c_int; N],
+    body: impl FnOnce(Args<'_>) -> Ret<R> + std::panic::UnwindSafe,
+) -> c_int {
+    // SAFETY: `l` is the calling state; every phase keeps to its rules (module comment), and
+    // the borrows of `args` end with the body (a reply is 'static).
     unsafe {
         let args = Args::prepare(l, strings);
         // A panic's payload is dropped here, before anything can raise.
-        let outcome = std::panic::catch_unwind(|| body(args)).unwrap_or(Err(Raise::Msg(
+        let outcome = std::panic::catch_unwind(move || body(args)).unwrap_or(Err(Raise::Msg(
             c"enet: internal error (Rust panic), please report it",
         )));
         match outcome {
@@ -467,15 +278,24 @@ pub fn catch<T: Copy>(work: impl FnOnce() -> T) -> Result<T, Raise> {
         .map_err(|_| Raise::Msg(c"enet: internal error (Rust panic), please report it"))
 }
 
-/// Generates each function of a class and its entry in the class's table at once:
-/// `"name" [string argument indices] => body`.
+/// Generates each function of a class and its entry in the class's table at once, one line
+/// per Lua function:
+///
+/// - `"name" => body`: the body is `unsafe fn body(args: Args) -> Ret<R>`;
+/// - `"name" [i, j] => body`: arguments `i` and `j` are read as strings (at most two: a third
+///   index is a compile error);
+/// - `"name" => helper(a, b)`: the body is `helper(args, a, b)`, for the getters and setters
+///   that differ only by the field they read (`host_integer(|h| h.peerCount as u64)`).
 macro_rules! methods {
-    ($($name:literal $([$($s:literal),*])? => $body:path,)*) => {
+    ($($name:literal $([$s1:literal $(, $s2:literal)?])? => $body:ident $(($($arg:expr),+ $(,)?))?,)*) => {
         &[$(($name, {
             /// The Lua-callable function (see lua.rs for the call protocol).
             unsafe extern "C-unwind" fn f(l: $crate::lua::State) -> ::std::os::raw::c_int {
-                // SAFETY: Lua calls this with a valid state, as a function of this module.
-                unsafe { $crate::lua::call(l, &[$($($s),*)?], $body) }
+                // SAFETY: Lua calls this with a valid state, as a function of this module; the
+                // body (or helper) keeps the body contract, and lua::call calls it as it asks.
+                unsafe {
+                    $crate::lua::call(l, [$($s1 $(, $s2)?)?], |args| $body(args $($(, $arg)+)?))
+                }
             }
             f as $crate::lua::ffi::lua_CFunction
         }),)*]
@@ -569,6 +389,9 @@ pub unsafe fn raise(l: State, e: Raise) -> ! {
 }
 
 /// Pushes the type name of argument `idx` as `luaL_typeerror` names it on this Lua version.
+///
+/// # Safety
+/// `l` is a valid state with a free stack slot; `idx` an acceptable index.
 unsafe fn push_type_name(l: State, idx: c_int) {
     // SAFETY: queries on a valid state; at most one value is left on the stack.
     unsafe {
@@ -634,12 +457,5 @@ mod tests {
         }
         assert_eq!(Name::of_state(10), Name::Unknown);
         assert_eq!(Name::of_state(-1), Name::Unknown);
-    }
-
-    #[test]
-    fn text_cuts_at_its_capacity() {
-        let t = text!("{}", "x".repeat(500));
-        assert_eq!(t.as_bytes().len(), 200);
-        assert_eq!(text!("a{}b", 1).as_bytes(), b"a1b");
     }
 }

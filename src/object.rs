@@ -25,15 +25,20 @@
 //! - H's and P's blocks point into C's block. That memory lives while H or P is reachable, and
 //!   while any of them is being finalized (Lua keeps everything a finalized object reaches
 //!   until the next cycle), so following the pointer from an object on the stack is always safe.
+//! - A method body reaches a core by shared reference only ([`HostUd::core`],
+//!   [`PeerUd::core`]), and what it changes there sits in `Cell`s: two arguments of one call may
+//!   be the same host, or a host and one of its peers, so two references to one core can be
+//!   live at once, and both are `&`. A `&mut HostCore` is made only where nothing else can see
+//!   the core: right after it is created (host.rs, `create`), and in its finalizer
+//!   ([`core_gc`]), which only Lua runs, and Lua code never runs during a body.
 //! - `host:destroy()`, H's `__gc`/`__close` and C's `__gc` all end in [`HostCore::destroy`],
 //!   which runs once; afterwards `enet` is null and every use raises `Tried to index a nil
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
-use crate::args::Args;
-use crate::config::Admission;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
+use std::cell::Cell;
 use std::os::raw::c_int;
 use std::ptr;
 
@@ -56,42 +61,140 @@ pub struct PeerUd {
 
 /// The block of a host's core userdata: everything the module keeps for one ENet host.
 /// Lua frees this memory without running Rust destructors, so [`HostCore::finalize`] releases
-/// what it owns.
+/// what it owns. Bodies share it (module comment): what they change is in `Cell`s.
 pub struct HostCore {
     /// The ENet host; null before creation and once destroyed.
-    enet: *mut ENetHost,
+    enet: Cell<*mut ENetHost>,
     /// What the binding remembers per peer slot (empty until the host exists).
-    slots: Vec<SlotInfo>,
-    /// Who may connect (config.rs).
+    slots: Vec<Slot>,
+    /// Who may connect.
     pub admission: Admission,
     /// Bound to `"[::]"` written out: its socket address prints as `[::]`, not as the
     /// `0.0.0.0` that `"*"` and unbound hosts keep (docs/api.md, "Addresses").
     pub bound_ipv6_any: bool,
 }
 
-/// What the binding remembers about one peer slot.
-#[derive(Clone, Copy, Default)]
-pub struct SlotInfo {
+/// What the binding remembers about one peer slot: the counters of its current connection,
+/// who owns its per-peer data, and its address once the host is gone.
+#[derive(Default)]
+pub struct Slot {
     /// The connection (`connectID`) the counters belong to.
-    pub connect_id: u32,
-    pub messages_sent: u64,
-    pub bytes_sent: u64,
-    pub messages_received: u64,
-    pub bytes_received: u64,
+    connect_id: Cell<u32>,
+    messages_sent: Cell<u64>,
+    bytes_sent: Cell<u64>,
+    messages_received: Cell<u64>,
+    bytes_received: Cell<u64>,
     /// The connection that `peer:set_data` was called for.
-    pub data_connect_id: u32,
+    data_connect_id: Cell<u32>,
     /// The slot's address when the host was destroyed, for `tostring(peer)` afterwards.
-    pub last_address: ENetAddress,
+    last_address: Cell<ENetAddress>,
+}
+
+/// The four message counters of a connection, in `peer:stats()` order: messages sent, bytes
+/// sent, messages received, bytes received.
+pub type Counters = [u64; 4];
+
+impl Slot {
+    /// One message of `bytes` sent on the current connection.
+    pub fn count_sent(&self, bytes: usize) {
+        self.messages_sent.set(self.messages_sent.get() + 1);
+        self.bytes_sent.set(self.bytes_sent.get() + bytes as u64);
+    }
+
+    /// One message of `bytes` received on the current connection.
+    pub fn count_received(&self, bytes: usize) {
+        self.messages_received.set(self.messages_received.get() + 1);
+        self.bytes_received
+            .set(self.bytes_received.get() + bytes as u64);
+    }
+
+    pub fn counters(&self) -> Counters {
+        [
+            self.messages_sent.get(),
+            self.bytes_sent.get(),
+            self.messages_received.get(),
+            self.bytes_received.get(),
+        ]
+    }
+
+    /// The connection whose per-peer data the slot holds.
+    pub fn data_connect_id(&self) -> u32 {
+        self.data_connect_id.get()
+    }
+
+    pub fn set_data_connect_id(&self, connect_id: u32) {
+        self.data_connect_id.set(connect_id);
+    }
+}
+
+/// Who may open a connection to a host. ENet has one knob for it, `duplicatePeers` (how many
+/// peers may come from one IP address; 0 refuses everyone); refusing connections holds it at 0
+/// while remembering the value the program chose. A host created without an address starts
+/// refusing ([`Admission::for_new_host`]). It lives in the host's core, which bodies share
+/// (module comment), so its fields are `Cell`s. The Lua methods that change it
+/// (`host:refuse_connections`, `host:duplicate_peers`) are in config.rs.
+#[derive(Default)]
+pub struct Admission {
+    refusing: Cell<bool>,
+    /// The program's `duplicate_peers` while refusing (ENet's field holds 0 meanwhile).
+    duplicate_peers: Cell<usize>,
+}
+
+impl Admission {
+    /// What a new host admits: anyone when it was given an address to bind, nobody when it was
+    /// not, as lua-enet's documentation says of such a host ("can not be connected to"; ENet
+    /// itself accepted connections on whatever port the OS gave its first datagram).
+    /// `host:refuse_connections(false)` opens it.
+    pub fn for_new_host(host: &mut ENetHost, bound: bool) -> Admission {
+        let admission = Admission::default();
+        admission.set_refusing(host, !bound);
+        admission
+    }
+
+    pub fn refusing(&self) -> bool {
+        self.refusing.get()
+    }
+
+    /// The program's setting for peers per IP address.
+    pub fn duplicate_peers(&self, host: &ENetHost) -> usize {
+        if self.refusing.get() {
+            self.duplicate_peers.get()
+        } else {
+            host.duplicatePeers
+        }
+    }
+
+    pub fn set_duplicate_peers(&self, host: &mut ENetHost, n: usize) {
+        if self.refusing.get() {
+            self.duplicate_peers.set(n);
+        } else {
+            host.duplicatePeers = n;
+        }
+    }
+
+    pub fn set_refusing(&self, host: &mut ENetHost, on: bool) {
+        if on == self.refusing.get() {
+            return;
+        }
+        if on {
+            self.duplicate_peers.set(host.duplicatePeers);
+            host.duplicatePeers = 0;
+        } else {
+            host.duplicatePeers = self.duplicate_peers.get();
+        }
+        self.refusing.set(on);
+    }
 }
 
 impl HostCore {
     /// The live ENet host, or the reference's error once it is destroyed.
     #[inline]
     pub fn live(&self) -> Result<*mut ENetHost, Raise> {
-        if self.enet.is_null() {
+        let host = self.enet.get();
+        if host.is_null() {
             return Err(Raise::Msg(c"Tried to index a nil host!"));
         }
-        Ok(self.enet)
+        Ok(host)
     }
 
     /// Makes room for `peers` slots before the ENet host exists; `false` when memory is
@@ -101,57 +204,49 @@ impl HostCore {
         if slots.try_reserve_exact(peers).is_err() {
             return false;
         }
-        slots.resize(peers, SlotInfo::default());
+        slots.resize_with(peers, Slot::default);
         self.slots = slots;
         true
     }
 
     /// Takes ownership of a new ENet host, whose peer count `reserve` made room for.
     pub fn adopt(&mut self, host: *mut ENetHost) {
-        self.enet = host;
+        self.enet.set(host);
     }
 
-    /// The slot's info for the peer's current connection; counters restart with a new one.
-    ///
-    /// # Safety
-    /// `peer` must be slot `slot` of this live host.
-    pub unsafe fn slot_info(
-        &mut self,
-        slot: usize,
-        peer: *const ENetPeer,
-    ) -> Option<&mut SlotInfo> {
-        // SAFETY: by contract `peer` is valid.
-        let connect_id = unsafe { (*peer).connectID };
-        let info = self.slots.get_mut(slot)?;
-        if connect_id != 0 && info.connect_id != connect_id {
-            *info = SlotInfo {
-                connect_id,
-                data_connect_id: info.data_connect_id,
-                ..SlotInfo::default()
-            };
+    /// The slot's record for connection `connect_id` (the peer's `connectID` now): its counters
+    /// restart when a new connection is seen on the slot.
+    pub fn connection(&self, slot: usize, connect_id: u32) -> Option<&Slot> {
+        let info = self.slots.get(slot)?;
+        if connect_id != 0 && info.connect_id.get() != connect_id {
+            info.connect_id.set(connect_id);
+            for counter in [
+                &info.messages_sent,
+                &info.bytes_sent,
+                &info.messages_received,
+                &info.bytes_received,
+            ] {
+                counter.set(0);
+            }
         }
         Some(info)
     }
 
-    /// The slot's info without touching its counters (a destroyed host keeps them).
-    pub fn slot(&self, slot: usize) -> Option<&SlotInfo> {
+    /// The slot's record without touching its counters (a destroyed host keeps them).
+    pub fn slot(&self, slot: usize) -> Option<&Slot> {
         self.slots.get(slot)
     }
 
-    pub fn slot_mut(&mut self, slot: usize) -> Option<&mut SlotInfo> {
-        self.slots.get_mut(slot)
-    }
-
     /// Destroys the ENet host, once; every peer slot keeps its last address.
-    pub fn destroy(&mut self) {
-        let host = std::mem::replace(&mut self.enet, ptr::null_mut());
+    pub fn destroy(&self) {
+        let host = self.enet.replace(ptr::null_mut());
         if host.is_null() {
             return;
         }
         // SAFETY: `host` was live until now, with `peerCount` peers; nothing else frees it.
         unsafe {
-            for (i, info) in self.slots.iter_mut().enumerate().take((*host).peerCount) {
-                info.last_address = (*(*host).peers.add(i)).address;
+            for (i, info) in self.slots.iter().enumerate().take((*host).peerCount) {
+                info.last_address.set((*(*host).peers.add(i)).address);
             }
             enet::enet_host_destroy(host);
         }
@@ -164,112 +259,53 @@ impl HostCore {
     }
 }
 
+impl HostUd {
+    /// The host's core. Safe: a `&HostUd` exists only while its userdata is alive, which keeps
+    /// the core alive, and `core` is set before the block gets its metatable.
+    #[inline]
+    pub fn core(&self) -> &HostCore {
+        // SAFETY: as above; cores are shared by `&` only while Lua code cannot run (module
+        // comment), so this reference aliases no `&mut`.
+        unsafe { &*self.core }
+    }
+}
+
 impl PeerUd {
     pub fn slot(&self) -> usize {
         self.slot
     }
 
-    /// The host core this peer belongs to.
-    ///
-    /// # Safety
-    /// The peer userdata must be on the stack (which keeps the core alive), and no other
-    /// reference to the core may be in use.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn core(&self) -> &mut HostCore {
-        // SAFETY: by contract; the core outlives every peer that reaches it (module comment).
-        unsafe { &mut *self.core }
+    /// The host core this peer belongs to. Safe: a `&PeerUd` exists only while its userdata is
+    /// alive, which keeps the core alive (module comment).
+    #[inline]
+    pub fn core(&self) -> &HostCore {
+        // SAFETY: as above; push_peer sets `core` before the block gets its metatable, and cores
+        // are shared by `&` only (module comment).
+        unsafe { &*self.core }
     }
 
     /// The live ENet peer, or a clear error once the host is destroyed.
-    ///
-    /// # Safety
-    /// As [`PeerUd::core`].
     #[inline]
-    pub unsafe fn live(&self) -> Result<*mut ENetPeer, Raise> {
-        // SAFETY: the core is alive (contract); a live host has `slot < peerCount` peers.
-        unsafe {
-            let host = (*self.core).enet;
-            if host.is_null() {
-                return Err(Raise::Msg(c"enet: peer of a destroyed host"));
-            }
-            Ok((*host).peers.add(self.slot))
+    pub fn live(&self) -> Result<*mut ENetPeer, Raise> {
+        let host = self.core().enet.get();
+        if host.is_null() {
+            return Err(Raise::Msg(c"enet: peer of a destroyed host"));
         }
+        // SAFETY: a live host has `peerCount` peers, and `slot < peerCount` (push_peer's
+        // contract), so the result stays inside its peer array.
+        Ok(unsafe { (*host).peers.add(self.slot) })
     }
 
     /// The slot's current address, or the last known one once the host is gone.
-    ///
-    /// # Safety
-    /// As [`PeerUd::core`].
-    pub unsafe fn address(&self) -> ENetAddress {
-        // SAFETY: the caller keeps the peer on the stack (this fn's contract), which keeps the
-        // core alive; the ENet peer is read only while its host is live.
-        unsafe {
-            match self.live() {
-                Ok(peer) => (*peer).address,
-                Err(_) => (*self.core)
-                    .slot(self.slot)
-                    .map(|i| i.last_address)
-                    .unwrap_or_default(),
-            }
-        }
-    }
-}
-
-impl Args {
-    /// Argument `idx` as a host's core, or a type error naming `enet_host`.
-    ///
-    /// # Safety
-    /// The returned reference is used only inside the body (no other reference to the core).
-    #[inline]
-    pub unsafe fn host<'a>(self, idx: c_int) -> Result<&'a mut HostCore, Raise> {
-        let ud = self.udata(idx, HOST_MT) as *mut HostUd;
-        if ud.is_null() {
-            return Err(Raise::Type(idx, c"enet_host"));
-        }
-        // SAFETY: the metatable proves a HostUd, whose core lives while the host is on the
-        // stack (module comment); host_create sets `core` before the metatable.
-        unsafe { Ok(&mut *(*ud).core) }
-    }
-
-    /// Argument `idx` as a live ENet host, with its core.
-    ///
-    /// # Safety
-    /// As [`Args::host`].
-    #[inline]
-    pub unsafe fn live_host<'a>(
-        self,
-        idx: c_int,
-    ) -> Result<(&'a mut HostCore, *mut ENetHost), Raise> {
-        // SAFETY: the caller upholds Args::host's contract, which is this fn's.
-        let core = unsafe { self.host(idx)? };
-        let host = core.live()?;
-        Ok((core, host))
-    }
-
-    /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
-    ///
-    /// # Safety
-    /// The returned reference is used only inside the body.
-    #[inline]
-    pub unsafe fn peer<'a>(self, idx: c_int) -> Result<&'a PeerUd, Raise> {
-        let ud = self.udata(idx, PEER_MT) as *const PeerUd;
-        if ud.is_null() {
-            return Err(Raise::Type(idx, c"enet_peer"));
-        }
-        // SAFETY: the metatable proves a PeerUd, set up completely by push_peer.
-        unsafe { Ok(&*ud) }
-    }
-
-    /// Argument `idx` as the ENet peer of a live host, with its block.
-    ///
-    /// # Safety
-    /// As [`Args::peer`].
-    #[inline]
-    pub unsafe fn live_peer<'a>(self, idx: c_int) -> Result<(&'a PeerUd, *mut ENetPeer), Raise> {
-        // SAFETY: the caller upholds Args::peer's contract, which is this fn's.
-        unsafe {
-            let ud = self.peer(idx)?;
-            Ok((ud, ud.live()?))
+    pub fn address(&self) -> ENetAddress {
+        match self.live() {
+            // SAFETY: a live host's peer, read at once.
+            Ok(peer) => unsafe { (*peer).address },
+            Err(_) => self
+                .core()
+                .slot(self.slot)
+                .map(|i| i.last_address.get())
+                .unwrap_or_default(),
         }
     }
 }
@@ -295,7 +331,7 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
         ptr::write(
             core,
             HostCore {
-                enet: ptr::null_mut(),
+                enet: Cell::new(ptr::null_mut()),
                 slots: Vec::new(),
                 admission: Admission::default(),
                 bound_ipv6_any: false,
@@ -370,6 +406,9 @@ pub unsafe fn push_peer(l: State, host: c_int, slot: usize) {
 }
 
 /// Pushes the per-peer data store of the peer userdata at stack index 1.
+///
+/// # Safety
+/// `l` runs a peer method of this module (reply phase) whose argument 1 is a checked peer.
 unsafe fn push_data_store(l: State) {
     // SAFETY: argument 1 is a checked peer; its user value is its host's peer table, which
     // push_new_host made with the data table in it.

@@ -1,9 +1,74 @@
-//! A received packet on its way into Lua: its bytes become a Lua string and the packet is freed,
+//! Packets both ways. A message to send becomes an ENet packet only once its arguments are all
+//! checked ([`Message`]); a received packet ([`Owned`]) goes into Lua as a string and is freed
 //! exactly once, whatever a finalizer does meanwhile (docs/architecture.md, "Object lifetime").
+use crate::args::Args;
 use crate::ffi::{self as enet, ENetPacket};
-use crate::lua::{ffi, push_bytes, push_constant, State, K_COPY_STRING};
+use crate::lua::{ffi, push_bytes, push_constant, Raise, State, K_COPY_STRING};
 use std::cell::Cell;
 use std::os::raw::c_int;
+
+/// A message to send, its arguments checked in the reference's order: data (argument 2),
+/// flag (4), channel (3). Nothing is allocated until [`Message::packet`].
+pub struct Message<'a> {
+    pub data: &'a [u8],
+    pub flags: u32,
+    pub channel: u8,
+}
+
+impl<'a> Message<'a> {
+    pub fn from_args(args: Args<'a>) -> Result<Message<'a>, Raise> {
+        let data = args.bytes(2)?;
+        let flags = match args.opt_bytes(4)? {
+            None | Some(b"reliable") => enet::ENET_PACKET_FLAG_RELIABLE,
+            Some(b"unreliable") => 0,
+            Some(b"unsequenced") => enet::ENET_PACKET_FLAG_UNSEQUENCED,
+            Some(_) => return Err(Raise::MsgArg(c"Unknown packet flag: ", 4)),
+        };
+        let channel = args.opt_u32(3, 0)? as u8;
+        Ok(Message {
+            data,
+            flags,
+            channel,
+        })
+    }
+
+    /// A new ENet packet holding a copy of the data; the caller owns it.
+    pub fn packet(&self) -> Result<*mut ENetPacket, Raise> {
+        // SAFETY: `data` is a valid slice; ENet copies it.
+        let packet = unsafe {
+            enet::enet_packet_create(self.data.as_ptr().cast(), self.data.len(), self.flags)
+        };
+        if packet.is_null() {
+            return Err(Raise::Msg(c"Failed to create packet"));
+        }
+        Ok(packet)
+    }
+}
+
+/// A received packet that ENet has handed over: the module owns it until [`stage`] frees it in
+/// the reply phase. It is the one pointer a reply carries (lua.rs, `Push`), and it is `Copy`
+/// like every reply (nothing with a destructor may cross into the reply phase): the body that
+/// takes it puts it in exactly one reply, whose push stages it exactly once.
+#[derive(Clone, Copy)]
+pub struct Owned(*mut ENetPacket);
+
+// SAFETY: replies must be `Send` so that no ENet pointer reaches the reply phase, where a
+// finalizer may destroy the host and free what the pointer points to. This one may: ENet gave
+// the packet away (enet_peer_receive, a RECEIVE event), so it belongs to no host, no queue
+// refers to it and nothing but `stage` frees it, whatever a finalizer does. It never crosses a
+// thread: a host and what it delivers belong to the Lua state that made them.
+unsafe impl Send for Owned {}
+
+impl Owned {
+    /// Takes over a packet that ENet has just handed over.
+    ///
+    /// # Safety
+    /// `packet` is a valid packet that nothing else refers to or frees (what
+    /// `enet_peer_receive` and a RECEIVE event give).
+    pub unsafe fn take(packet: *mut ENetPacket) -> Owned {
+        Owned(packet)
+    }
+}
 
 /// The bytes of a received packet. ENet gives an empty packet a null `data` pointer, which a
 /// slice must never have, so that case is the empty slice.
@@ -60,19 +125,20 @@ thread_local! {
     static PENDING: Cell<Pending> = const { Cell::new(Pending::NONE) };
 }
 
-/// Takes over a received packet, which the caller owns and which nothing else can reach, so
-/// that whatever a finalizer does while the Lua string is made, the packet is freed exactly
-/// once and never read after. A small packet is copied to `buf` and freed before any Lua call
-/// (the caller pushes the copy); a large one is copied into a Lua string inside a protected
-/// call, so that a raise cannot leak it.
+/// Frees a received packet once its bytes are on their way into Lua, so that whatever a
+/// finalizer does while the Lua string is made, the packet is freed exactly once and never read
+/// after. A small packet is copied to `buf` and freed before any Lua call (the caller pushes the
+/// copy); a large one is copied into a Lua string inside a protected call, so that a raise
+/// cannot leak it.
 ///
 /// # Safety
-/// `packet` is a valid packet that the caller owns; `l` runs a function of this module.
+/// `packet` has not been staged before (no copy of it); `l` runs a function of this module.
 pub unsafe fn stage<'b>(
     l: State,
-    packet: *mut ENetPacket,
+    packet: Owned,
     buf: &'b mut std::mem::MaybeUninit<[u8; SMALL_PACKET]>,
 ) -> Staged<'b> {
+    let Owned(packet) = packet;
     // SAFETY: a valid packet's bytes are readable until it is destroyed, which happens here
     // once, after the last read; `buf` has room for SMALL_PACKET bytes, of which only the
     // copied ones are exposed.
@@ -111,10 +177,10 @@ pub unsafe fn stage<'b>(
 ///
 /// # Safety
 /// As [`stage`].
-pub unsafe fn push(l: State, packet: *mut ENetPacket) {
+pub unsafe fn push(l: State, packet: Owned) {
     let mut buf = std::mem::MaybeUninit::uninit();
-    // SAFETY: the caller owns `packet` and `l` runs one of our functions, which is all `stage`
-    // asks; a small packet's bytes live in `buf`, which outlives the push that copies them.
+    // SAFETY: the caller stages `packet` once and `l` runs one of our functions, which is all
+    // `stage` asks; a small packet's bytes live in `buf`, which outlives the push that copies them.
     unsafe {
         if let Staged::Small(bytes) = stage(l, packet, &mut buf) {
             push_bytes(l, bytes);

@@ -2,49 +2,12 @@
 //! are kept and how they keep their host alive).
 use crate::address;
 use crate::args::Args;
-use crate::ffi::{self as enet, ENetPacket, ENetPeer};
-use crate::lua::{ffi, methods, text, Methods, Name, Push, Raise, Ret, State, Text};
+use crate::ffi::{self as enet, ENetPeer};
+use crate::lua::{ffi, methods, Methods, Name, Push, Ret, State};
 use crate::object::{GetData, SetData};
-use crate::packet;
+use crate::packet::{self, Message, Owned};
+use crate::text::{text, Text};
 use std::os::raw::c_int;
-
-/// A message to send, its arguments checked in the reference's order: data (argument 2),
-/// flag (4), channel (3). Nothing is allocated until [`Message::packet`].
-pub struct Message<'a> {
-    pub data: &'a [u8],
-    pub flags: u32,
-    pub channel: u8,
-}
-
-impl<'a> Message<'a> {
-    pub fn from_args(args: Args) -> Result<Message<'a>, Raise> {
-        let data = args.bytes(2)?;
-        let flags = match args.opt_bytes(4)? {
-            None | Some(b"reliable") => enet::ENET_PACKET_FLAG_RELIABLE,
-            Some(b"unreliable") => 0,
-            Some(b"unsequenced") => enet::ENET_PACKET_FLAG_UNSEQUENCED,
-            Some(_) => return Err(Raise::MsgArg(c"Unknown packet flag: ", 4)),
-        };
-        let channel = args.opt_u32(3, 0)? as u8;
-        Ok(Message {
-            data,
-            flags,
-            channel,
-        })
-    }
-
-    /// A new ENet packet holding a copy of the data; the caller owns it.
-    pub fn packet(&self) -> Result<*mut ENetPacket, Raise> {
-        // SAFETY: `data` is a valid slice; ENet copies it.
-        let packet = unsafe {
-            enet::enet_packet_create(self.data.as_ptr().cast(), self.data.len(), self.flags)
-        };
-        if packet.is_null() {
-            return Err(Raise::Msg(c"Failed to create packet"));
-        }
-        Ok(packet)
-    }
-}
 
 /// `peer:send(data [, channel [, flag]])`: 0 when queued, -1 when ENet refused (the packet is
 /// then freed, unlike the reference, which leaked it).
@@ -61,9 +24,8 @@ unsafe fn send(args: Args) -> Ret<i64> {
             }
             return Ok(-1);
         }
-        if let Some(info) = ud.core().slot_info(ud.slot(), peer) {
-            info.messages_sent += 1;
-            info.bytes_sent += message.data.len() as u64;
+        if let Some(info) = ud.core().connection(ud.slot(), (*peer).connectID) {
+            info.count_sent(message.data.len());
         }
         Ok(0)
     }
@@ -72,13 +34,13 @@ unsafe fn send(args: Args) -> Ret<i64> {
 /// A received packet, ours to free, and its channel: pushed as the data string and the channel.
 #[derive(Clone, Copy)]
 pub struct Received {
-    packet: *mut ENetPacket,
+    packet: Owned,
     channel: u8,
 }
 
 impl Push for Received {
     unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: the packet is ours and reachable from nothing else (packet::push's contract).
+        // SAFETY: the packet is ours and this reply is its one push (packet::push's contract).
         unsafe {
             packet::push(l, self.packet);
             ffi::lua_pushinteger(l, self.channel.into());
@@ -98,37 +60,28 @@ unsafe fn receive(args: Args) -> Ret<Option<Received>> {
         if packet.is_null() {
             return Ok(None);
         }
-        if let Some(info) = ud.core().slot_info(ud.slot(), peer) {
-            info.messages_received += 1;
-            info.bytes_received += packet::bytes(packet).len() as u64;
+        if let Some(info) = ud.core().connection(ud.slot(), (*peer).connectID) {
+            info.count_received(packet::bytes(packet).len());
         }
-        Ok(Some(Received { packet, channel }))
+        Ok(Some(Received {
+            packet: Owned::take(packet),
+            channel,
+        }))
     }
 }
 
-/// Calls an ENet peer function that takes an optional 32-bit `data` argument.
+/// Calls an ENet peer function that takes an optional 32-bit `data` argument (`disconnect`,
+/// `disconnect_now`, `disconnect_later`).
+///
+/// # Safety
+/// The body contract (lua.rs).
 unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret<()> {
-    // SAFETY: live peer.
-    unsafe {
-        let (_, peer) = args.live_peer(1)?;
-        f(peer, args.opt_u32(2, 0)?);
-        Ok(())
-    }
-}
-
-unsafe fn disconnect(args: Args) -> Ret<()> {
-    // SAFETY: called as a method body (lua::call), which is what with_data requires.
-    unsafe { with_data(args, enet::enet_peer_disconnect) }
-}
-
-unsafe fn disconnect_now(args: Args) -> Ret<()> {
-    // SAFETY: called as a method body (lua::call), which is what with_data requires.
-    unsafe { with_data(args, enet::enet_peer_disconnect_now) }
-}
-
-unsafe fn disconnect_later(args: Args) -> Ret<()> {
-    // SAFETY: called as a method body (lua::call), which is what with_data requires.
-    unsafe { with_data(args, enet::enet_peer_disconnect_later) }
+    let (_, peer) = args.live_peer(1)?;
+    let data = args.opt_u32(2, 0)?;
+    // SAFETY: a live peer (no Lua code runs in a body, so it stays so); ENet's peer functions
+    // take any data value.
+    unsafe { f(peer, data) };
+    Ok(())
 }
 
 unsafe fn ping(args: Args) -> Ret<()> {
@@ -157,26 +110,30 @@ unsafe fn ping_interval(args: Args) -> Ret<i64> {
 
 /// Getter/setter of one u32 statistic of the peer (the reference writes it directly; ENet
 /// keeps its arithmetic defined for any value: vendor/enet/patches/0011-retransmit-timeout.patch).
+///
+/// # Safety
+/// The body contract (lua.rs).
+#[inline(always)]
 unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Ret<i64> {
-    // SAFETY: live peer, borrowed only inside the body.
-    unsafe {
-        let (_, peer) = args.live_peer(1)?;
-        let peer = &mut *peer;
-        if !args.absent(2) {
-            *field(peer) = args.u32(2)?;
-        }
-        Ok((*field(peer)).into())
+    let (_, peer) = args.live_peer(1)?;
+    // SAFETY: a live peer, borrowed only inside the body (no Lua code runs meanwhile, and no
+    // other reference to the ENet peer is made while this one lives).
+    let peer = unsafe { &mut *peer };
+    if !args.absent(2) {
+        *field(peer) = args.u32(2)?;
     }
+    Ok((*field(peer)).into())
 }
 
-unsafe fn round_trip_time(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
-    unsafe { peer_u32_field(args, |p| &mut p.roundTripTime) }
-}
-
-unsafe fn last_round_trip_time(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_u32_field requires.
-    unsafe { peer_u32_field(args, |p| &mut p.lastRoundTripTime) }
+/// One integer read from the live peer.
+///
+/// # Safety
+/// The body contract (lua.rs).
+#[inline(always)]
+unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret<i64> {
+    let (_, peer) = args.live_peer(1)?;
+    // SAFETY: a live peer, read by shared reference for the duration of `read`.
+    Ok(read(unsafe { &*peer }) as i64)
 }
 
 /// `peer:throttle_configure(interval, acceleration, deceleration)`
@@ -215,11 +172,8 @@ unsafe fn timeout(args: Args) -> Ret<(i64, i64, i64)> {
 
 /// `peer:index()`, 1-based. Raises on a destroyed host, as the reference does.
 unsafe fn index(args: Args) -> Ret<i64> {
-    // SAFETY: the peer block is used inside the body only.
-    unsafe {
-        let (ud, _) = args.live_peer(1)?;
-        Ok(ud.slot() as i64 + 1)
-    }
+    let (ud, _) = args.live_peer(1)?;
+    Ok(ud.slot() as i64 + 1)
 }
 
 unsafe fn state(args: Args) -> Ret<Name> {
@@ -227,24 +181,10 @@ unsafe fn state(args: Args) -> Ret<Name> {
     unsafe { Ok(Name::of_state((*args.live_peer(1)?.1).state)) }
 }
 
-/// One integer read from the live peer.
-unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret<i64> {
-    // SAFETY: live peer, read by shared reference for the duration of `read`.
-    unsafe { Ok(read(&*args.live_peer(1)?.1) as i64) }
-}
-
-unsafe fn connect_id(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
-    unsafe { peer_integer(args, |p| p.connectID.into()) }
-}
-
 /// `tostring(peer)`: `a.b.c.d:port` or `[ipv6]:port`, the last known address once the host is gone.
 unsafe fn tostring(args: Args) -> Ret<Text> {
-    // SAFETY: the peer block is used inside the body only.
-    unsafe {
-        let addr = args.peer(1)?.address();
-        Ok(text!("{}", address::Display(&addr)))
-    }
+    let addr = args.peer(1)?.address();
+    Ok(text!("{}", address::Display(&addr)))
 }
 
 // ---- Additions: statistics, identity, user data. All optional to callers. ----
@@ -252,15 +192,12 @@ unsafe fn tostring(args: Args) -> Ret<Text> {
 /// `peer:address()`: the remote ip string, port number and family (last known once the host is
 /// gone).
 unsafe fn peer_address(args: Args) -> Ret<(Text, i64, Name)> {
-    // SAFETY: the peer block is used inside the body only.
-    unsafe {
-        let addr = args.peer(1)?.address();
-        Ok((
-            text!("{}", address::Ip(&addr)),
-            addr.port.into(),
-            crate::host::family(&addr),
-        ))
-    }
+    let addr = args.peer(1)?.address();
+    Ok((
+        text!("{}", address::Ip(&addr)),
+        addr.port.into(),
+        address::family(&addr),
+    ))
 }
 
 /// ENet's packet loss and throttle are ratios scaled by these constants.
@@ -274,21 +211,6 @@ unsafe fn packet_loss(args: Args) -> Ret<f64> {
         let peer = &*args.live_peer(1)?.1;
         Ok(f64::from(peer.packetLoss) / PACKET_LOSS_SCALE)
     }
-}
-
-unsafe fn round_trip_time_variance(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
-    unsafe { peer_integer(args, |p| p.roundTripTimeVariance.into()) }
-}
-
-unsafe fn peer_mtu(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
-    unsafe { peer_integer(args, |p| p.mtu.into()) }
-}
-
-unsafe fn channel_count(args: Args) -> Ret<i64> {
-    // SAFETY: called as a method body (lua::call), which is what peer_integer requires.
-    unsafe { peer_integer(args, |p| p.channelCount as u64) }
 }
 
 /// Every statistic of `peer:stats()`, read in the body, written into a table by the reply.
@@ -352,82 +274,75 @@ impl Push for Stats {
 
 /// `peer:stats([t])`: every statistic in one table (the caller's `t`, filled, or a new one).
 unsafe fn stats(args: Args) -> Ret<Stats> {
-    // SAFETY: live peer and its core, read inside the body only.
-    unsafe {
-        let (ud, peer) = args.live_peer(1)?;
-        let info = ud
-            .core()
-            .slot_info(ud.slot(), peer)
-            .map(|i| *i)
-            .unwrap_or_default();
-        let p = &*peer;
-        Ok(Stats {
-            integers: [
-                p.roundTripTime.into(),
-                p.roundTripTimeVariance.into(),
-                p.lastRoundTripTime.into(),
-                p.lowestRoundTripTime.into(),
-                p.mtu.into(),
-                p.channelCount as u64,
-                p.connectID.into(),
-                p.incomingBandwidth.into(),
-                p.outgoingBandwidth.into(),
-                p.lastSendTime.into(),
-                p.lastReceiveTime.into(),
-                p.reliableDataInTransit.into(),
-                p.packetsSent.into(),
-                p.packetsLost.into(),
-                info.messages_sent,
-                info.bytes_sent,
-                info.messages_received,
-                info.bytes_received,
-                p.totalWaitingData as u64,
-            ],
-            ratios: [
-                f64::from(p.packetLoss) / PACKET_LOSS_SCALE,
-                f64::from(p.packetLossVariance) / PACKET_LOSS_SCALE,
-                f64::from(p.packetThrottle) / PACKET_THROTTLE_SCALE,
-            ],
-            fill_argument: args.is_table(2),
-        })
-    }
+    let (ud, peer) = args.live_peer(1)?;
+    // SAFETY: live peer, read by shared reference inside the body only.
+    let p = unsafe { &*peer };
+    let [messages_sent, bytes_sent, messages_received, bytes_received] = ud
+        .core()
+        .connection(ud.slot(), p.connectID)
+        .map_or([0; 4], |info| info.counters());
+    Ok(Stats {
+        integers: [
+            p.roundTripTime.into(),
+            p.roundTripTimeVariance.into(),
+            p.lastRoundTripTime.into(),
+            p.lowestRoundTripTime.into(),
+            p.mtu.into(),
+            p.channelCount as u64,
+            p.connectID.into(),
+            p.incomingBandwidth.into(),
+            p.outgoingBandwidth.into(),
+            p.lastSendTime.into(),
+            p.lastReceiveTime.into(),
+            p.reliableDataInTransit.into(),
+            p.packetsSent.into(),
+            p.packetsLost.into(),
+            messages_sent,
+            bytes_sent,
+            messages_received,
+            bytes_received,
+            p.totalWaitingData as u64,
+        ],
+        ratios: [
+            f64::from(p.packetLoss) / PACKET_LOSS_SCALE,
+            f64::from(p.packetLossVariance) / PACKET_LOSS_SCALE,
+            f64::from(p.packetThrottle) / PACKET_THROTTLE_SCALE,
+        ],
+        fill_argument: args.is_table(2),
+    })
 }
 
 /// `peer:set_data(value)`: attaches any Lua value to the peer's current connection. It stays
 /// readable through that connection's disconnect event, and is dropped when a new connection
 /// starts on the slot.
 unsafe fn set_data(args: Args) -> Ret<SetData> {
-    // SAFETY: live peer; the core is used inside the body only.
-    unsafe {
-        let (ud, peer) = args.live_peer(1)?;
-        if let Some(info) = ud.core().slot_mut(ud.slot()) {
-            info.data_connect_id = (*peer).connectID;
-        }
-        Ok(SetData(ud.slot()))
+    let (ud, peer) = args.live_peer(1)?;
+    if let Some(info) = ud.core().slot(ud.slot()) {
+        // SAFETY: live peer.
+        info.set_data_connect_id(unsafe { (*peer).connectID });
     }
+    Ok(SetData(ud.slot()))
 }
 
 /// `peer:get_data()`: the value given to `set_data` for this connection, or nil.
 unsafe fn get_data(args: Args) -> Ret<GetData> {
-    // SAFETY: live peer; the core is used inside the body only.
-    unsafe {
-        let (ud, peer) = args.live_peer(1)?;
-        let owner = ud.core().slot(ud.slot()).map_or(0, |i| i.data_connect_id);
-        let current = (*peer).connectID;
-        // connectID is 0 once ENet reset the slot (so during its disconnect event).
-        Ok(GetData {
-            slot: ud.slot(),
-            stale: current != 0 && current != owner,
-        })
-    }
+    let (ud, peer) = args.live_peer(1)?;
+    let owner = ud.core().slot(ud.slot()).map_or(0, |i| i.data_connect_id());
+    // SAFETY: live peer.
+    let current = unsafe { (*peer).connectID };
+    // connectID is 0 once ENet reset the slot (so during its disconnect event).
+    Ok(GetData {
+        slot: ud.slot(),
+        stale: current != 0 && current != owner,
+    })
 }
 
 /// The peer methods, as Lua sees them.
 pub const METHODS: Methods = methods! {
-    c"connect_id" => connect_id,
-    c"disconnect" => disconnect,
-    c"disconnect_now" => disconnect_now,
-    c"disconnect_later" => disconnect_later,
+    c"connect_id" => peer_integer(|p| p.connectID.into()),
+    c"disconnect" => with_data(enet::enet_peer_disconnect),
+    c"disconnect_now" => with_data(enet::enet_peer_disconnect_now),
+    c"disconnect_later" => with_data(enet::enet_peer_disconnect_later),
     c"index" => index,
     c"ping" => ping,
     c"ping_interval" => ping_interval,
@@ -435,16 +350,16 @@ pub const METHODS: Methods = methods! {
     c"send" [2, 4] => send,
     c"state" => state,
     c"receive" => receive,
-    c"round_trip_time" => round_trip_time,
-    c"last_round_trip_time" => last_round_trip_time,
+    c"round_trip_time" => peer_u32_field(|p| &mut p.roundTripTime),
+    c"last_round_trip_time" => peer_u32_field(|p| &mut p.lastRoundTripTime),
     c"throttle_configure" => throttle_configure,
     c"timeout" => timeout,
     // additions
     c"address" => peer_address,
     c"packet_loss" => packet_loss,
-    c"round_trip_time_variance" => round_trip_time_variance,
-    c"mtu" => peer_mtu,
-    c"channel_count" => channel_count,
+    c"round_trip_time_variance" => peer_integer(|p| p.roundTripTimeVariance.into()),
+    c"mtu" => peer_integer(|p| p.mtu.into()),
+    c"channel_count" => peer_integer(|p| p.channelCount as u64),
     c"stats" => stats,
     c"set_data" => set_data,
     c"get_data" => get_data,

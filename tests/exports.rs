@@ -1,5 +1,5 @@
-//! The module exports exactly one symbol, `luaopen_enet` (SPEC §2): ENet's C functions stay
-//! private, so a process may load another ENet (LÖVE's) beside ours without clashes.
+//! The module exports exactly one symbol, `luaopen_enet` (docs/contract.md §2): ENet's C functions
+//! stay private, so a process may load another ENet (LÖVE's) beside ours without clashes.
 mod common;
 
 use std::process::Command;

@@ -2,13 +2,13 @@
 //! the Lua flavour selected by the cargo feature (LuaJIT also inside LÖVE), and the scripts
 //! whose first line says `valgrind` again under valgrind (PUC Lua only).
 //!
-//! Then the re-entrancy matrix (`tests/lua/matrix/reentrancy.lua`, SPEC §7): every method of
-//! both classes and of the module table × every finalizer action, one process each. Every
-//! combination runs plainly (a crash or abort fails it, LuaJIT included); under valgrind (PUC
-//! Lua) the combinations whose call allocates (where the finalizer fires inside the call) run
-//! in full on lua5.1 and lua5.4 and half of them, sampled by the run's seed, elsewhere, and an
-//! eighth of the others everywhere. ENET_TEST_SEED=<n> replays a sample; ENET_MATRIX=full
-//! runs all of them under valgrind.
+//! Then the re-entrancy matrix (`tests/lua/matrix/reentrancy.lua`, docs/contract.md §7): every
+//! method of both classes and of the module table × every finalizer action, one process each. Every
+//! combination runs plainly (a crash or abort fails it, LuaJIT included); under valgrind (PUC Lua)
+//! the combinations whose call allocates (where the finalizer fires inside the call) run in full on
+//! lua5.1 and lua5.4 and half of them, sampled by the run's seed, elsewhere, and an eighth of the
+//! others everywhere. ENET_TEST_SEED=<n> replays a sample; ENET_MATRIX=full runs all of them under
+//! valgrind.
 //!
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.

@@ -402,10 +402,10 @@ pub fn under_valgrind(inner: &Command) -> Command {
     cmd
 }
 
-/// Makes sure this test binary can use `::1`, which the IPv6 tests need (issue 12). Where the
-/// machine has none (IPv6 switched off for the container's interfaces), the binary runs again,
-/// whole, inside a fresh network namespace (`unshare -n`, then `ip link set lo up`): there `lo`
-/// has `::1` and `127.0.0.1`, and every test of the suite talks over loopback only. That does
+/// Makes sure this test binary can use `::1`, which the IPv6 tests need (docs/contract.md §6).
+/// Where the machine has none (IPv6 switched off for the container's interfaces), the binary runs
+/// again, whole, inside a fresh network namespace (`unshare -n`, then `ip link set lo up`): there
+/// `lo` has `::1` and `127.0.0.1`, and every test of the suite talks over loopback only. That does
 /// not return. `Err(why)` when neither works; the caller fails the IPv6 tests under CI and skips
 /// them, loudly, elsewhere.
 pub fn ensure_ipv6_loopback() -> Result<(), String> {

@@ -1,5 +1,5 @@
--- Additions beyond lua-enet (issue 7): statistics, tunables, disconnect reasons, per-peer data,
--- graceful shutdown. Every scenario runs over a real loopback connection.
+-- Additions beyond lua-enet (docs/api.md, "Additions"): statistics, tunables, disconnect reasons,
+-- per-peer data, graceful shutdown. Every scenario runs over a real loopback connection.
 local T = require "t"
 require "enet"
 

@@ -1,6 +1,6 @@
--- Bad arguments and their exact error texts (SPEC §4, §6): wrong types, missing values, address
--- errors, packet flags, peer indexes, destroyed hosts, a host method called on a peer and the
--- other way round. Every error must be a plain string.
+-- Bad arguments and their exact error texts (docs/contract.md §4, §6): wrong types, missing values,
+-- address errors, packet flags, peer indexes, destroyed hosts, a host method called on a peer and
+-- the other way round. Every error must be a plain string.
 local T = require "t"
 require "enet"
 
@@ -27,7 +27,7 @@ T.test("errors are plain strings with the caller's position, no traceback, no ml
   T.eq(type(err), "string", "string error")
   T.ok(err:find("bad argument #1 to '", 1, true) and err:find("(string expected, got table)", 1, true),
     "direct pcall: " .. err)
-  -- code like this from SPEC §4 must work
+  -- code like this from docs/contract.md §4 must work
   local _, e = pcall(function() enet.host_create(string.rep("a", 200) .. ":1") end)
   T.ok(e:match("Hostname"), "err:match works")
 end)

@@ -1,5 +1,6 @@
--- Host methods in normal use over a real loopback connection, and the reference's observed
--- facts (reference-behaviour.md §4, §14) that SPEC keeps, plus SPEC §8's differences.
+-- Host methods in normal use over a real loopback connection: lua-enet's behaviour where we keep
+-- it (docs/contract.md §1.1), and our deliberate differences (§8: docs/api.md, "Differences from
+-- lua-enet").
 local T = require "t"
 require "enet"
 local unpack = table.unpack or unpack

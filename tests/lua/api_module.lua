@@ -10,7 +10,7 @@ T.test("require returns a table and sets the global enet to it", function()
   T.ok(package.loaded.enet == mod, "package.loaded.enet is the module table")
   T.eq(type(mod.host_create), "function", "host_create")
   T.eq(type(mod.linked_version), "function", "linked_version")
-  -- additions (SPEC §9) may add fields; they are named by strings and are never tables we share
+  -- additions (docs/contract.md §9) may add fields; they are named by strings and are never tables we share
   for k, v in pairs(mod) do
     T.eq(type(k), "string", "key type")
     T.ok(type(v) == "function" or type(v) == "string" or type(v) == "number", "enet." .. k .. " is a plain value")

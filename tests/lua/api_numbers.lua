@@ -1,6 +1,6 @@
--- Numbers (SPEC §5): numeric strings accepted, truncation toward zero, wrapping to the C field
--- (uint32 modulo 2^32, channel ids modulo 256), NaN and infinities refused, explicit nil means
--- absent, extra arguments ignored without changing the documented ones.
+-- Numbers (docs/contract.md §5): numeric strings accepted, truncation toward zero, wrapping to the
+-- C field (uint32 modulo 2^32, channel ids modulo 256), NaN and infinities refused, explicit nil
+-- means absent, extra arguments ignored without changing the documented ones.
 local T = require "t"
 require "enet"
 

@@ -66,7 +66,7 @@ T.test("timeout: a pure getter without arguments, nil members mean the default",
   local p = h:get_peer(1)
   local function all(...) return table.concat({ ... }, ",") end
   T.eq(all(p:timeout(1, 2, 3)), "1,2,3", "set all three")
-  T.eq(all(p:timeout()), "1,2,3", "timeout() changes nothing (SPEC §8)")
+  T.eq(all(p:timeout()), "1,2,3", "timeout() changes nothing (docs/contract.md §8)")
   T.eq(all(p:timeout()), "1,2,3", "still")
   T.eq(all(p:timeout(nil, nil, nil)), "1,2,3", "all nil is absent: getter")
   T.eq(all(p:timeout(nil, 1000)), "32,1000,30000", "nil and absent members are defaults")

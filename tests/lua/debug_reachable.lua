@@ -2,7 +2,8 @@
 -- functions: the two class metatables and the constants table, with the core metatable and the
 -- private string-copy helper in it; the module's registry entries; the helper as a call hook sees
 -- it during a delivery) can be called by a script with any arguments, without a crash and
--- without reading memory it should not (issue 18 item 7). Before the fix, the copy helper took
+-- without reading memory it should not (docs/architecture.md, "What the debug library
+-- reaches"). Before the fix, the copy helper took
 -- an address and a length from its arguments: `helper(0, 0x1000, 8)` was SIGSEGV on every Lua.
 -- The debug library stays outside the safety claim for what it can *change* (README, "Known
 -- limits"); what it can *reach and call* must be harmless. Valgrind (PUC Lua) checks that the

@@ -1,6 +1,6 @@
--- The flood defence's record path (vendor patches 0023-0028, SPEC §10) from Lua, without raw datagrams:
--- clients that send CONNECT and never service again are unverified half-open peers, which put a
--- small server under pressure, so the next clients join through records. Checksums and
+-- The flood defence's record path (vendor patches 0023-0028, docs/contract.md §10) from Lua, without raw
+-- datagrams: clients that send CONNECT and never service again are unverified half-open peers,
+-- which put a small server under pressure, so the next clients join through records. Checksums and
 -- compression on both ends, settings changed mid-handshake, and wrong-typed arguments.
 local T = require "t"
 require "enet"

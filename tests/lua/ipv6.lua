@@ -1,5 +1,5 @@
 -- valgrind: the address conversions and the dual-stack receive path under memcheck too.
--- IPv6 and dual stack (issue 12, SPEC §6): addresses in and out, and real sessions over ::1.
+-- IPv6 and dual stack (docs/contract.md §6): addresses in and out, and real sessions over ::1.
 -- tests/lua.rs makes sure this machine has ::1 (or runs the suite in a network namespace that
 -- has it); a missing ::1 under CI is a failure, not a skip.
 local T = require "t"

@@ -1,5 +1,6 @@
--- valgrind: SPEC §7 lifetimes. Peers after destroy, hosts kept alive by their peers, stale peers
--- never alias a new host, destroy twice, events outliving their host, peer identity.
+-- valgrind: the lifetimes of docs/contract.md §7. Peers after destroy, hosts kept alive by their
+-- peers, stale peers never alias a new host, destroy twice, events outliving their host, peer
+-- identity.
 local T = require "t"
 require "enet"
 

@@ -1,5 +1,6 @@
--- Finalizers that run while `require "enet"` itself runs (SPEC §7 "Finalizers and errors inside
--- our calls", §3 "Loading the module twice ... is safe", §4 errors are plain strings).
+-- Finalizers that run while `require "enet"` itself runs (docs/contract.md §7 "Finalizers and
+-- errors inside our calls", §3 "Loading the module twice ... is safe", §4 errors are plain
+-- strings).
 --
 -- The re-entrancy matrix arms a finalizer inside every method, but not inside the module's
 -- loader (luaopen_enet). Every allocation the loader makes can run a `__gc`: mlua's state

@@ -1,6 +1,6 @@
 -- Runs only inside LÖVE (the runner's main.lua saved LÖVE's own enet loader in
 -- LOVE_ENET_PRELOAD and removed it from package.preload before requiring ours).
--- SPEC §3: our module and LÖVE's bundled enet live in one Lua state, side by side.
+-- docs/contract.md §3: our module and LÖVE's bundled enet live in one Lua state, side by side.
 local T = require "t"
 local ours = require "enet"
 assert(LOVE_ENET_PRELOAD, "LÖVE's bundled enet loader is missing")

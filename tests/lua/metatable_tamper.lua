@@ -1,5 +1,5 @@
 -- valgrind: a script that removes or replaces fields of our shared metatables can neither leak
--- a host nor crash (issue 10 item 5): the ENet host is owned by a core object whose finalizer
+-- a host nor crash (docs/contract.md §7): the ENet host is owned by a core object whose finalizer
 -- is in no table a script reaches without the debug library (debug_reachable.lua calls it).
 -- The socket count proves it without valgrind too.
 local T = require "t"

@@ -1,5 +1,5 @@
--- Running out of memory must never abort the process (SPEC §1.2, §7: "on 5.1-5.3 and LuaJIT
--- [a call] can raise (... out of memory) ... no process aborts on any flavour"). Each case runs
+-- Running out of memory must never abort the process (docs/contract.md §1.2, §7: "on 5.1-5.3
+-- and LuaJIT it can raise (... out of memory) ... no process aborts"). Each case runs
 -- in a child process of the same interpreter whose address space is capped with `ulimit -v`,
 -- so that malloc really fails; a clean `nil, message`, a refused send or a Lua error is fine, a
 -- child that dies before printing END is not.

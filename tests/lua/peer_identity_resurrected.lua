@@ -1,5 +1,5 @@
--- Peer identity after resurrection (SPEC §7: "one Lua object per slot of a host, stable while
--- referenced, so == and table keys work").
+-- Peer identity after resurrection (docs/contract.md §7: "one Lua object per slot of a host,
+-- stable while referenced (so == and table keys work)").
 --
 -- A peer object that becomes unreachable, but is reachable from an object with a finalizer,
 -- is resurrected when that finalizer stores it. Lua removes resurrected objects from weak

@@ -1,4 +1,4 @@
--- Run by tests/network/flood.rs (issue 13, SPEC §10): the server and the legitimate side of a
+-- Run by tests/network/flood.rs (docs/contract.md §10): the server and the legitimate side of a
 -- forged-CONNECT flood. The forged CONNECTs come from the Rust side, raw, from hundreds of
 -- loopback addresses.
 --   ENET_ROLE=server   a 64-peer host (ENET_PEER_COUNT) on 127.0.0.1: prints "READY <address>" and its RSS, echoes

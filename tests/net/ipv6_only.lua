@@ -3,7 +3,8 @@
 -- lo), its IPv6 has a global address (2001:db8::1 on lo, with ::1), and no DNS server answers.
 -- There glibc's getaddrinfo with AI_ADDRCONFIG considers IPv4 unconfigured: it refuses
 -- "127.0.0.1" (EAI_ADDRFAMILY) and asks DNS only for localhost's IPv6 address (EAI_AGAIN), so
--- ENet used to fail both with "Failed to resolve host name" (issue 19). A numeric address now
+-- ENet used to fail both with "Failed to resolve host name" (before vendor patch 0021). A numeric
+-- address now
 -- needs no lookup, and a name is looked up again without AI_ADDRCONFIG.
 local T = require "t"
 local N = require "netlib"

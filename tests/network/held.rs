@@ -1,15 +1,15 @@
-//! Hostile *connected* peers and hostile servers (issue 15). A raw-UDP peer joins a server with
-//! a normal handshake, then sends well-formed but malicious commands; or a raw-UDP server lets
-//! our client connect (or not) and then attacks it. The attacked host is a real Lua process of
-//! the module (tests/net/held.lua) that reports the CPU time of its `service` calls, its
-//! resident memory and its events. Every scenario asserts the bounds docs/api.md promises
-//! ("What a peer may make a host hold"): memory held per attacker byte at most 2, at most 1 ms
-//! of CPU per attacker datagram, no service call above 100 ms, and the scenario's own promise
-//! (a timeout, a `disconnect` event, a well-behaved peer still served).
+//! Hostile *connected* peers and hostile servers. A raw-UDP peer joins a server with a normal
+//! handshake, then sends well-formed but malicious commands; or a raw-UDP server lets our client
+//! connect (or not) and then attacks it. The attacked host is a real Lua process of the module
+//! (tests/net/held.lua) that reports the CPU time of its `service` calls, its resident memory and
+//! its events. Every scenario asserts the bounds docs/api.md promises ("What a peer may make a host
+//! hold"): memory held per attacker byte at most 2, at most 1 ms of CPU per attacker datagram, no
+//! service call above 100 ms, and the scenario's own promise (a timeout, a `disconnect` event, a
+//! well-behaved peer still served).
 //!
-//! bench/hostile runs the same scenarios at the issue's sizes against our module and against
-//! leafo's binding on stock ENet: ENET_HOSTILE_BENCH=1 prints a `BENCH` line per scenario and
-//! asserts nothing; ENET_HOSTILE_HOST="<interpreter> <module dir>" picks the Lua host attacked.
+//! bench/hostile runs the same scenarios at full size (the benchmark's) against our module and
+//! against leafo's binding on stock ENet: ENET_HOSTILE_BENCH=1 prints a `BENCH` line per scenario
+//! and asserts nothing; ENET_HOSTILE_HOST="<interpreter> <module dir>" picks the Lua host attacked.
 use crate::common::LuaProcess;
 use crate::relay::Rng;
 use crate::wire::{self, Command, Handshake};
@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The bounds of issue 15, as asserted (the machine is shared: CPU time is what is measured,
-/// so a descheduled process does not look slow).
+/// The bounds of docs/api.md, "What a peer may make a host hold", as asserted (the machine is
+/// shared: CPU time is what is measured, so a descheduled process does not look slow).
 const HELD_PER_BYTE: f64 = 2.0;
 const CPU_PER_DATAGRAM_US: f64 = 1000.0;
 /// The bound for a datagram packed with hundreds of commands that all hit one held list (stock:
@@ -50,7 +50,7 @@ fn bench() -> bool {
     std::env::var_os("ENET_HOSTILE_BENCH").is_some()
 }
 
-/// The test size, or the benchmark's (the issue's) size.
+/// The test size, or the benchmark's (full) size.
 fn size(test: usize, bench_size: usize) -> usize {
     if bench() {
         bench_size

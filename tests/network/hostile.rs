@@ -33,8 +33,8 @@ const IPV4: Net = Net {
     bind: "127.0.0.1:*",
 };
 
-/// The same cases over IPv6 (issue 12): a server bound to `[::1]`, a dual-stack client (a host
-/// created with no address) behind the relay on ::1, strangers on ::1.
+/// The same cases over IPv6 (docs/contract.md §6): a server bound to `[::1]`, a dual-stack client
+/// (a host created with no address) behind the relay on ::1, strangers on ::1.
 const IPV6: Net = Net {
     loopback: IpAddr::V6(Ipv6Addr::LOCALHOST),
     bind: "[::1]:*",
@@ -537,13 +537,13 @@ fn clone(f: &Fragment) -> Fragment {
 const MAX_WAITING: u64 = 100 << 20;
 const CLAIM: u32 = 32 << 20;
 
-/// Crafted fragments as the legitimate client's peer (issue 10 item 3): the gapped attack
+/// Crafted fragments as the legitimate client's peer (vendor patches 0009-0010): the gapped attack
 /// (fragments that do not cover the packet), overlapping, duplicated, short, past-the-end and
 /// mixed-size fragments, stock tilings in reverse and shuffled order, the same with unreliable
 /// fragments, and reassemblies that claim 32 MiB each with a single fragment. Each case has a
 /// channel of its own, so an unfinished packet in one cannot hold up another. Every packet the
-/// server delivers on those channels must be exactly the stock tiling the case completes it
-/// with (its bytes at their places, nothing from a rejected fragment, nothing unwritten); see
+/// server delivers on those channels must be exactly the stock tiling the case completes it with
+/// (its bytes at their places, nothing from a rejected fragment, nothing unwritten); see
 /// tests/net/fragments.lua for what the Lua side asserts.
 pub fn fragments(ctx: &Ctx) -> Outcome {
     let name = "hostile_fragments";
@@ -774,10 +774,10 @@ fn fragment_cases(rng: &mut Rng) -> Vec<FragmentCase> {
         channel
     };
     for reliable in [true, false] {
-        // The attack of the issue: 2 fragments of 4 bytes at offsets 0 and 3996 of 4,000. The
-        // first fits no tiling and is refused; the second is a fine last fragment of a packet
-        // cut in 3996-byte pieces, so it starts a reassembly that claims 4,000 bytes and that
-        // nothing here finishes.
+        // The attack that patch 0010 answers: 2 fragments of 4 bytes at offsets 0 and 3996 of
+        // 4,000. The first fits no tiling and is refused; the second is a fine last fragment of a
+        // packet cut in 3996-byte pieces, so it starts a reassembly that claims 4,000 bytes and
+        // that nothing here finishes.
         let ch = next();
         cases.push(FragmentCase {
             name: "gapped",

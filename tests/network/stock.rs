@@ -1,11 +1,11 @@
-//! IPv6 and dual stack against the rest of the world (issue 12): our dual-stack hosts with a
-//! stock IPv4 ENet peer at the other end (a small C program linked against the system's
-//! unmodified libenet, and LÖVE's bundled enet), and the paths this Linux machine does not take
-//! by itself (no IPv6, no dual stack, macOS's stricter sockets, AI_ADDRCONFIG hiding localhost),
-//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c), and, each in a network namespace
-//! of its own, the broadcast exception of ENet's address check and name resolution on an
-//! IPv6-only host. Nothing here builds fetched code: the C files are ours, and the stock peer
-//! links Debian's libenet-dev.
+//! IPv6 and dual stack against the rest of the world (docs/contract.md §6): our dual-stack hosts
+//! with a stock IPv4 ENet peer at the other end (a small C program linked against the system's
+//! unmodified libenet, and LÖVE's bundled enet), and the paths this Linux machine does not take by
+//! itself (no IPv6, no dual stack, macOS's stricter sockets, AI_ADDRCONFIG hiding localhost),
+//! forced by a test-only LD_PRELOAD shim (tests/net/c/shim.c), and, each in a network namespace of
+//! its own, the broadcast exception of ENet's address check and name resolution on an IPv6-only
+//! host. Nothing here builds fetched code: the C files are ours, and the stock peer links Debian's
+//! libenet-dev.
 use crate::common::{self, lines_with, LuaProcess};
 use crate::{Ctx, Outcome};
 use std::path::{Path, PathBuf};
@@ -208,13 +208,13 @@ pub fn broadcast(ctx: &Ctx) -> Outcome {
     Ok(lines_with(&out, "COUNT "))
 }
 
-/// Name resolution on an IPv6-only host (issue 19): a network namespace whose IPv4 has only
-/// loopback and whose IPv6 has a global address (2001:db8::1 on lo), as IPv6-only hosts and
-/// many containers are. There getaddrinfo with AI_ADDRCONFIG refuses "127.0.0.1"
-/// (EAI_ADDRFAMILY) and cannot find localhost (EAI_AGAIN: only its IPv6 address is asked for,
-/// of a DNS server that is not there), so `host_create("127.0.0.1:*")` and `"localhost:*"`
-/// failed with `Failed to resolve host name`. A probe (tests/net/c/addrconfig_probe.c) shows that
-/// the namespace reproduces those refusals; then tests/net/ipv6_only.lua must bind and talk.
+/// Name resolution on an IPv6-only host (vendor patch 0021): a network namespace whose IPv4 has
+/// only loopback and whose IPv6 has a global address (2001:db8::1 on lo), as IPv6-only hosts and
+/// many containers are. There getaddrinfo with AI_ADDRCONFIG refuses "127.0.0.1" (EAI_ADDRFAMILY)
+/// and cannot find localhost (EAI_AGAIN: only its IPv6 address is asked for, of a DNS server that
+/// is not there), so `host_create("127.0.0.1:*")` and `"localhost:*"` failed with `Failed to
+/// resolve host name`. A probe (tests/net/c/addrconfig_probe.c) shows that the namespace reproduces
+/// those refusals; then tests/net/ipv6_only.lua must bind and talk.
 pub fn ipv6_only_resolution(ctx: &Ctx) -> Outcome {
     let Some(probe) = compile(ctx, "addrconfig_probe.c", "addrconfig_probe", &[])? else {
         return Ok("SKIPPED: no C compiler".into());

@@ -1,6 +1,6 @@
 -- The one place that knows how to make each Lua run its collector, finalizers included, at
 -- (nearly) every allocation, and how to put it back. The re-entrancy tests arm a finalizer and
--- call this so that the finalizer runs inside our calls (SPEC §7); each Lua spells it
+-- call this so that the finalizer runs inside our calls (docs/contract.md §7); each Lua spells it
 -- differently, and a copy that missed one Lua once failed CI.
 local M = {}
 

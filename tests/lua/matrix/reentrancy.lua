@@ -1,4 +1,4 @@
--- Re-entrancy matrix (issue 10, SPEC §7): a finalizer armed to run at the first allocation
+-- Re-entrancy matrix (docs/contract.md §7): a finalizer armed to run at the first allocation
 -- inside one of our calls, whose body destroys the host, services it, receives on its peer, or
 -- raises. tests/lua.rs runs one process per combination (ENET_REENTRY=kind:method:variant:action),
 -- under valgrind on PUC Lua; ENET_REENTRY=list prints every combination. The methods come from

@@ -1,9 +1,9 @@
 /* Run by tests/network.rs (network/stock.rs, case ipv6_only_resolution) inside the network
-   namespace of that case, before the Lua script: asks getaddrinfo for each name on the command
-   line as ENet asked before issue 19 (AF_UNSPEC, SOCK_DGRAM, AI_ADDRCONFIG) and prints one line
-   per name, "PROBE <name> <code> <message>" (code 0: found). The test reads them to know that
-   the namespace reproduces what an IPv6-only host does to such a lookup. Ours, linked against
-   nothing but the C library. */
+   namespace of that case, before the Lua script: asks getaddrinfo for each name on the command line
+   as ENet asked before vendor patch 0021 (AF_UNSPEC, SOCK_DGRAM, AI_ADDRCONFIG) and prints one line
+   per name, "PROBE <name> <code> <message>" (code 0: found). The test reads them to know that the
+   namespace reproduces what an IPv6-only host does to such a lookup. Ours, linked against nothing
+   but the C library. */
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,9 @@
-/* ENet's range coder as a filter, for tests/network/flood.rs (issue 18): compiled together with
-   the vendored vendor/enet/compress.c (our own tree, nothing fetched), it reads a datagram body
-   (at most 4096 bytes) on stdin and writes its range-coded form on stdout, as a host with
-   host:compress_with_range_coder() would put it after the header; with -d, the other way
-   round (what a compressing server sent). Exits 1 when the coder gives nothing (an
+/* ENet's range coder as a filter, for the compressed-reflection tests of tests/network/flood.rs
+   (answers are bounded on the wire, before decompression: docs/contract.md §10): compiled
+   together with the vendored vendor/enet/compress.c (our own tree, nothing fetched), it reads a
+   datagram body (at most 4096 bytes) on stdin and writes its range-coded form on stdout, as a
+   host with host:compress_with_range_coder() would put it after the header; with -d, the other
+   way round (what a compressing server sent). Exits 1 when the coder gives nothing (an
    incompressible body, which a host would send uncompressed, or one that does not decode). */
 #include <enet/enet.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Test-only LD_PRELOAD shim for tests/network (issue 12): makes this Linux machine behave like
+/* Test-only LD_PRELOAD shim for tests/network's IPv6 tests: makes this Linux machine behave like
    the systems the IPv6 code must also survive, without any hook in the module itself (nothing
    here is reachable from a Lua program that does not run with this library preloaded).
    ENET_SHIM is a list of:

@@ -1,5 +1,5 @@
-/* A stock ENet client for tests/network/flood.rs (issue 13): built against the system's
-   unmodified libenet (Debian's libenet-dev, ENet 1.3.17), never our vendored copy.
+/* A stock ENet client for tests/network/flood.rs (docs/contract.md §10): built against the
+   system's unmodified libenet (Debian's libenet-dev, ENet 1.3.17), never our vendored copy.
      stock_join ADDRESS [LIMIT_MS]   joins ADDRESS (127.0.0.1:port), prints "JOIN <ms>" (from
                                      enet_host_connect to the connect event, at most LIMIT_MS,
                                      1000 by default), sends one packet, prints "ECHO <ms>" when

@@ -1,5 +1,5 @@
-/* A stock ENet peer for tests/network (issue 12): built by the test against the system's
-   unmodified libenet (Debian's libenet-dev, ENet 1.3.17, IPv4 only), never against our
+/* A stock ENet peer for tests/network's IPv6 and dual-stack tests: built by the test against the
+   system's unmodified libenet (Debian's libenet-dev, ENet 1.3.17, IPv4 only), never against our
    vendored copy. It speaks the protocol of tests/net/interop.lua:
      stock_peer server          binds 127.0.0.1, prints "READY 127.0.0.1:<port>", sends a hello
                                 on channel 2 to the client, echoes every packet on its channel,
