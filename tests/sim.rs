@@ -1,4 +1,4 @@
-//! The deterministic simulation of the handshake (issue 18, tests/sim/README.md): our ENet
+//! The deterministic simulation of the handshake (docs/handshake.md, tests/sim/README.md): our ENet
 //! (vendor/enet) as server, pristine stock ENet (vendor/enet/upstream, every `enet_*` renamed
 //! `stock_enet_*`) as honest clients, and off-path attackers, on a simulated network in virtual
 //! time, one seed per run, with the handshake's invariants checked after every step.

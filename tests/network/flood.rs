@@ -1,4 +1,4 @@
-//! Staying joinable under a forged-CONNECT flood (issue 13, SPEC §10, vendor patches 0023-0028): a
+//! Staying joinable under a forged-CONNECT flood (docs/contract.md §10, vendor patches 0023-0028): a
 //! generator sends well-formed CONNECTs from hundreds of loopback addresses (127.1.x.y, which
 //! Linux routes locally) that never answer, while stock ENet clients (ours, LÖVE's bundled enet,
 //! a C client on the system's libenet, and ours behind a 200 ms relay) join a 64-peer server
@@ -370,7 +370,7 @@ fn joiners(ctx: &Ctx, server: SocketAddr, relay: &Relay) -> Result<(Joiners, Vec
     Ok((list, skipped))
 }
 
-/// The goal of issue 13: ≥20,000 forged CONNECTs/s from ≥250 addresses; every legitimate client
+/// The goal of docs/contract.md §10: ≥20,000 forged CONNECTs/s from ≥250 addresses; every legitimate client
 /// joins the 64-peer server within 1 s (also at 200 ms RTT); connected peers keep echoing;
 /// the server's memory stays bounded; no more than 3 bytes (2 datagrams) back per forged CONNECT.
 pub fn join_under_flood(ctx: &Ctx) -> Outcome {
@@ -723,7 +723,7 @@ pub fn handshake_cases(ctx: &Ctx) -> Outcome {
     );
 
     // Two clients ask for the last free slot (162514b offered it to both). Each one told
-    // connect and acknowledging is served or told DISCONNECT, never left in silence (issue 18,
+    // connect and acknowledging is served or told DISCONNECT, never left in silence (docs/contract.md §10,
     // as in flood_shared_slot; here no other slot is free).
     let c2 = Raw::new(22, addr)?;
     let c3 = Raw::new(23, addr)?;
@@ -998,7 +998,7 @@ pub fn answer_amplification(ctx: &Ctx) -> Outcome {
     })
 }
 
-/// Issue 18, reflection past 3 bytes per byte with compression: the answer credit counted the
+/// Found by the outside review of the first defence: reflection past 3 bytes per byte with compression: the answer credit counted the
 /// decompressed length, so one range-coded CONNECT of ~60 bytes that expands to 4 KB earned
 /// 12 KB of answers, and 2-byte datagrams to the offered slot then drew a 48-byte
 /// VERIFY_CONNECT each (5.12 bytes out per byte in). A server with
@@ -1187,7 +1187,7 @@ pub fn blind_rate(ctx: &Ctx) -> Outcome {
     verdict(problems, summary, &out)
 }
 
-/// Issue 18, phantom joins, by hand. A stock client is connected once it has VERIFY_CONNECT,
+/// Found by the outside review of the first defence: phantom joins, by hand. A stock client is connected once it has VERIFY_CONNECT,
 /// so the server must then have a peer for it that takes its messages, or tell it DISCONNECT
 /// at once; silence leaves it talking to nobody until it times out. A 4-slot host that two
 /// forged CONNECTs put under pressure gets CONNECTs from three raw clients (their own loopback
@@ -1400,7 +1400,7 @@ fn burst(
     Ok(total)
 }
 
-/// Issue 18, phantom joins in a burst: "1,000 clients in two processes joining one server at
+/// Found by the outside review of the first defence: phantom joins in a burst: "1,000 clients in two processes joining one server at
 /// once from 127.0.0.1 (a 1,016-slot host, 5 messages a second each): in one of two runs the
 /// server raised 864 `connect` events while all 1,000 clients got theirs". Honest clients
 /// (ours, each its own socket) in two processes join a server with 16 slots to spare and send
@@ -1442,7 +1442,7 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
     verdict(problems, summary, &outs.join("\n"))
 }
 
-/// Issue 18: "Under 20,000 forged CONNECTs/s, 30 clients joining at once: 11 of 30 told
+/// Found by the outside review of the first defence: "Under 20,000 forged CONNECTs/s, 30 clients joining at once: 11 of 30 told
 /// `connect` with no server peer behind it." 30 honest clients, at 100 ms RTT (a relay with
 /// 50 ms each way) and within 90 ms of each other (one every 3 ms), join the 64-peer server
 /// during the flood case's flood and send a reliable message every 200 ms for 3 s: all join,
@@ -1488,7 +1488,7 @@ pub fn burst_under_flood(ctx: &Ctx) -> Outcome {
     verdict(problems, summary, &out)
 }
 
-/// What a blind spoofer sends (issue 18), 84 bytes: a CONNECT (fresh connect ID) and four ACKs
+/// What a blind spoofer sends (docs/handshake.md, guessing), 84 bytes: a CONNECT (fresh connect ID) and four ACKs
 /// of VERIFY_CONNECT with guessed echoes. The CONNECT gets a slot and the four wrong echoes
 /// drop it, counted against the source IP address's budget of guesses.
 pub fn spoof_datagram(rng: &mut Rng) -> Vec<u8> {
@@ -1531,7 +1531,7 @@ fn joins(
         .collect();
     Ok((joined, lines.join("; ")))
 }
-/// Issue 18, a blind spoofer locks an address out: "Four 84-byte datagrams every 0.5 s from the
+/// Found by the outside review of the first defence: a blind spoofer locks an address out: "Four 84-byte datagrams every 0.5 s from the
 /// victim's IP (any port), each a CONNECT plus four ACKs with wrong echoes (672 B/s), exhaust
 /// that IP's wrong-echo budget again and again: the victim's client is refused after 15 s and
 /// never joins while it lasts." The victim (our client, bound to 127.0.0.77) joins five times
@@ -1549,7 +1549,7 @@ pub fn spoofed_victim(ctx: &Ctx) -> Outcome {
     ];
     joins_under(ctx, "victim", &[], spoofer, (5, 2000), &env)
 }
-/// Issue 18: "The same datagrams at 20,000/s from random sources fill every budget bucket: 3 of
+/// Found by the outside review of the first defence: "The same datagrams at 20,000/s from random sources fill every budget bucket: 3 of
 /// 10 clients joined." The spoof datagrams at 20,000/s, each from a fresh random address of
 /// 127.16.0.0-127.255.255.255; ten honest clients (127.0.0.1) join one after another, 300 ms
 /// apart, each within 2 s. (Each of the 4,096 buckets gets ~5 such datagrams a second and four
@@ -1564,7 +1564,7 @@ pub fn guess_sources(ctx: &Ctx) -> Outcome {
     joins_under(ctx, "guesses-random", &[], flood, (10, 2000), &env)
 }
 
-/// Issue 18, toggling the defence off mid-handshake "reads the random echo as a time:
+/// Found by the outside review of the first defence: toggling the defence off mid-handshake "reads the random echo as a time:
 /// round-trip times of 37-63 s and a third of handshakes ignored until a retransmission". The
 /// server (ENET_TOGGLE) flips `host:flood_defence` each time a new handshake shows, so that
 /// every handshake has its CONNECT under one setting and its acknowledgement under the other
@@ -1629,7 +1629,7 @@ pub fn toggle_mid_handshake(ctx: &Ctx) -> Outcome {
     verdict(problems, summary.join(" | "), &outs.join("\n"))
 }
 
-/// Issue 18: "A one-slot host is locked for good by 5 forged CONNECTs a second (260 B/s from
+/// Found by the outside review of the first defence: "A one-slot host is locked for good by 5 forged CONNECTs a second (260 B/s from
 /// random sources): 0 of 3 honest clients joined." Hosts of 1 to 4,095 slots stay joinable: a
 /// one-slot server under forged CONNECTs (5 a second, and 1,000 a second for
 /// flood_one_slot_1000) from the flood's 300 addresses; three honest clients one after the
@@ -1786,7 +1786,7 @@ fn prefix_address(n: usize) -> String {
     format!("2001:db8:1::a:{n}")
 }
 
-/// Issue 18, one IPv6 /64 counted as 2^64 addresses: "`duplicate_peers(1)` let 12 peers in from
+/// Found by the outside review of the first defence: one IPv6 /64 counted as 2^64 addresses: "`duplicate_peers(1)` let 12 peers in from
 /// 12 addresses of one /64 (1 from an IPv4 address); 12 clients of one /64 made a host hold
 /// 224 MiB of claimed fragments (one IPv4 address: 32 MiB)". A /64 is what one subscriber
 /// gets, so it is one address for every per-address rule. In a network namespace of its own

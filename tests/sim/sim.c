@@ -1,4 +1,4 @@
-/* sim: a deterministic simulation of ENet's handshake under a forged-CONNECT flood (issue 18).
+/* sim: a deterministic simulation of ENet's handshake under a forged-CONNECT flood (docs/handshake.md).
    Our ENet (vendor/enet, server.c) serves stock ENet clients (vendor/enet/upstream, client.c)
    and off-path attackers (attack.c) over simnet, in virtual time, one seed per run. Each seed
    draws a configuration and runs a schedule; the invariants are checked after every step (one
@@ -666,7 +666,9 @@ check_reflect (void)
        double datagrams = (double) out -> sentDatagrams / (double) in -> gotDatagrams;
        if (ratio > worstReflect) worstReflect = ratio;
        if (datagrams > worstReflectDatagrams) worstReflectDatagrams = datagrams;
-       if (out -> sentBytes > 3 * in -> gotBytes)
+       /* One answer per datagram read, and besides at most one DISCONNECT per handshake, each of
+          which began with a datagram read: never more than two datagrams out per one in. */
+       if (out -> sentBytes > 3 * in -> gotBytes || out -> sentDatagrams > 2 * in -> gotDatagrams)
          fail ("INV-reflect", -1, "the server sent %" PRIu64 " bytes in %" PRIu64 " datagrams to %s, which it never established, "
                "having read %" PRIu64 " bytes in %" PRIu64 " datagrams from it: %.2f bytes and %.2f datagrams out per one in",
                out -> sentBytes, out -> sentDatagrams, sim_ep_str (e), in -> gotBytes, in -> gotDatagrams, ratio, datagrams);

@@ -409,23 +409,18 @@ enet_protocol_handshake_verify (ENetHost * host, const ENetAddress * address, EN
     return 1;
 }
 
-/* Answers a datagram of the client's that did not complete its handshake: each VERIFY_CONNECT
-   it still has to echo goes again (it was lost, or its acknowledgement was), and the second one
-   goes for the first time when someone is guessing. */
+/* Answers a datagram of the client's that did not complete its handshake with one
+   VERIFY_CONNECT, never more (one datagram back per datagram): the first whose sent time the
+   client still has to echo (it was lost, or its acknowledgement was). The second sent time goes
+   only once the first is echoed, if someone is guessing or it was sent before. */
 static void
 enet_protocol_handshake_answer (ENetHost * host, const ENetAddress * address, ENetHandshake * handshake, int guessing)
 {
-    int which;
-
-    for (which = 0; which < 2; ++ which)
-    {
-       if (handshake -> echoed & (1 << which))
-         continue;
-       if (which == 1 && ! (handshake -> issued & 2) && ! guessing)
-         continue;
-       if (! enet_protocol_handshake_verify (host, address, handshake, which))
-         break;
-    }
+    if (! (handshake -> echoed & 1))
+      enet_protocol_handshake_verify (host, address, handshake, 0);
+    else
+    if (! (handshake -> echoed & 2) && ((handshake -> issued & 2) || guessing))
+      enet_protocol_handshake_verify (host, address, handshake, 1);
 }
 
 /* Tells a handshake's client that it has no peer: a DISCONNECT, unsequenced as
