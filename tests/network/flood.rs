@@ -5,6 +5,16 @@
 //! running tests/net/flood.lua, and connected peers time their echoes. Then the handshake by
 //! hand: what one forged CONNECT reflects, blind guesses of the acknowledgement, the record
 //! table's odd cases, and the switch that gives stock ENet's handshake back.
+//!
+//! bench/handshake runs issue 18's cases as a benchmark, at its sizes and against other
+//! servers: ENET_FLOOD_BENCH=1 makes a case print `BENCH <case> key=value ...` lines with its
+//! figures (its verdict is unchanged); ENET_FLOOD_SERVER="<interpreter> <module dir>" runs
+//! flood.lua's server on another binding (say, leafo's lua-enet on stock ENet) and
+//! ENET_FLOOD_DEFENCE=off with `host:flood_defence(false)`; ENET_FLOOD_CLIENTS,
+//! ENET_FLOOD_PROCESSES and ENET_FLOOD_STAGGERS size flood_burst_joins, ENET_FLOOD_JOINS and
+//! ENET_FLOOD_JOIN_LIMIT the joins of the cases built on [`joins_under`], ENET_FLOOD_FOLLOWUPS
+//! and ENET_FLOOD_LINGER_MS the amplification cases (each described where it is read). The
+//! sizes apply with the assertions too, so a benchmark's run is a test command.
 use crate::common::{self, lines_with, LuaProcess};
 use crate::relay::{Profile, Relay, Rng};
 use crate::wire::{self, Command};
@@ -116,6 +126,19 @@ impl Flood {
         rate: u64,
         from: Sources,
         seed: u64,
+        make: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
+    ) -> Result<Flood, String> {
+        Flood::start_batched(target, rate, 1, from, seed, make)
+    }
+
+    /// [`Flood::start_with`], the datagrams sent `batch` at a time (the first batch at once):
+    /// 8 a second in batches of 4 is four every 0.5 s.
+    pub fn start_batched(
+        target: SocketAddr,
+        rate: u64,
+        batch: u64,
+        from: Sources,
+        seed: u64,
         mut make: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
     ) -> Result<Flood, String> {
         let addresses: Vec<Ipv4Addr> = match from {
@@ -140,6 +163,11 @@ impl Flood {
             let mut buf = [0u8; 2048];
             while !flag.load(Relaxed) {
                 let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                let due = if batch > 1 {
+                    (due / batch + 1) * batch
+                } else {
+                    due
+                };
                 while sent < due {
                     let d = make(&mut rng);
                     if sockets.is_empty() {
@@ -237,14 +265,19 @@ impl Drop for StopFile {
 }
 
 /// tests/net/flood.lua as server, running until `stop`; returns it and its address.
+/// Its Lua host is ENET_FLOOD_SERVER's if set, and ENET_FLOOD_DEFENCE=off turns the defence off.
 fn server(
     ctx: &Ctx,
     stop: &StopFile,
     extra: &[(&str, String)],
 ) -> Result<(LuaProcess, SocketAddr), String> {
     let mut env = vec![("ENET_ROLE", "server".to_string()), stop.env()];
+    if std::env::var("ENET_FLOOD_DEFENCE").is_ok_and(|v| v == "off") {
+        env.push(("ENET_DEFENCE", "off".to_string()));
+    }
     env.extend(extra.iter().cloned());
-    let cmd = ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &env);
+    let (interp, module_dir) = ctx.host_from_env("ENET_FLOOD_SERVER")?;
+    let cmd = ctx.lua(&interp, &module_dir, "flood.lua", &env);
     let mut proc = LuaProcess::spawn_named("flood server", cmd)?;
     let ready = proc.wait_line("READY", Duration::from_secs(20))?;
     let addr = ready[6..]
@@ -252,6 +285,40 @@ fn server(
         .parse()
         .map_err(|e| format!("server address {ready:?}: {e}"))?;
     Ok((proc, addr))
+}
+
+/// Whether the cases print their figures for bench/handshake (ENET_FLOOD_BENCH).
+fn bench() -> bool {
+    std::env::var_os("ENET_FLOOD_BENCH").is_some()
+}
+
+/// A case's size: ENET_FLOOD_<name> if set, else `default`.
+fn sized<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(format!("ENET_FLOOD_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// In a benchmark's run, prints `BENCH <case> key=value ...` (the server's flood statistics
+/// last, when it printed them).
+fn bench_line(case: &str, fields: &[(&str, String)], server_out: &str) {
+    if !bench() {
+        return;
+    }
+    let mut line = format!("BENCH {case}");
+    for (k, v) in fields {
+        line += &format!(" {k}={v}");
+    }
+    // "answered 3 evicted 0 ..." -> " answered=3 evicted=0 ..."
+    let stats = lines_with(server_out, "STATS ");
+    let stats: Vec<&str> = stats.split_whitespace().collect();
+    for pair in stats.chunks(2) {
+        if let [k, v] = pair {
+            line += &format!(" {k}={v}");
+        }
+    }
+    println!("{line}");
 }
 
 /// A server of `peers` slots (unverified handshakes wait 30 s) of which `held` are taken by
@@ -1080,6 +1147,9 @@ fn uncompressed(coder: &std::path::Path, d: &[u8]) -> Result<Vec<u8>, String> {
 /// peer); then, with another CONNECT holding a slot so that the server is under pressure, a
 /// second source does the same (a record). Bytes back to each at most 3 times its bytes sent.
 /// With `coder`, what the server sends is decoded to find its offer (counted as sent).
+/// ENET_FLOOD_FOLLOWUPS replaces the ten datagrams; ENET_FLOOD_LINGER_MS (0) listens that much
+/// longer after them for the BENCH line's `back_linger` (retransmissions the bound does not
+/// wait for).
 fn amplification(
     ctx: &Ctx,
     name: &str,
@@ -1115,16 +1185,40 @@ fn amplification(
             return Err(format!("no VERIFY_CONNECT ({path})"));
         };
         let mut sent = connect.len();
-        for _ in 0..10 {
+        let followups = sized("FOLLOWUPS", 10usize);
+        for _ in 0..followups {
             let tiny = wire::header(offer.slot, 0, 0, None);
             sent += tiny.len();
             victim.send(&tiny);
             got.extend(victim.collect(30));
         }
         let back: usize = got.iter().map(Vec::len).sum();
+        let linger_ms = sized("LINGER_MS", 0u64);
+        let late = if linger_ms > 0 {
+            victim.collect(linger_ms)
+        } else {
+            Vec::new()
+        };
+        bench_line(
+            &format!("{name}/{path}"),
+            &[
+                ("connect_bytes", connect.len().to_string()),
+                ("followups", followups.to_string()),
+                ("sent", sent.to_string()),
+                ("back", back.to_string()),
+                ("datagrams_back", got.len().to_string()),
+                ("linger_ms", linger_ms.to_string()),
+                (
+                    "back_linger",
+                    (back + late.iter().map(Vec::len).sum::<usize>()).to_string(),
+                ),
+                ("datagrams_linger", (got.len() + late.len()).to_string()),
+            ],
+            "",
+        );
         summary.push(format!(
             "{path}: {sent} bytes in {} datagrams (a CONNECT of {}), {back} bytes in {} datagrams back",
-            11,
+            followups + 1,
             connect.len(),
             got.len()
         ));
@@ -1402,10 +1496,15 @@ fn burst(
 /// connect events as clients were told connect, and every message is echoed. Two rounds, each
 /// on a fresh server: all clients connecting in one go (162514b failed one run in two here),
 /// then each process spreading its connects over 25 ms (162514b failed every run).
+/// ENET_FLOOD_CLIENTS (1000), ENET_FLOOD_PROCESSES (2) and ENET_FLOOD_STAGGERS ("0,0.05", ms
+/// between two connects of a process, one round each) resize it; the server has 16 slots more
+/// than clients either way.
 pub fn burst_joins(ctx: &Ctx) -> Outcome {
-    let clients = 1000;
+    let processes = sized("PROCESSES", 2usize);
+    let clients = sized("CLIENTS", 1000usize) / processes * processes;
+    let staggers = sized("STAGGERS", "0,0.05".to_string());
     let (mut problems, mut summary, mut outs) = (Vec::new(), Vec::new(), Vec::new());
-    for stagger in ["0", "0.05"] {
+    for stagger in staggers.split(',') {
         let stop = StopFile::new(ctx, "burst");
         let (server_proc, addr) = server(
             ctx,
@@ -1413,11 +1512,27 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
             &[("ENET_PEER_COUNT", (clients + 16).to_string())],
         )?;
         let env = [("ENET_STAGGER", stagger.to_string())];
-        let burst = burst(ctx, "burst", addr, 2, clients / 2, &env);
+        let burst = burst(ctx, "burst", addr, processes, clients / processes, &env);
         stop.signal();
         let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
         let burst = burst?;
         let connects = connects_of(&out);
+        bench_line(
+            "flood_burst_joins",
+            &[
+                ("stagger_ms", stagger.to_string()),
+                ("slots", (clients + 16).to_string()),
+                ("processes", processes.to_string()),
+                ("clients", burst.clients.to_string()),
+                ("client_connects", burst.joined.to_string()),
+                ("server_connects", connects.to_string()),
+                ("sent", burst.sent.to_string()),
+                ("echoed", burst.echoed.to_string()),
+                ("clients_dropped", burst.dropped.to_string()),
+                ("unechoed_clients", burst.silent.len().to_string()),
+            ],
+            &out,
+        );
         let round = format!("connects {stagger} ms apart");
         problems.extend(
             burst
@@ -1529,13 +1644,14 @@ fn joins(
 /// victim's IP (any port), each a CONNECT plus four ACKs with wrong echoes (672 B/s), exhaust
 /// that IP's wrong-echo budget again and again: the victim's client is refused after 15 s and
 /// never joins while it lasts." The victim (our client, bound to 127.0.0.77) joins five times
-/// over ~15 s while the spoofer sends those datagrams from four ports of its address, never
-/// reading an answer: each join within 2 s (no off-path attacker may stop a client joining).
+/// over ~15 s while the spoofer sends those datagrams, four at once every 0.5 s from four
+/// ports of its address, never reading an answer: each join within 2 s (no off-path attacker
+/// may stop a client joining).
 pub fn spoofed_victim(ctx: &Ctx) -> Outcome {
     let victim = Ipv4Addr::new(127, 0, 0, 77);
     let spoofer = |addr| {
         let from = Sources::Ports(victim, 4);
-        Flood::start_with(addr, 8, from, ctx.seed_for("victim"), spoof_datagram)
+        Flood::start_batched(addr, 8, 4, from, ctx.seed_for("victim"), spoof_datagram)
     };
     let env = [
         ("ENET_BIND", format!("{victim}:*")),
@@ -1646,7 +1762,10 @@ fn one_slot(ctx: &Ctx, rate: u64) -> Outcome {
 /// A case of honest joins under attack: a server of flood.lua (`server_env` added) that
 /// `attack` has been flooding for two seconds; then `joins.0` joins one after another (the `joins`
 /// role, `client_env` added), each of which must see its message echoed within `joins.1` ms.
-/// The generator must keep 90% of its rate.
+/// The generator must keep 90% of its rate. ENET_FLOOD_JOINS and ENET_FLOOD_JOIN_LIMIT (ms)
+/// replace `joins`; the BENCH line has each join's time to its connect event and to its echo
+/// (ms, `connect_ms`, `echo_ms`), the refused ones' time to their disconnect event
+/// (`refused_ms`) and how many saw neither within the limit (`unanswered`).
 fn joins_under(
     ctx: &Ctx,
     name: &str,
@@ -1655,6 +1774,7 @@ fn joins_under(
     (count, limit_ms): (usize, u64),
     client_env: &[(&str, String)],
 ) -> Outcome {
+    let (count, limit_ms) = (sized("JOINS", count), sized("JOIN_LIMIT", limit_ms));
     let stop = StopFile::new(ctx, name);
     let (server_proc, addr) = server(ctx, &stop, server_env)?;
     let flood = attack(addr)?;
@@ -1665,6 +1785,22 @@ fn joins_under(
     // The server runs from before the attack to after the last join.
     let out = server_proc.finish(Duration::from_secs(90), |_| {})?;
     let (joined, lines) = joined?;
+    bench_line(
+        name,
+        &[
+            ("joins", count.to_string()),
+            ("joined", joined.to_string()),
+            ("limit_ms", limit_ms.to_string()),
+        ]
+        .into_iter()
+        .chain(join_times(&lines))
+        .chain([
+            ("attack_datagrams", report.sent.to_string()),
+            ("attack_rate", format!("{:.0}", report.rate())),
+        ])
+        .collect::<Vec<_>>(),
+        &out,
+    );
     let mut problems = Vec::new();
     expect(
         &mut problems,
@@ -1680,6 +1816,42 @@ fn joins_under(
         lines_with(&out, "STATS ")
     );
     verdict(problems, summary, &out)
+}
+
+/// The `joins` role's lines ("JOINED <i> <connect ms> <echo ms>; MISSED <i> <why>; ...") as
+/// BENCH fields: connect_ms, echo_ms, refused_ms, unechoed_ms (connected, no echo within the
+/// limit: the time to the connect event) as comma-separated lists ("-" for none), and
+/// unanswered (no event within the limit).
+fn join_times(lines: &str) -> Vec<(&'static str, String)> {
+    let (mut connect, mut echo, mut refused, mut unechoed, mut unanswered) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+    for l in lines.split("; ") {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w[..] {
+            ["JOINED", _, c, e, ..] => {
+                connect.push(c.to_string());
+                echo.push(e.to_string());
+            }
+            ["MISSED", _, "disconnect", "event", "after", ms, ..] => refused.push(ms.to_string()),
+            ["MISSED", _, "connect", "event", "after", ms, ..] => unechoed.push(ms.to_string()),
+            ["MISSED", ..] => unanswered += 1,
+            _ => {}
+        }
+    }
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    vec![
+        ("connect_ms", list(connect)),
+        ("echo_ms", list(echo)),
+        ("refused_ms", list(refused)),
+        ("unechoed_ms", list(unechoed)),
+        ("unanswered", unanswered.to_string()),
+    ]
 }
 
 /// Set in the environment of this test binary when it runs again inside the network namespace
