@@ -26,13 +26,13 @@
 --                      every ENET_INTERVAL ms (200) from its connect event until ENET_SEND_MS
 --                      (3000) after the start, then waits up to ENET_SETTLE_MS (3000) for the
 --                      echoes; prints "BURST joined <n> sent <n> echoed <n> dropped <n>" (dropped:
---                      disconnect events) and "SILENT <i> <sent> <echoed>" for each joined client
---                      that lacks echoes.
+--                      disconnect events) and "SILENT <i> <sent> <echoed> port <port> id <connect id>
+--                      state <peer state>" for each joined client that lacks echoes.
 -- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
 -- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
--- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry "rtt <ms>"
--- (peer:round_trip_time() at the event).
+-- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry
+-- "id <connect id> rtt <ms>" (peer:connect_id() and peer:round_trip_time() at the event).
 local T = require "t"
 local N = require "netlib"
 
@@ -89,7 +89,8 @@ if role == "server" then
         if e.type == "receive" then
           e.peer:send(e.data, e.channel)
         elseif e.type == "connect" then
-          N.say(string.format("EVENT connect %d %s rtt %d", ms, tostring(e.peer), e.peer:round_trip_time()))
+          N.say(string.format("EVENT connect %d %s id %s rtt %d", ms, tostring(e.peer),
+            tostring(e.peer:connect_id()), e.peer:round_trip_time()))
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end
@@ -260,7 +261,10 @@ elseif role == "burst" then
     local sent, echoed = 0, 0
     for i, c in ipairs(clients) do
       sent, echoed = sent + c.sent, echoed + c.echoed
-      if c.joined and c.echoed < c.sent then N.say(string.format("SILENT %d %d %d", i, c.sent, c.echoed)) end
+      if c.joined and c.echoed < c.sent then
+        N.say(string.format("SILENT %d %d %d port %s id %s state %s", i, c.sent, c.echoed,
+          c.host:get_socket_address():match(":(%d+)$"), tostring(c.peer:connect_id()), c.peer:state()))
+      end
       if c.peer then c.peer:disconnect_now() end
       c.host:destroy()
     end

@@ -1517,6 +1517,7 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
         let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
         let burst = burst?;
         let connects = connects_of(&out);
+        let (unechoed, seen) = unechoed_on_server(&burst.silent, &out);
         bench_line(
             "flood_burst_joins",
             &[
@@ -1530,6 +1531,9 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
                 ("echoed", burst.echoed.to_string()),
                 ("clients_dropped", burst.dropped.to_string()),
                 ("unechoed_clients", burst.silent.len().to_string()),
+                ("unechoed_same_id", seen[0].to_string()),
+                ("unechoed_other_id", seen[1].to_string()),
+                ("unechoed_no_connect", seen[2].to_string()),
             ],
             &out,
         );
@@ -1538,6 +1542,7 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
             burst
                 .problems(connects)
                 .into_iter()
+                .chain(unechoed)
                 .map(|p| format!("{round}: {p}")),
         );
         summary.push(format!(
@@ -1549,6 +1554,64 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
     }
     let summary = format!("{} slots: {}", clients + 16, summary.join(" | "));
     verdict(problems, summary, &outs.join("\n"))
+}
+
+/// What the server saw of the burst's clients that lack echoes (their `SILENT <i> <sent>
+/// <echoed> port <p> id <connect id> state <s>` lines): how many had a server connect event for
+/// their port with their connect ID, with another one, and none; and, when any lack echoes,
+/// one line naming the first 20 and the server's connect events for their ports.
+fn unechoed_on_server(silent: &[String], server_out: &str) -> (Option<String>, [usize; 3]) {
+    let mut seen = [0; 3];
+    let mut detail = Vec::new();
+    for line in silent {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let (port, id) = match w[..] {
+            [_, _, _, "port", port, "id", id, ..] => (port, id),
+            _ => continue,
+        };
+        // "EVENT connect <ms> <address> id <connect id> rtt <ms>"
+        let events: Vec<String> = server_out
+            .lines()
+            .filter_map(|l| {
+                let e: Vec<&str> = l.split_whitespace().collect();
+                match e[..] {
+                    ["EVENT", "connect", ms, address, "id", server_id, ..]
+                        if address.rsplit(':').next() == Some(port) =>
+                    {
+                        Some(format!("id {server_id} at {ms} ms"))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        let same = events
+            .iter()
+            .any(|e| e.split_whitespace().nth(1) == Some(id));
+        seen[if same {
+            0
+        } else if events.is_empty() {
+            2
+        } else {
+            1
+        }] += 1;
+        if detail.len() < 20 {
+            detail.push(format!(
+                "[{line}: server {}]",
+                if events.is_empty() {
+                    "no connect event".to_string()
+                } else {
+                    events.join(", ")
+                }
+            ));
+        }
+    }
+    let text = (!silent.is_empty()).then(|| {
+        format!(
+            "unechoed clients: {} with a server connect event for their port and connect ID, {} for their port with another ID, {} with none; {}",
+            seen[0], seen[1], seen[2], detail.join(" ")
+        )
+    });
+    (text, seen)
 }
 
 /// Issue 18: "Under 20,000 forged CONNECTs/s, 30 clients joining at once: 11 of 30 told
