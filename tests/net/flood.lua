@@ -28,7 +28,8 @@
 --                      echoes; prints "BURST joined <n> sent <n> echoed <n> dropped <n>" (dropped:
 --                      disconnect events) and "SILENT <i> <sent> <echoed> port <port> id <connect id>
 --                      state <peer state>" for each joined client that lacks echoes.
--- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_COMPRESS=1: host:compress_with_range_coder();
+-- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_LIFETIME_MS (120000): how long it waits for
+-- ENET_STOP_FILE before it fails; ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
 -- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
 -- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry
@@ -116,7 +117,7 @@ if role == "server" then
         end
         if N.stop_requested() then break end
       end
-      if now > 120000 then error("no stop signal") end
+      if now > N.num("ENET_LIFETIME_MS", 120000) then error("no stop signal") end
     end
     if host.flood_statistics then -- not in lua-enet, which bench/flood also runs this with
       N.say(string.format("STATS answered %d evicted %d expired %d completed %d dropped %d",

@@ -1839,14 +1839,18 @@ fn joins_under(
 ) -> Outcome {
     let (count, limit_ms) = (sized("JOINS", count), sized("JOIN_LIMIT", limit_ms));
     let stop = StopFile::new(ctx, name);
-    let (server_proc, addr) = server(ctx, &stop, server_env)?;
+    // The server waits for its stop signal as long as the joins may take (a minute spare).
+    let lifetime = (60_000 + count as u64 * (limit_ms + 2000)).max(120_000);
+    let mut server_env = server_env.to_vec();
+    server_env.push(("ENET_LIFETIME_MS", lifetime.to_string()));
+    let (server_proc, addr) = server(ctx, &stop, &server_env)?;
     let flood = attack(addr)?;
     std::thread::sleep(Duration::from_millis(2000));
     let joined = joins(ctx, name, addr, count, limit_ms, client_env);
     let report = flood.stop();
     stop.signal();
     // The server runs from before the attack to after the last join.
-    let out = server_proc.finish(Duration::from_secs(90), |_| {})?;
+    let out = server_proc.finish(Duration::from_millis(lifetime + 30_000), |_| {})?;
     let (joined, lines) = joined?;
     bench_line(
         name,
