@@ -4,7 +4,9 @@
 --   ENET_ROLE=server   a 64-peer host (ENET_PEER_COUNT) on 127.0.0.1: prints "READY <address>" and its RSS, echoes
 --                      every packet, prints "EVENT connect|disconnect <ms> <address>" and, every
 --                      100 ms when it changed, "HALFOPEN <n>" (peers acknowledging_connect); at
---                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()) and "RSS ...".
+--                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()), "RSS ..." and
+--                      "SERVICE longest <ms> ms, <ms> ms in <n> rounds" (CPU time of its service
+--                      calls with their events: the longest one, all of them).
 --                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
 --                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
@@ -84,7 +86,9 @@ if role == "server" then
       end
       return n
     end
+    local longest, busy = 0, 0 -- CPU time (os.clock) of the service calls and their events
     while true do
+      local before = os.clock()
       drain(host, 1, function(e)
         local ms = host:service_time() - start
         if e.type == "receive" then
@@ -96,6 +100,8 @@ if role == "server" then
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end
       end)
+      local spent = os.clock() - before
+      busy, longest = busy + spent, math.max(longest, spent)
       if toggle then
         -- A new handshake since the last round: flip the defence before its acknowledgement.
         local half, answered = half_open(), host:flood_statistics()
@@ -125,6 +131,7 @@ if role == "server" then
     end
     local rss_after = rss_kib()
     N.say(string.format("RSS before %d after %d KiB", rss_before, rss_after))
+    N.say(string.format("SERVICE longest %.1f ms, %.0f ms in %d rounds", longest * 1000, busy * 1000, rounds))
     N.say(string.format("COUNT server: %d service rounds, RSS %d -> %d KiB", rounds, rss_before, rss_after))
     host:destroy()
   end)
