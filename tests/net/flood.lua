@@ -28,8 +28,10 @@
 --                      every ENET_INTERVAL ms (200) from its connect event until ENET_SEND_MS
 --                      (3000) after the start, then waits up to ENET_SETTLE_MS (3000) for the
 --                      echoes; prints "BURST joined <n> sent <n> echoed <n> dropped <n>" (dropped:
---                      disconnect events) and "SILENT <i> <sent> <echoed> port <port> id <connect id>
---                      state <peer state>" for each joined client that lacks echoes.
+--                      disconnect events), "SILENT <i> <sent> <echoed> port <port> id <connect id>
+--                      state <peer state>" for each joined client that lacks echoes, and "JOINS
+--                      last <ms> ms; unjoined <n> <state>=<n>,... ports <first 10>": when its last
+--                      client joined, and the clients that did not (with their peers' states).
 -- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_LIFETIME_MS (120000): how long it waits for
 -- ENET_STOP_FILE before it fails; ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
@@ -266,9 +268,16 @@ elseif role == "burst" then
       if now >= send_ms and (not waiting or now >= send_ms + settle_ms) then break end
       drain(clock, 1, clients[1].handle)
     end
-    local sent, echoed = 0, 0
+    local sent, echoed, last, states, ports = 0, 0, 0, {}, {}
     for i, c in ipairs(clients) do
       sent, echoed = sent + c.sent, echoed + c.echoed
+      if c.joined then
+        last = math.max(last, c.joined)
+      else
+        local state = c.peer and c.peer:state() or "no peer"
+        states[state] = (states[state] or 0) + 1
+        if #ports < 10 then ports[#ports + 1] = c.host:get_socket_address():match(":(%d+)$") end
+      end
       if c.joined and c.echoed < c.sent then
         N.say(string.format("SILENT %d %d %d port %s id %s state %s", i, c.sent, c.echoed,
           c.host:get_socket_address():match(":(%d+)$"), tostring(c.peer:connect_id()), c.peer:state()))
@@ -277,6 +286,11 @@ elseif role == "burst" then
       c.host:destroy()
     end
     N.say(string.format("BURST joined %d sent %d echoed %d dropped %d", joined, sent, echoed, dropped))
+    local unjoined = {}
+    for state, n in pairs(states) do unjoined[#unjoined + 1] = state .. "=" .. n end
+    table.sort(unjoined)
+    N.say(string.format("JOINS last %d ms; unjoined %d %s ports %s", last, count - joined,
+      table.concat(unjoined, ","), table.concat(ports, ",")))
     N.say(string.format("COUNT burst: %d of %d joined, %d of %d messages echoed, %d dropped", joined, count, echoed, sent, dropped))
   end)
 else

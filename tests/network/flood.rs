@@ -1393,6 +1393,8 @@ struct Burst {
     echoed: u64,
     dropped: u64,
     silent: Vec<String>,
+    /// Each process's JOINS line: when its last client joined, and the ones that did not.
+    joins: Vec<String>,
 }
 
 impl Burst {
@@ -1408,8 +1410,10 @@ impl Burst {
         }
         if self.joined != self.clients {
             problems.push(format!(
-                "{} of {} clients joined",
-                self.joined, self.clients
+                "{} of {} clients joined (per process: {})",
+                self.joined,
+                self.clients,
+                self.joins.join(" | ")
             ));
         }
         if self.echoed != self.sent || self.dropped > 0 {
@@ -1422,6 +1426,20 @@ impl Burst {
             ));
         }
         problems
+    }
+
+    /// Word `n` of each process's JOINS line ("last <ms> ms; unjoined <n> <states> ports
+    /// <ports>"), comma-separated ("-" for an empty one).
+    fn per_process(&self, n: usize) -> String {
+        let words: Vec<&str> = self
+            .joins
+            .iter()
+            .map(|l| match l.split(' ').nth(n) {
+                Some(w) if !w.is_empty() => w,
+                _ => "-",
+            })
+            .collect();
+        words.join(",")
     }
 
     fn summary(&self) -> String {
@@ -1484,6 +1502,7 @@ fn burst(
                 .filter_map(|l| l.strip_prefix("SILENT "))
                 .map(String::from),
         );
+        total.joins.push(lines_with(&out, "JOINS "));
     }
     Ok(total)
 }
@@ -1534,6 +1553,9 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
                 ("unechoed_same_id", seen[0].to_string()),
                 ("unechoed_other_id", seen[1].to_string()),
                 ("unechoed_no_connect", seen[2].to_string()),
+                ("last_join_ms", burst.per_process(1)),
+                ("unjoined", burst.per_process(4)),
+                ("unjoined_states", burst.per_process(5)),
             ],
             &out,
         );
