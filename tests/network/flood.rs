@@ -1532,6 +1532,7 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
         )?;
         let env = [("ENET_STAGGER", stagger.to_string())];
         let burst = burst(ctx, "burst", addr, processes, clients / processes, &env);
+        let drops = socket_drops(addr.port());
         stop.signal();
         let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
         let burst = burst?;
@@ -1556,6 +1557,10 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
                 ("last_join_ms", burst.per_process(1)),
                 ("unjoined", burst.per_process(4)),
                 ("unjoined_states", burst.per_process(5)),
+                (
+                    "server_socket_drops",
+                    drops.map_or("-".into(), |d| d.to_string()),
+                ),
             ],
             &out,
         );
@@ -1576,6 +1581,24 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
     }
     let summary = format!("{} slots: {}", clients + 16, summary.join(" | "));
     verdict(problems, summary, &outs.join("\n"))
+}
+
+/// The datagrams the kernel dropped at the UDP socket bound to `port` (its receive buffer was
+/// full), from /proc/net/udp (Linux; None elsewhere).
+fn socket_drops(port: u16) -> Option<u64> {
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .find_map(|table| {
+            std::fs::read_to_string(table)
+                .ok()?
+                .lines()
+                .skip(1)
+                .find_map(|l| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    let local = u16::from_str_radix(w.get(1)?.rsplit(':').next()?, 16).ok()?;
+                    (local == port).then(|| w.last()?.parse().ok())?
+                })
+        })
 }
 
 /// What the server saw of the burst's clients that lack echoes (their `SILENT <i> <sent>
