@@ -67,6 +67,19 @@ impl Ctx {
         cmd
     }
 
+    /// The Lua host (interpreter and module directory) named by the environment variable
+    /// `var` as "<interpreter> <module dir>" (the benchmarks' way of pointing a case at another
+    /// binding), or the flavour under test.
+    pub fn host_from_env(&self, var: &str) -> Result<(String, PathBuf), String> {
+        match std::env::var(var) {
+            Ok(v) => match v.split_once(' ') {
+                Some((i, d)) => Ok((i.to_string(), PathBuf::from(d))),
+                None => Err(format!("{var}={v:?}: <interpreter> <module dir>")),
+            },
+            Err(_) => Ok((self.interp.to_string(), self.module_dir.clone())),
+        }
+    }
+
     /// A fresh directory for the relay's acknowledgements to one Lua process.
     pub fn acks(&self, name: &str) -> Acks {
         Acks::new(

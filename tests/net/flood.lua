@@ -4,7 +4,9 @@
 --   ENET_ROLE=server   a 64-peer host (ENET_PEER_COUNT) on 127.0.0.1: prints "READY <address>" and its RSS, echoes
 --                      every packet, prints "EVENT connect|disconnect <ms> <address>" and, every
 --                      100 ms when it changed, "HALFOPEN <n>" (peers acknowledging_connect); at
---                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()) and "RSS ...".
+--                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()), "RSS ..." and
+--                      "SERVICE longest <ms> ms, <ms> ms in <n> rounds" (CPU time of its service
+--                      calls with their events: the longest one, all of them).
 --                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
 --                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
@@ -26,13 +28,16 @@
 --                      every ENET_INTERVAL ms (200) from its connect event until ENET_SEND_MS
 --                      (3000) after the start, then waits up to ENET_SETTLE_MS (3000) for the
 --                      echoes; prints "BURST joined <n> sent <n> echoed <n> dropped <n>" (dropped:
---                      disconnect events) and "SILENT <i> <sent> <echoed>" for each joined client
---                      that lacks echoes.
--- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_COMPRESS=1: host:compress_with_range_coder();
+--                      disconnect events), "SILENT <i> <sent> <echoed> port <port> id <connect id>
+--                      state <peer state>" for each joined client that lacks echoes, and "JOINS
+--                      last <ms> ms; unjoined <n> <state>=<n>,... ports <first 10>": when its last
+--                      client joined, and the clients that did not (with their peers' states).
+-- Server extras: ENET_BIND (default 127.0.0.1:*); ENET_LIFETIME_MS (120000): how long it waits for
+-- ENET_STOP_FILE before it fails; ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
 -- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
--- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry "rtt <ms>"
--- (peer:round_trip_time() at the event).
+-- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry
+-- "id <connect id> rtt <ms>" (peer:connect_id() and peer:round_trip_time() at the event).
 local T = require "t"
 local N = require "netlib"
 
@@ -83,17 +88,22 @@ if role == "server" then
       end
       return n
     end
+    local longest, busy = 0, 0 -- CPU time (os.clock) of the service calls and their events
     while true do
+      local before = os.clock()
       drain(host, 1, function(e)
         local ms = host:service_time() - start
         if e.type == "receive" then
           e.peer:send(e.data, e.channel)
         elseif e.type == "connect" then
-          N.say(string.format("EVENT connect %d %s rtt %d", ms, tostring(e.peer), e.peer:round_trip_time()))
+          N.say(string.format("EVENT connect %d %s id %s rtt %d", ms, tostring(e.peer),
+            tostring(e.peer:connect_id()), e.peer:round_trip_time()))
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end
       end)
+      local spent = os.clock() - before
+      busy, longest = busy + spent, math.max(longest, spent)
       if toggle then
         -- A new handshake since the last round: flip the defence before its acknowledgement.
         local half, answered = half_open(), host:flood_statistics()
@@ -115,7 +125,7 @@ if role == "server" then
         end
         if N.stop_requested() then break end
       end
-      if now > 120000 then error("no stop signal") end
+      if now > N.num("ENET_LIFETIME_MS", 120000) then error("no stop signal") end
     end
     if host.flood_statistics then -- not in lua-enet, which bench/flood also runs this with
       N.say(string.format("STATS answered %d evicted %d expired %d completed %d dropped %d",
@@ -123,6 +133,7 @@ if role == "server" then
     end
     local rss_after = rss_kib()
     N.say(string.format("RSS before %d after %d KiB", rss_before, rss_after))
+    N.say(string.format("SERVICE longest %.1f ms, %.0f ms in %d rounds", longest * 1000, busy * 1000, rounds))
     N.say(string.format("COUNT server: %d service rounds, RSS %d -> %d KiB", rounds, rss_before, rss_after))
     host:destroy()
   end)
@@ -257,14 +268,29 @@ elseif role == "burst" then
       if now >= send_ms and (not waiting or now >= send_ms + settle_ms) then break end
       drain(clock, 1, clients[1].handle)
     end
-    local sent, echoed = 0, 0
+    local sent, echoed, last, states, ports = 0, 0, 0, {}, {}
     for i, c in ipairs(clients) do
       sent, echoed = sent + c.sent, echoed + c.echoed
-      if c.joined and c.echoed < c.sent then N.say(string.format("SILENT %d %d %d", i, c.sent, c.echoed)) end
+      if c.joined then
+        last = math.max(last, c.joined)
+      else
+        local state = c.peer and c.peer:state() or "no peer"
+        states[state] = (states[state] or 0) + 1
+        if #ports < 10 then ports[#ports + 1] = c.host:get_socket_address():match(":(%d+)$") end
+      end
+      if c.joined and c.echoed < c.sent then
+        N.say(string.format("SILENT %d %d %d port %s id %s state %s", i, c.sent, c.echoed,
+          c.host:get_socket_address():match(":(%d+)$"), tostring(c.peer:connect_id()), c.peer:state()))
+      end
       if c.peer then c.peer:disconnect_now() end
       c.host:destroy()
     end
     N.say(string.format("BURST joined %d sent %d echoed %d dropped %d", joined, sent, echoed, dropped))
+    local unjoined = {}
+    for state, n in pairs(states) do unjoined[#unjoined + 1] = state .. "=" .. n end
+    table.sort(unjoined)
+    N.say(string.format("JOINS last %d ms; unjoined %d %s ports %s", last, count - joined,
+      table.concat(unjoined, ","), table.concat(ports, ",")))
     N.say(string.format("COUNT burst: %d of %d joined, %d of %d messages echoed, %d dropped", joined, count, echoed, sent, dropped))
   end)
 else

@@ -5,6 +5,16 @@
 //! running tests/net/flood.lua, and connected peers time their echoes. Then the handshake by
 //! hand: what one forged CONNECT reflects, blind guesses of the acknowledgement, the record
 //! table's odd cases, and the switch that gives stock ENet's handshake back.
+//!
+//! bench/handshake runs the attack cases as a benchmark, at full size and against other
+//! servers: ENET_FLOOD_BENCH=1 makes a case print `BENCH <case> key=value ...` lines with its
+//! figures (its verdict is unchanged); ENET_FLOOD_SERVER="<interpreter> <module dir>" runs
+//! flood.lua's server on another binding (say, leafo's lua-enet on stock ENet) and
+//! ENET_FLOOD_DEFENCE=off with `host:flood_defence(false)`; ENET_FLOOD_CLIENTS,
+//! ENET_FLOOD_PROCESSES and ENET_FLOOD_STAGGERS size flood_burst_joins, ENET_FLOOD_JOINS and
+//! ENET_FLOOD_JOIN_LIMIT the joins of the cases built on [`joins_under`], ENET_FLOOD_FOLLOWUPS
+//! and ENET_FLOOD_LINGER_MS the amplification cases (each described where it is read). The
+//! sizes apply with the assertions too, so a benchmark's run is a test command.
 use crate::common::{self, lines_with, LuaProcess};
 use crate::relay::{Profile, Relay, Rng};
 use crate::wire::{self, Command};
@@ -116,6 +126,19 @@ impl Flood {
         rate: u64,
         from: Sources,
         seed: u64,
+        make: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
+    ) -> Result<Flood, String> {
+        Flood::start_batched(target, rate, 1, from, seed, make)
+    }
+
+    /// [`Flood::start_with`], the datagrams sent `batch` at a time (the first batch at once):
+    /// 8 a second in batches of 4 is four every 0.5 s.
+    pub fn start_batched(
+        target: SocketAddr,
+        rate: u64,
+        batch: u64,
+        from: Sources,
+        seed: u64,
         mut make: impl FnMut(&mut Rng) -> Vec<u8> + Send + 'static,
     ) -> Result<Flood, String> {
         let addresses: Vec<Ipv4Addr> = match from {
@@ -140,6 +163,11 @@ impl Flood {
             let mut buf = [0u8; 2048];
             while !flag.load(Relaxed) {
                 let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                let due = if batch > 1 {
+                    (due / batch + 1) * batch
+                } else {
+                    due
+                };
                 while sent < due {
                     let d = make(&mut rng);
                     if sockets.is_empty() {
@@ -237,14 +265,19 @@ impl Drop for StopFile {
 }
 
 /// tests/net/flood.lua as server, running until `stop`; returns it and its address.
+/// Its Lua host is ENET_FLOOD_SERVER's if set, and ENET_FLOOD_DEFENCE=off turns the defence off.
 fn server(
     ctx: &Ctx,
     stop: &StopFile,
     extra: &[(&str, String)],
 ) -> Result<(LuaProcess, SocketAddr), String> {
     let mut env = vec![("ENET_ROLE", "server".to_string()), stop.env()];
+    if std::env::var("ENET_FLOOD_DEFENCE").is_ok_and(|v| v == "off") {
+        env.push(("ENET_DEFENCE", "off".to_string()));
+    }
     env.extend(extra.iter().cloned());
-    let cmd = ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &env);
+    let (interp, module_dir) = ctx.host_from_env("ENET_FLOOD_SERVER")?;
+    let cmd = ctx.lua(&interp, &module_dir, "flood.lua", &env);
     let mut proc = LuaProcess::spawn_named("flood server", cmd)?;
     let ready = proc.wait_line("READY", Duration::from_secs(20))?;
     let addr = ready[6..]
@@ -252,6 +285,40 @@ fn server(
         .parse()
         .map_err(|e| format!("server address {ready:?}: {e}"))?;
     Ok((proc, addr))
+}
+
+/// Whether the cases print their figures for bench/handshake (ENET_FLOOD_BENCH).
+fn bench() -> bool {
+    std::env::var_os("ENET_FLOOD_BENCH").is_some()
+}
+
+/// A case's size: ENET_FLOOD_<name> if set, else `default`.
+fn sized<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(format!("ENET_FLOOD_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// In a benchmark's run, prints `BENCH <case> key=value ...` (the server's flood statistics
+/// last, when it printed them).
+fn bench_line(case: &str, fields: &[(&str, String)], server_out: &str) {
+    if !bench() {
+        return;
+    }
+    let mut line = format!("BENCH {case}");
+    for (k, v) in fields {
+        line += &format!(" {k}={v}");
+    }
+    // "answered 3 evicted 0 ..." -> " answered=3 evicted=0 ..."
+    let stats = lines_with(server_out, "STATS ");
+    let stats: Vec<&str> = stats.split_whitespace().collect();
+    for pair in stats.chunks(2) {
+        if let [k, v] = pair {
+            line += &format!(" {k}={v}");
+        }
+    }
+    println!("{line}");
 }
 
 /// A server of `peers` slots (unverified handshakes wait 30 s) of which `held` are taken by
@@ -1084,6 +1151,9 @@ fn uncompressed(coder: &std::path::Path, d: &[u8]) -> Result<Vec<u8>, String> {
 /// peer); then, with another CONNECT holding a slot so that the server is under pressure, a
 /// second source does the same (a record). Bytes back to each at most 3 times its bytes sent.
 /// With `coder`, what the server sends is decoded to find its offer (counted as sent).
+/// ENET_FLOOD_FOLLOWUPS replaces the ten datagrams; ENET_FLOOD_LINGER_MS (0) listens that much
+/// longer after them for the BENCH line's `back_linger` (retransmissions the bound does not
+/// wait for).
 fn amplification(
     ctx: &Ctx,
     name: &str,
@@ -1119,16 +1189,40 @@ fn amplification(
             return Err(format!("no VERIFY_CONNECT ({path})"));
         };
         let mut sent = connect.len();
-        for _ in 0..10 {
+        let followups = sized("FOLLOWUPS", 10usize);
+        for _ in 0..followups {
             let tiny = wire::header(offer.slot, offer.session, 0, None);
             sent += tiny.len();
             victim.send(&tiny);
             got.extend(victim.collect(30));
         }
         let back: usize = got.iter().map(Vec::len).sum();
+        let linger_ms = sized("LINGER_MS", 0u64);
+        let late = if linger_ms > 0 {
+            victim.collect(linger_ms)
+        } else {
+            Vec::new()
+        };
+        bench_line(
+            &format!("{name}/{path}"),
+            &[
+                ("connect_bytes", connect.len().to_string()),
+                ("followups", followups.to_string()),
+                ("sent", sent.to_string()),
+                ("back", back.to_string()),
+                ("datagrams_back", got.len().to_string()),
+                ("linger_ms", linger_ms.to_string()),
+                (
+                    "back_linger",
+                    (back + late.iter().map(Vec::len).sum::<usize>()).to_string(),
+                ),
+                ("datagrams_linger", (got.len() + late.len()).to_string()),
+            ],
+            "",
+        );
         summary.push(format!(
             "{path}: {sent} bytes in {} datagrams (a CONNECT of {}), {back} bytes in {} datagrams back",
-            11,
+            followups + 1,
             connect.len(),
             got.len()
         ));
@@ -1305,6 +1399,8 @@ struct Burst {
     echoed: u64,
     dropped: u64,
     silent: Vec<String>,
+    /// Each process's JOINS line: when its last client joined, and the ones that did not.
+    joins: Vec<String>,
 }
 
 impl Burst {
@@ -1320,8 +1416,10 @@ impl Burst {
         }
         if self.joined != self.clients {
             problems.push(format!(
-                "{} of {} clients joined",
-                self.joined, self.clients
+                "{} of {} clients joined (per process: {})",
+                self.joined,
+                self.clients,
+                self.joins.join(" | ")
             ));
         }
         if self.echoed != self.sent || self.dropped > 0 {
@@ -1334,6 +1432,20 @@ impl Burst {
             ));
         }
         problems
+    }
+
+    /// Word `n` of each process's JOINS line ("last <ms> ms; unjoined <n> <states> ports
+    /// <ports>"), comma-separated ("-" for an empty one).
+    fn per_process(&self, n: usize) -> String {
+        let words: Vec<&str> = self
+            .joins
+            .iter()
+            .map(|l| match l.split(' ').nth(n) {
+                Some(w) if !w.is_empty() => w,
+                _ => "-",
+            })
+            .collect();
+        words.join(",")
     }
 
     fn summary(&self) -> String {
@@ -1396,6 +1508,7 @@ fn burst(
                 .filter_map(|l| l.strip_prefix("SILENT "))
                 .map(String::from),
         );
+        total.joins.push(lines_with(&out, "JOINS "));
     }
     Ok(total)
 }
@@ -1408,10 +1521,15 @@ fn burst(
 /// connect events as clients were told connect, and every message is echoed. Two rounds, each
 /// on a fresh server: all clients connecting in one go (162514b failed one run in two here),
 /// then each process spreading its connects over 25 ms (162514b failed every run).
+/// ENET_FLOOD_CLIENTS (1000), ENET_FLOOD_PROCESSES (2) and ENET_FLOOD_STAGGERS ("0,0.05", ms
+/// between two connects of a process, one round each) resize it; the server has 16 slots more
+/// than clients either way.
 pub fn burst_joins(ctx: &Ctx) -> Outcome {
-    let clients = 1000;
+    let processes = sized("PROCESSES", 2usize);
+    let clients = sized("CLIENTS", 1000usize) / processes * processes;
+    let staggers = sized("STAGGERS", "0,0.05".to_string());
     let (mut problems, mut summary, mut outs) = (Vec::new(), Vec::new(), Vec::new());
-    for stagger in ["0", "0.05"] {
+    for stagger in staggers.split(',') {
         let stop = StopFile::new(ctx, "burst");
         let (server_proc, addr) = server(
             ctx,
@@ -1419,16 +1537,45 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
             &[("ENET_PEER_COUNT", (clients + 16).to_string())],
         )?;
         let env = [("ENET_STAGGER", stagger.to_string())];
-        let burst = burst(ctx, "burst", addr, 2, clients / 2, &env);
+        let burst = burst(ctx, "burst", addr, processes, clients / processes, &env);
+        let drops = socket_drops(addr.port());
         stop.signal();
         let out = server_proc.finish(Duration::from_secs(30), |_| {})?;
         let burst = burst?;
         let connects = connects_of(&out);
+        let (unechoed, seen) = unechoed_on_server(&burst.silent, &out);
+        bench_line(
+            "flood_burst_joins",
+            &[
+                ("stagger_ms", stagger.to_string()),
+                ("slots", (clients + 16).to_string()),
+                ("processes", processes.to_string()),
+                ("clients", burst.clients.to_string()),
+                ("client_connects", burst.joined.to_string()),
+                ("server_connects", connects.to_string()),
+                ("sent", burst.sent.to_string()),
+                ("echoed", burst.echoed.to_string()),
+                ("clients_dropped", burst.dropped.to_string()),
+                ("unechoed_clients", burst.silent.len().to_string()),
+                ("unechoed_same_id", seen[0].to_string()),
+                ("unechoed_other_id", seen[1].to_string()),
+                ("unechoed_no_connect", seen[2].to_string()),
+                ("last_join_ms", burst.per_process(1)),
+                ("unjoined", burst.per_process(4)),
+                ("unjoined_states", burst.per_process(5)),
+                (
+                    "server_socket_drops",
+                    drops.map_or("-".into(), |d| d.to_string()),
+                ),
+            ],
+            &out,
+        );
         let round = format!("connects {stagger} ms apart");
         problems.extend(
             burst
                 .problems(connects)
                 .into_iter()
+                .chain(unechoed)
                 .map(|p| format!("{round}: {p}")),
         );
         summary.push(format!(
@@ -1440,6 +1587,82 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
     }
     let summary = format!("{} slots: {}", clients + 16, summary.join(" | "));
     verdict(problems, summary, &outs.join("\n"))
+}
+
+/// The datagrams the kernel dropped at the UDP socket bound to `port` (its receive buffer was
+/// full), from /proc/net/udp (Linux; None elsewhere).
+fn socket_drops(port: u16) -> Option<u64> {
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .find_map(|table| {
+            std::fs::read_to_string(table)
+                .ok()?
+                .lines()
+                .skip(1)
+                .find_map(|l| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    let local = u16::from_str_radix(w.get(1)?.rsplit(':').next()?, 16).ok()?;
+                    (local == port).then(|| w.last()?.parse().ok())?
+                })
+        })
+}
+
+/// What the server saw of the burst's clients that lack echoes (their `SILENT <i> <sent>
+/// <echoed> port <p> id <connect id> state <s>` lines): how many had a server connect event for
+/// their port with their connect ID, with another one, and none; and, when any lack echoes,
+/// one line naming the first 20 and the server's connect events for their ports.
+fn unechoed_on_server(silent: &[String], server_out: &str) -> (Option<String>, [usize; 3]) {
+    let mut seen = [0; 3];
+    let mut detail = Vec::new();
+    for line in silent {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let (port, id) = match w[..] {
+            [_, _, _, "port", port, "id", id, ..] => (port, id),
+            _ => continue,
+        };
+        // "EVENT connect <ms> <address> id <connect id> rtt <ms>"
+        let events: Vec<String> = server_out
+            .lines()
+            .filter_map(|l| {
+                let e: Vec<&str> = l.split_whitespace().collect();
+                match e[..] {
+                    ["EVENT", "connect", ms, address, "id", server_id, ..]
+                        if address.rsplit(':').next() == Some(port) =>
+                    {
+                        Some(format!("id {server_id} at {ms} ms"))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        let same = events
+            .iter()
+            .any(|e| e.split_whitespace().nth(1) == Some(id));
+        seen[if same {
+            0
+        } else if events.is_empty() {
+            2
+        } else {
+            1
+        }] += 1;
+        if detail.len() < 20 {
+            detail.push(format!(
+                "[{line}: server {}]",
+                if events.is_empty() {
+                    "no connect event".to_string()
+                } else {
+                    events.join(", ")
+                }
+            ));
+        }
+    }
+    let text = (!silent.is_empty()).then(|| {
+        format!(
+            "unechoed clients: {} with a server connect event for their port and connect ID, {} for their port with another ID, {} with none; {}",
+            seen[0], seen[1], seen[2], detail.join(" ")
+        )
+    });
+    (text, seen)
 }
 
 /// Found by the outside review of the first defence: "Under 20,000 forged CONNECTs/s, 30 clients joining at once: 11 of 30 told
@@ -1535,13 +1758,14 @@ fn joins(
 /// victim's IP (any port), each a CONNECT plus four ACKs with wrong echoes (672 B/s), exhaust
 /// that IP's wrong-echo budget again and again: the victim's client is refused after 15 s and
 /// never joins while it lasts." The victim (our client, bound to 127.0.0.77) joins five times
-/// over ~15 s while the spoofer sends those datagrams from four ports of its address, never
-/// reading an answer: each join within 2 s (no off-path attacker may stop a client joining).
+/// over ~15 s while the spoofer sends those datagrams, four at once every 0.5 s from four
+/// ports of its address, never reading an answer: each join within 2 s (no off-path attacker
+/// may stop a client joining).
 pub fn spoofed_victim(ctx: &Ctx) -> Outcome {
     let victim = Ipv4Addr::new(127, 0, 0, 77);
     let spoofer = |addr| {
         let from = Sources::Ports(victim, 4);
-        Flood::start_with(addr, 8, from, ctx.seed_for("victim"), spoof_datagram)
+        Flood::start_batched(addr, 8, 4, from, ctx.seed_for("victim"), spoof_datagram)
     };
     let env = [
         ("ENET_BIND", format!("{victim}:*")),
@@ -1739,7 +1963,10 @@ pub fn one_slot_50k(ctx: &Ctx) -> Outcome {
 /// A case of honest joins under attack: a server of flood.lua (`server_env` added) that
 /// `attack` has been flooding for two seconds; then `joins.0` joins one after another (the `joins`
 /// role, `client_env` added), each of which must see its message echoed within `joins.1` ms.
-/// The generator must keep 90% of its rate.
+/// The generator must keep 90% of its rate. ENET_FLOOD_JOINS and ENET_FLOOD_JOIN_LIMIT (ms)
+/// replace `joins`; the BENCH line has each join's time to its connect event and to its echo
+/// (ms, `connect_ms`, `echo_ms`), the refused ones' time to their disconnect event
+/// (`refused_ms`) and how many saw neither within the limit (`unanswered`).
 fn joins_under(
     ctx: &Ctx,
     name: &str,
@@ -1748,16 +1975,37 @@ fn joins_under(
     (count, limit_ms): (usize, u64),
     client_env: &[(&str, String)],
 ) -> Outcome {
+    let (count, limit_ms) = (sized("JOINS", count), sized("JOIN_LIMIT", limit_ms));
     let stop = StopFile::new(ctx, name);
-    let (server_proc, addr) = server(ctx, &stop, server_env)?;
+    // The server waits for its stop signal as long as the joins may take (a minute spare).
+    let lifetime = (60_000 + count as u64 * (limit_ms + 2000)).max(120_000);
+    let mut server_env = server_env.to_vec();
+    server_env.push(("ENET_LIFETIME_MS", lifetime.to_string()));
+    let (server_proc, addr) = server(ctx, &stop, &server_env)?;
     let flood = attack(addr)?;
     std::thread::sleep(Duration::from_millis(2000));
     let joined = joins(ctx, name, addr, count, limit_ms, client_env);
     let report = flood.stop();
     stop.signal();
     // The server runs from before the attack to after the last join.
-    let out = server_proc.finish(Duration::from_secs(90), |_| {})?;
+    let out = server_proc.finish(Duration::from_millis(lifetime + 30_000), |_| {})?;
     let (joined, lines) = joined?;
+    bench_line(
+        name,
+        &[
+            ("joins", count.to_string()),
+            ("joined", joined.to_string()),
+            ("limit_ms", limit_ms.to_string()),
+        ]
+        .into_iter()
+        .chain(join_times(&lines))
+        .chain([
+            ("attack_datagrams", report.sent.to_string()),
+            ("attack_rate", format!("{:.0}", report.rate())),
+        ])
+        .collect::<Vec<_>>(),
+        &out,
+    );
     let mut problems = Vec::new();
     expect(
         &mut problems,
@@ -1773,6 +2021,42 @@ fn joins_under(
         lines_with(&out, "STATS ")
     );
     verdict(problems, summary, &out)
+}
+
+/// The `joins` role's lines ("JOINED <i> <connect ms> <echo ms>; MISSED <i> <why>; ...") as
+/// BENCH fields: connect_ms, echo_ms, refused_ms, unechoed_ms (connected, no echo within the
+/// limit: the time to the connect event) as comma-separated lists ("-" for none), and
+/// unanswered (no event within the limit).
+fn join_times(lines: &str) -> Vec<(&'static str, String)> {
+    let (mut connect, mut echo, mut refused, mut unechoed, mut unanswered) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+    for l in lines.split("; ") {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w[..] {
+            ["JOINED", _, c, e, ..] => {
+                connect.push(c.to_string());
+                echo.push(e.to_string());
+            }
+            ["MISSED", _, "disconnect", "event", "after", ms, ..] => refused.push(ms.to_string()),
+            ["MISSED", _, "connect", "event", "after", ms, ..] => unechoed.push(ms.to_string()),
+            ["MISSED", ..] => unanswered += 1,
+            _ => {}
+        }
+    }
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    vec![
+        ("connect_ms", list(connect)),
+        ("echo_ms", list(echo)),
+        ("refused_ms", list(refused)),
+        ("unechoed_ms", list(unechoed)),
+        ("unanswered", unanswered.to_string()),
+    ]
 }
 
 /// Set in the environment of this test binary when it runs again inside the network namespace

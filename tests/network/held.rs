@@ -93,13 +93,7 @@ impl Report {
 impl Measured {
     /// Starts held.lua with `env`; returns it and what it printed after READY.
     fn start(ctx: &Ctx, name: &str, env: &[(&str, String)]) -> Result<(Measured, String), String> {
-        let (interp, module_dir) = match std::env::var("ENET_HOSTILE_HOST") {
-            Ok(v) => match v.split_once(' ') {
-                Some((i, d)) => (i.to_string(), PathBuf::from(d)),
-                None => return Err(format!("ENET_HOSTILE_HOST={v:?}: <interpreter> <dir>")),
-            },
-            Err(_) => (ctx.interp.to_string(), ctx.module_dir.clone()),
-        };
+        let (interp, module_dir) = ctx.host_from_env("ENET_HOSTILE_HOST")?;
         let control = ctx
             .module_dir
             .join(format!("control-{name}-{}", std::process::id()));
