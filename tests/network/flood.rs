@@ -686,7 +686,10 @@ pub fn reflection(ctx: &Ctx) -> Outcome {
             after.len()
         ),
     );
-    // HALFOPEN lines: the slot of the first CONNECT is held at most ~1 s.
+    // HALFOPEN lines: the slot of the first CONNECT is held at most twice the connect timeout
+    // (1 s here: a handshake whose client was never heard lives twice as long), plus the
+    // server's 100 ms sampling of its half-open count and a service tick (2,001-2,003 ms
+    // measured on a loaded machine, which a bound of exactly 2,000 ms failed now and then).
     let mut held_from = None;
     let mut longest = 0;
     for l in out.lines().filter_map(|l| l.strip_prefix("HALFOPEN ")) {
@@ -703,7 +706,7 @@ pub fn reflection(ctx: &Ctx) -> Outcome {
     }
     expect(
         &mut problems,
-        held_from.is_none() && longest <= 2000,
+        held_from.is_none() && longest <= 2 * 1000 + 250,
         format!(
             "half-open slots held for {longest} ms (still held: {})",
             held_from.is_some()
