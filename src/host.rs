@@ -145,7 +145,12 @@ unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
         let (core, host) = args.live_host(1)?;
         let timeout = args.opt_u32(2, 0)?;
         let mut event = ENetEvent::empty();
-        let rc = enet::enet_host_service(host, &mut event, timeout);
+        let rc = if core.background.running() {
+            // The thread does the network work; this only takes (or waits for) an event.
+            core.background.next_event(host, &mut event, timeout)
+        } else {
+            enet::enet_host_service(host, &mut event, timeout)
+        };
         reply_event(args, core, host, rc, &event, 3, "host service failed")
     }
 }
@@ -194,7 +199,7 @@ unsafe fn reply_event(
 unsafe fn connect(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the returned peer points into its peer array.
     unsafe {
-        let (_, host) = args.live_host(1)?;
+        let (core, host) = args.live_host(1)?;
         let target = address::resolve(args.bytes(2)?, address::Use::Connect)
             .and_then(|target| address::reachable((*host).addressFamily, &target).map(|_| target))
             .map_err(|e| Raise::Msg(e.message()))?;
@@ -204,6 +209,7 @@ unsafe fn connect(args: Args) -> Ret<PeerObject> {
         if peer.is_null() {
             return Err(Raise::Msg(c"Failed to create peer"));
         }
+        core.background.wake();
         Ok(PeerObject {
             host: 1,
             slot: peer.offset_from((*host).peers) as usize,
@@ -227,6 +233,7 @@ unsafe fn broadcast(args: Args) -> Ret<()> {
         let packet = message.packet()?;
         count_broadcast(core, host, message.channel, message.data.len());
         enet::enet_host_broadcast(host, message.channel, packet);
+        core.background.wake();
         Ok(())
     }
 }
@@ -408,6 +415,29 @@ unsafe fn shutdown(args: Args) -> Ret<(i64, i64)> {
     }
 }
 
+/// `host:background([on])`: starts (`true`) or stops (`false`) the thread that services the
+/// host (background.rs); returns whether it runs, or `nil, message` when it cannot start.
+unsafe fn background(args: Args) -> Ret<Result<bool, Failure>> {
+    let (core, host) = args.live_host(1)?;
+    if !args.absent(2) {
+        if args.truthy(2) {
+            // SAFETY: the live host of `core`, which joins the thread before destroying it.
+            if let Err(failure) = unsafe { core.background.start(host) } {
+                return Ok(Err(failure));
+            }
+        } else {
+            core.background.stop();
+        }
+    }
+    Ok(Ok(core.background.running()))
+}
+
+/// `host:background_stats([t])`: what the background thread did (background.rs).
+unsafe fn background_stats(args: Args) -> Ret<crate::background::Stats> {
+    let (core, _) = args.live_host(1)?;
+    Ok(core.background.stats(args.is_table(2)))
+}
+
 /// The host methods of the reference and the statistics additions (config.rs has the rest).
 pub const METHODS: Methods = methods! {
     c"service" => service,
@@ -433,6 +463,8 @@ pub const METHODS: Methods = methods! {
     // ENet's bookkeeping included
     c"waiting_data" => host_integer(|h| h.totalWaitingData as u64),
     c"shutdown" => shutdown,
+    c"background" => background,
+    c"background_stats" => background_stats,
 };
 
 /// Metamethods of the host metatable besides `__index`.

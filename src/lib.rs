@@ -23,6 +23,7 @@ compile_error!("enet: pick a Lua flavour, e.g. `cargo build --release --features
 
 mod address;
 mod args;
+mod background;
 mod config;
 mod event;
 mod ffi;
@@ -33,6 +34,7 @@ mod os;
 mod packet;
 mod peer;
 mod text;
+mod waker;
 
 use args::Args;
 use lua::{ffi as lua_ffi, methods, Methods, Ret, State};

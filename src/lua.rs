@@ -259,6 +259,8 @@ pub unsafe fn call<R: Push, const N: usize>(
         let outcome = std::panic::catch_unwind(move || body(args)).unwrap_or(Err(Raise::Msg(
             c"enet: internal error (Rust panic), please report it",
         )));
+        // The host locks the body took (background.rs), released before Lua can run.
+        crate::background::release_all();
         match outcome {
             Ok(reply) => reply.push(l),
             Err(e) => {

@@ -36,6 +36,7 @@
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
+use crate::background::Background;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
 use std::cell::Cell;
@@ -72,6 +73,9 @@ pub struct HostCore {
     /// Bound to `"[::]"` written out: its socket address prints as `[::]`, not as the
     /// `0.0.0.0` that `"*"` and unbound hosts keep (docs/api.md, "Addresses").
     pub bound_ipv6_any: bool,
+    /// The thread of `host:background(true)`, if it runs (background.rs): then the ENet host
+    /// is reached only through [`HostCore::live`] and [`PeerUd::live`], which take its lock.
+    pub background: Background,
 }
 
 /// What the binding remembers about one peer slot: the counters of its current connection,
@@ -187,13 +191,15 @@ impl Admission {
 }
 
 impl HostCore {
-    /// The live ENet host, or the reference's error once it is destroyed.
+    /// The live ENet host, or the reference's error once it is destroyed. With a background
+    /// thread, the running body holds the host's lock from here on (background.rs).
     #[inline]
     pub fn live(&self) -> Result<*mut ENetHost, Raise> {
         let host = self.enet.get();
         if host.is_null() {
             return Err(Raise::Msg(c"Tried to index a nil host!"));
         }
+        self.background.hold();
         Ok(host)
     }
 
@@ -237,12 +243,14 @@ impl HostCore {
         self.slots.get(slot)
     }
 
-    /// Destroys the ENet host, once; every peer slot keeps its last address.
+    /// Destroys the ENet host, once, after joining its background thread; every peer slot
+    /// keeps its last address.
     pub fn destroy(&self) {
         let host = self.enet.replace(ptr::null_mut());
         if host.is_null() {
             return;
         }
+        self.background.stop();
         // SAFETY: `host` was live until now, with `peerCount` peers; nothing else frees it.
         unsafe {
             for (i, info) in self.slots.iter().enumerate().take((*host).peerCount) {
@@ -287,10 +295,12 @@ impl PeerUd {
     /// The live ENet peer, or a clear error once the host is destroyed.
     #[inline]
     pub fn live(&self) -> Result<*mut ENetPeer, Raise> {
-        let host = self.core().enet.get();
+        let core = self.core();
+        let host = core.enet.get();
         if host.is_null() {
             return Err(Raise::Msg(c"enet: peer of a destroyed host"));
         }
+        core.background.hold();
         // SAFETY: a live host has `peerCount` peers, and `slot < peerCount` (push_peer's
         // contract), so the result stays inside its peer array.
         Ok(unsafe { (*host).peers.add(self.slot) })
@@ -335,6 +345,7 @@ pub unsafe fn push_new_host(l: State) -> *mut HostCore {
                 slots: Vec::new(),
                 admission: Admission::default(),
                 bound_ipv6_any: false,
+                background: Background::new(),
             },
         );
         push_constant(l, K_CORE_MT);

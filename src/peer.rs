@@ -27,6 +27,7 @@ unsafe fn send(args: Args) -> Ret<i64> {
         if let Some(info) = ud.core().connection(ud.slot(), (*peer).connectID) {
             info.count_sent(message.data.len());
         }
+        ud.core().background.wake();
         Ok(0)
     }
 }
@@ -76,17 +77,20 @@ unsafe fn receive(args: Args) -> Ret<Option<Received>> {
 /// # Safety
 /// The body contract (lua.rs).
 unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret<()> {
-    let (_, peer) = args.live_peer(1)?;
+    let (ud, peer) = args.live_peer(1)?;
     let data = args.opt_u32(2, 0)?;
     // SAFETY: a live peer (no Lua code runs in a body, so it stays so); ENet's peer functions
     // take any data value.
     unsafe { f(peer, data) };
+    ud.core().background.wake();
     Ok(())
 }
 
 unsafe fn ping(args: Args) -> Ret<()> {
+    let (ud, peer) = args.live_peer(1)?;
     // SAFETY: live peer.
-    unsafe { enet::enet_peer_ping(args.live_peer(1)?.1) };
+    unsafe { enet::enet_peer_ping(peer) };
+    ud.core().background.wake();
     Ok(())
 }
 
@@ -140,11 +144,12 @@ unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret<i64> {
 unsafe fn throttle_configure(args: Args) -> Ret<()> {
     // SAFETY: live peer.
     unsafe {
-        let (_, peer) = args.live_peer(1)?;
+        let (ud, peer) = args.live_peer(1)?;
         let interval = args.u32(2)?;
         let acceleration = args.u32(3)?;
         let deceleration = args.u32(4)?;
         enet::enet_peer_throttle_configure(peer, interval, acceleration, deceleration);
+        ud.core().background.wake();
         Ok(())
     }
 }

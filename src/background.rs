@@ -1,0 +1,455 @@
+//! Background servicing (`host:background(true)`, docs/api.md "Staying connected while the game
+//! stalls"): an OS thread owned by the host runs ENet for it, so acknowledgements, pings,
+//! retransmissions, timeouts and queued sends do not wait for Lua's next `service`.
+//!
+//! - The thread never touches the Lua state, nor the host's core (Lua's memory): it has the
+//!   ENet host, its socket and a [`Shared`] block.
+//! - One lock per host ([`Shared::lock`]) guards the ENet host. The thread waits on the socket
+//!   and its [`Waker`] **without** it, then takes it and calls `enet_host_service(host, NULL,
+//!   0)`: with no event to fill, ENet dispatches nothing; received packets stay queued on their
+//!   peers (counted by the held-data limits, vendor/enet/patches/0014-held-data-limits.patch)
+//!   and connects and disconnects wait in ENet's dispatch queue, bounded by the peer count. So
+//!   there is no queue of our own: Lua's `service`/`check_events` take one event from ENet
+//!   (`enet_host_check_events`).
+//! - A method body takes the lock when it reaches the live host or a peer
+//!   ([`Background::hold`], called by `HostCore::live` and `PeerUd::live`) and `lua::call`
+//!   releases it when the body ends ([`release_all`]), before the reply phase, where Lua (and a
+//!   finalizer) may run: no lock is ever held while Lua code runs.
+//! - `service(timeout)` waits on [`Shared::ready`], which the thread signals after a pass that
+//!   left ENet's dispatch queue non-empty.
+//! - Stopping (`background(false)`, `HostCore::destroy`, so also `__gc`, `__close` and
+//!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
+//!   destroyed.
+use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetSocket};
+use crate::lua::{ffi, Push, State};
+use crate::text::Failure;
+use crate::waker::{Waker, Woken};
+use std::cell::{Cell, RefCell};
+use std::os::raw::c_int;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The longest the thread sleeps while any peer slot is in use: ENet's timers (pings every
+/// 500 ms, retransmissions after a round trip and its variance, timeouts) are checked at least
+/// this often. A datagram or a wake-up ends the sleep at once.
+const TICK_MS: i32 = 10;
+/// The longest it sleeps while no slot is in use (only a datagram can start work then).
+const IDLE_MS: i32 = 1000;
+
+/// The counters of `host:background_stats()`, in this order.
+const PASSES: usize = 0;
+const SOCKET_WAKEUPS: usize = 1;
+const LUA_WAKEUPS: usize = 2;
+const TIMER_WAKEUPS: usize = 3;
+const BUSY_US: usize = 4;
+const ERRORS: usize = 5;
+const COUNTERS: usize = 6;
+const COUNTER_NAMES: [&std::ffi::CStr; COUNTERS] = [
+    c"passes",
+    c"socket_wakeups",
+    c"lua_wakeups",
+    c"timer_wakeups",
+    c"busy_us",
+    c"errors",
+];
+
+/// What the Lua side and the thread share.
+struct Shared {
+    /// Held by whoever uses the ENet host: the thread for one pass, a method body for its
+    /// body phase.
+    lock: Mutex<()>,
+    /// Signalled (lock released) after a pass that left events to dispatch.
+    ready: Condvar,
+    stop: AtomicBool,
+    /// A wake-up is on its way: `wake` writes the waker only when this was clear.
+    wake_pending: AtomicBool,
+    waker: Waker,
+    counters: [AtomicU64; COUNTERS],
+}
+
+/// A running thread and what it shares.
+struct Running {
+    shared: Arc<Shared>,
+    thread: JoinHandle<()>,
+}
+
+/// The host's background state, in its core (object.rs). Only the Lua thread that owns the
+/// core touches it, so its fields are `Cell`s.
+pub struct Background {
+    /// The running thread, or null (off: every method of this type is then a null test).
+    running: Cell<*mut Running>,
+    /// The counters of earlier runs, added up.
+    before: Cell<[u64; COUNTERS]>,
+}
+
+/// The ENet host, sent to its thread.
+struct HostPtr(*mut ENetHost);
+// SAFETY: the thread dereferences it only while holding the host's lock, which every other
+// user (a method body) holds too; the host outlives the thread (`Background::stop` joins it
+// before `HostCore::destroy` destroys the host).
+unsafe impl Send for HostPtr {}
+
+/// A lock held by the running body, on behalf of a host.
+struct Held {
+    shared: *const Shared,
+    guard: MutexGuard<'static, ()>,
+}
+
+thread_local! {
+    /// The locks the body running on this OS thread holds (at most two hosts per call).
+    static HELD: RefCell<[Option<Held>; 2]> = const { RefCell::new([None, None]) };
+    /// How many entries of `HELD` are set: `release_all`'s fast path.
+    static HELD_COUNT: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Releases every host lock the body that just ended took (`lua::call`, after the body).
+#[inline(always)]
+pub fn release_all() {
+    if HELD_COUNT.with(Cell::get) != 0 {
+        release_where(|_| true);
+    }
+}
+
+#[cold]
+fn release_where(matches: impl Fn(*const Shared) -> bool) {
+    HELD.with_borrow_mut(|held| {
+        for slot in held.iter_mut() {
+            if slot.as_ref().is_some_and(|h| matches(h.shared)) {
+                *slot = None;
+                HELD_COUNT.with(|n| n.set(n.get() - 1));
+            }
+        }
+    });
+}
+
+impl Background {
+    pub const fn new() -> Background {
+        Background {
+            running: Cell::new(ptr::null_mut()),
+            before: Cell::new([0; COUNTERS]),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        !self.running.get().is_null()
+    }
+
+    fn shared(&self) -> Option<&Shared> {
+        // SAFETY: a non-null `running` is a live Box (until `stop` takes it), owned by this.
+        unsafe { self.running.get().as_ref() }.map(|r| &*r.shared)
+    }
+
+    /// Takes the host's lock for the rest of the running body (released by [`release_all`]);
+    /// nothing when off or already held.
+    #[inline(always)]
+    pub fn hold(&self) {
+        if let Some(shared) = self.shared() {
+            hold(shared);
+        }
+    }
+
+    /// Wakes the thread so that what Lua just queued leaves now, not at its next tick.
+    #[inline(always)]
+    pub fn wake(&self) {
+        if let Some(shared) = self.shared() {
+            if !shared.wake_pending.swap(true, Ordering::SeqCst) {
+                shared.waker.wake();
+            }
+        }
+    }
+
+    /// Starts the thread for `host` (nothing if it runs).
+    ///
+    /// # Safety
+    /// `host` is the live ENet host of the core that owns `self`, which destroys it only after
+    /// [`Background::stop`].
+    pub unsafe fn start(&self, host: *mut ENetHost) -> Result<(), Failure> {
+        if self.running() {
+            return Ok(());
+        }
+        let waker = Waker::new()
+            .ok_or_else(|| Failure::os("could not start the background thread", None))?;
+        pin_library();
+        let shared = Arc::new(Shared {
+            lock: Mutex::new(()),
+            ready: Condvar::new(),
+            stop: AtomicBool::new(false),
+            wake_pending: AtomicBool::new(false),
+            waker,
+            counters: Default::default(),
+        });
+        // SAFETY: a live host (the contract); its socket never changes while it lives.
+        let socket = unsafe { (*host).socket };
+        let thread = {
+            let shared = shared.clone();
+            let host = HostPtr(host);
+            std::thread::Builder::new()
+                .name("enet background".into())
+                .stack_size(1 << 20)
+                .spawn(move || run(&shared, host, socket))
+        };
+        match thread {
+            Ok(thread) => {
+                self.running
+                    .set(Box::into_raw(Box::new(Running { shared, thread })));
+                Ok(())
+            }
+            Err(_) => Err(Failure::os("could not start the background thread", None)),
+        }
+    }
+
+    /// Stops and joins the thread (nothing if it does not run). Releases this host's lock if
+    /// the running body holds it, so the thread's last pass cannot wait for it.
+    pub fn stop(&self) {
+        let running = self.running.replace(ptr::null_mut());
+        if running.is_null() {
+            return;
+        }
+        // SAFETY: `running` came from Box::into_raw in `start` and was just taken out.
+        let running = unsafe { Box::from_raw(running) };
+        let shared: *const Shared = &*running.shared;
+        release_where(|s| ptr::eq(s, shared));
+        running.shared.stop.store(true, Ordering::SeqCst);
+        running.shared.waker.wake();
+        let _ = running.thread.join();
+        let mut before = self.before.get();
+        for (sum, counter) in before.iter_mut().zip(&running.shared.counters) {
+            *sum += counter.load(Ordering::Relaxed);
+        }
+        self.before.set(before);
+    }
+
+    /// The next event for Lua: one ENet already has, or the first the thread makes ready
+    /// within `timeout` ms (0: do not wait).
+    ///
+    /// # Safety
+    /// The body contract (lua.rs); `host` is the live host this runs for, and the running body
+    /// holds its lock (it reached `host` through `HostCore::live`).
+    pub unsafe fn next_event(
+        &self,
+        host: *mut ENetHost,
+        event: &mut ENetEvent,
+        timeout: u32,
+    ) -> c_int {
+        // SAFETY: the lock is held (the contract), so ENet is ours.
+        let rc = unsafe { enet::enet_host_check_events(host, event) };
+        let Some(shared) = self.shared() else {
+            return rc;
+        };
+        if rc != 0 || timeout == 0 {
+            return rc;
+        }
+        let deadline = Instant::now() + Duration::from_millis(timeout.into());
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return 0;
+            }
+            wait_ready(shared, left);
+            // SAFETY: `wait_ready` gives the lock back before it returns.
+            let rc = unsafe { enet::enet_host_check_events(host, event) };
+            if rc != 0 {
+                return rc;
+            }
+        }
+    }
+
+    /// What `host:background_stats()` returns.
+    pub fn stats(&self, fill_argument: bool) -> Stats {
+        let mut counters = self.before.get();
+        if let Some(shared) = self.shared() {
+            for (sum, counter) in counters.iter_mut().zip(&shared.counters) {
+                *sum += counter.load(Ordering::Relaxed);
+            }
+        }
+        Stats {
+            running: self.running(),
+            counters,
+            fill_argument,
+        }
+    }
+}
+
+/// Takes `shared`'s lock for the running body, unless it holds it already.
+fn hold(shared: &Shared) {
+    let shared_ptr: *const Shared = shared;
+    HELD.with_borrow_mut(|held| {
+        if held.iter().flatten().any(|h| ptr::eq(h.shared, shared_ptr)) {
+            return;
+        }
+        let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
+        // body ends, or by `Background::stop` before the `Shared` can be freed (the thread's
+        // Arc is joined there, and the Running's one dropped after it), so it never outlives
+        // the mutex.
+        let guard: MutexGuard<'static, ()> = unsafe { std::mem::transmute(guard) };
+        let free = held.iter_mut().find(|h| h.is_none());
+        // No body reaches more than two hosts; a third would be a bug here, raised as one.
+        let free = free.expect("enet: a body held more than two host locks");
+        *free = Some(Held {
+            shared: shared_ptr,
+            guard,
+        });
+        HELD_COUNT.with(|n| n.set(n.get() + 1));
+    });
+}
+
+/// Waits up to `left` for the thread to signal events, with the lock released meanwhile and
+/// held again on return.
+fn wait_ready(shared: &Shared, left: Duration) {
+    let shared_ptr: *const Shared = shared;
+    HELD.with_borrow_mut(|held| {
+        let Some(slot) = held
+            .iter_mut()
+            .find(|h| h.as_ref().is_some_and(|h| ptr::eq(h.shared, shared_ptr)))
+        else {
+            return;
+        };
+        let Some(Held { guard, .. }) = slot.take() else {
+            return;
+        };
+        let (guard, _) = shared
+            .ready
+            .wait_timeout(guard, left)
+            .unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(Held {
+            shared: shared_ptr,
+            guard,
+        });
+    });
+}
+
+/// The thread: waits without the lock, then services the host with it, until told to stop.
+fn run(shared: &Shared, host: HostPtr, socket: ENetSocket) {
+    let host = host.0;
+    let mut active = true;
+    let mut failing = false;
+    let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);
+    loop {
+        let timeout = if active { TICK_MS } else { IDLE_MS };
+        // After a socket error, sleep a tick instead of finding the socket readable at once.
+        let woken = shared.waker.wait((!failing).then_some(socket), timeout);
+        if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
+            shared.waker.drain();
+        }
+        // Cleared after the drain and before the pass: a `wake` that finds it set queued its
+        // work before this point, so the pass below sends it.
+        shared.wake_pending.store(false, Ordering::SeqCst);
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        count(
+            match woken {
+                Woken::Socket => SOCKET_WAKEUPS,
+                Woken::Wake => LUA_WAKEUPS,
+                Woken::Timer => TIMER_WAKEUPS,
+            },
+            1,
+        );
+        let start = Instant::now();
+        let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: the host lives until this thread is joined (HostPtr), and the lock makes it
+        // ours: with no event, ENet sends, receives and checks timeouts, and dispatches nothing.
+        let (rc, ready) = unsafe {
+            let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
+            active = slots_in_use(&*host);
+            let queue = &(*host).dispatchQueue.sentinel;
+            (rc, !ptr::eq(queue.next, queue))
+        };
+        drop(guard);
+        if ready {
+            shared.ready.notify_all();
+        }
+        failing = rc < 0;
+        count(ERRORS, u64::from(failing));
+        count(PASSES, 1);
+        count(BUSY_US, start.elapsed().as_micros() as u64);
+    }
+}
+
+/// Whether any peer slot is in use (not disconnected), from ENet's bitmap of free slots
+/// (vendor/enet/patches/0024-handshake-records.patch: a set bit is a free slot).
+fn slots_in_use(host: &ENetHost) -> bool {
+    let words = host.slotWords;
+    let tail = host.peerCount % 32;
+    (0..words).any(|word| {
+        let valid = if word + 1 < words || tail == 0 {
+            u32::MAX
+        } else {
+            (1u32 << tail) - 1
+        };
+        // SAFETY: ENet allocates 3 * slotWords + 1 words of bitmaps for the host's life.
+        let free = unsafe { *host.slotBits.add(word) };
+        !free & valid != 0
+    })
+}
+
+/// Keeps this library loaded for the rest of the process once a thread runs from it: a thread
+/// of a host that Lua never finalizes (one created by a finalizer during `lua_close`, which Lua
+/// does not finalize) must not outlive the code it runs when Lua unloads the module.
+fn pin_library() {
+    static PINNED: std::sync::Once = std::sync::Once::new();
+    PINNED.call_once(|| {
+        #[cfg(unix)]
+        // SAFETY: dladdr fills `info` for an address inside this library; dlopen with
+        // RTLD_NOLOAD only adds a reference (never kept) to a library already loaded, and
+        // RTLD_NODELETE makes it stay.
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            let here = pin_library as *const std::os::raw::c_void;
+            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
+                let flags = libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE;
+                libc::dlopen(info.dli_fname, flags);
+            }
+        }
+        #[cfg(windows)]
+        // SAFETY: GetModuleHandleExW with FROM_ADDRESS | PIN pins the module that contains the
+        // address (this function); the handle needs no release.
+        unsafe {
+            extern "system" {
+                fn GetModuleHandleExW(flags: u32, name: *const u16, module: *mut isize) -> i32;
+            }
+            const FROM_ADDRESS: u32 = 0x4;
+            const PIN: u32 = 0x1;
+            let mut module = 0isize;
+            let here = pin_library as *const u16;
+            GetModuleHandleExW(FROM_ADDRESS | PIN, here, &mut module);
+        }
+    });
+}
+
+/// `host:background_stats([t])`: whether the thread runs and what it did, over every run.
+#[derive(Clone, Copy)]
+pub struct Stats {
+    running: bool,
+    counters: [u64; COUNTERS],
+    /// Fill the caller's table (argument 2) instead of a new one.
+    fill_argument: bool,
+}
+
+impl Push for Stats {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: plain table writes with at most three extra stack slots (raw sets: a
+        // caller's `__newindex` never runs).
+        unsafe {
+            if self.fill_argument {
+                ffi::lua_settop(l, 2);
+            } else {
+                ffi::lua_settop(l, 1);
+                ffi::lua_createtable(l, 0, COUNTERS as c_int + 1);
+            }
+            ffi::lua_pushstring(l, c"running".as_ptr());
+            ffi::lua_pushboolean(l, c_int::from(self.running));
+            ffi::lua_rawset(l, -3);
+            for (name, value) in COUNTER_NAMES.iter().zip(self.counters) {
+                ffi::lua_pushstring(l, name.as_ptr());
+                ffi::lua_pushinteger(l, value as ffi::lua_Integer);
+                ffi::lua_rawset(l, -3);
+            }
+        }
+        1
+    }
+}
