@@ -1,0 +1,222 @@
+-- valgrind: host:background([on]) (docs/api.md, "Staying connected while the game stalls"): a
+-- thread owned by the host services it; the switch, the events it queues, sends that leave
+-- without a service call, peer:receive, a stall that keeps peers, and the thread stopped and
+-- joined by background(false), destroy, __gc, __close, a finalizer, and lua_close.
+local T = require "t"
+require "enet"
+
+-- Spins (no call into the module) for `seconds` of this process's CPU time.
+local function stall(seconds)
+  local t0, spin = os.clock(), 0
+  while os.clock() - t0 < seconds do spin = spin + 1 end
+  return spin
+end
+
+-- A wall clock in milliseconds: ENet's service time of a host of its own.
+local clock = assert(enet.host_create(nil, 1))
+local function now()
+  clock:service(0)
+  return clock:service_time()
+end
+
+-- Calls fn() until it returns a true value, spinning between calls, for at most `seconds`.
+local function within(seconds, fn)
+  local t0 = now()
+  repeat
+    local v = fn()
+    if v then return v end
+    stall(0.001)
+  until now() - t0 > seconds * 1000
+  error("not within " .. seconds .. " s", 2)
+end
+
+T.test("off by default; on, off and the getter", function()
+  local h = assert(enet.host_create("127.0.0.1:*", 2))
+  T.eq(h:background(), false, "default")
+  T.eq(h:background(true), true, "on")
+  T.eq(h:background(), true, "getter")
+  T.eq(h:background(nil), true, "nil is absent")
+  T.eq(h:background(true), true, "on twice")
+  T.eq(h:background(false), false, "off")
+  T.eq(h:background(false), false, "off twice")
+  for _ = 1, 50 do
+    h:background(true)
+    h:background(false)
+  end
+  T.eq(h:background(1), true, "any true value")
+  local st = h:background_stats()
+  T.eq(st.running, true, "stats.running")
+  for _, k in ipairs({ "passes", "socket_wakeups", "lua_wakeups", "timer_wakeups", "busy_us", "errors" }) do
+    T.eq(math.type and math.type(st[k]) or type(st[k]), math.type and "integer" or "number", k)
+  end
+  local t = {}
+  T.eq(h:background_stats(t), t, "fills the given table")
+  h:destroy()
+  T.raises("Tried to index a nil host!", h.background, h, true)
+  T.raises("Tried to index a nil host!", h.background_stats, h)
+  T.raises("enet_host expected, got no value", h.background)
+end)
+
+T.test("events: service(timeout) waits for the thread, check_events does not", function()
+  local server, client, cpeer, speer = T.pair()
+  server:background(true)
+  client:background(true)
+  cpeer:send("one")
+  cpeer:send("two")
+  local e = server:service(2000)
+  T.ok(e, "an event within the timeout")
+  T.eq(e.type, "receive", "type")
+  T.eq(e.data, "one", "first")
+  T.eq(e.peer, speer, "peer")
+  e = within(2, function() return server:check_events() end)
+  T.eq(e.data, "two", "second")
+  T.eq(server:check_events(), nil, "nothing more")
+  T.eq(server:service(0), nil, "service(0): nothing")
+  -- the reused table
+  speer:send("three")
+  local t = {}
+  T.eq(client:service(2000, t), t, "fills the given table")
+  T.eq(t.data, "three", "data")
+  T.ok(server:background_stats().passes > 0, "the thread made passes")
+  T.ok(client:background_stats().lua_wakeups > 0, "send woke the thread")
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("a send leaves without any service call", function()
+  local server, client, cpeer = T.pair()
+  client:background(true)
+  cpeer:send("hello", 0, "reliable")
+  -- only the server is serviced: the client's thread sent it
+  local got = within(3, function()
+    local e = server:service(1)
+    return e and e.type == "receive" and e.data
+  end)
+  T.eq(got, "hello", "received")
+  -- and the client's thread acknowledged it: nothing left in flight once the ack is back
+  within(3, function() return cpeer:stats().reliable_data_in_transit == 0 end)
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("peer:receive takes what the thread received, without events", function()
+  local server, client, cpeer, speer = T.pair()
+  server:background(true)
+  client:background(true)
+  for i = 1, 3 do cpeer:send("m" .. i, 1) end
+  local got = {}
+  within(3, function()
+    local data, channel = speer:receive()
+    if data then got[#got + 1] = data .. "@" .. channel end
+    return #got == 3
+  end)
+  T.eq(table.concat(got, ","), "m1@1,m2@1,m3@1", "in order")
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("a stall keeps the peers with the thread, loses them without", function()
+  local function run(background)
+    local server, client, cpeer, speer = T.pair()
+    server:background(true)
+    client:background(background)
+    -- the server times the client out after 2 unanswered tries within 300-600 ms
+    speer:timeout(2, 300, 600)
+    cpeer:timeout(2, 300, 600)
+    speer:ping_interval(100)
+    cpeer:ping_interval(100)
+    stall(1.5)
+    local reason
+    pcall(within, 1, function()
+      local e = server:service(1)
+      if e and e.type == "disconnect" then reason = e.reason end
+      return reason
+    end)
+    local state = cpeer:state()
+    client:background(false)
+    server:destroy()
+    client:destroy()
+    return reason, state
+  end
+  local reason, state = run(true)
+  T.eq(reason, nil, "with the thread: no disconnect")
+  T.eq(state, "connected", "with the thread: connected")
+  reason = run(false)
+  T.eq(reason, "timeout", "without: the server timed the client out")
+end)
+
+T.test("off again: queued events are delivered by service as before", function()
+  local server, client, cpeer = T.pair()
+  server:background(true)
+  cpeer:send("queued")
+  client:flush()
+  within(3, function() return server:waiting_data() > 0 end)
+  server:background(false)
+  local e = server:service(0)
+  T.ok(e and e.data == "queued", "delivered after background(false)")
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("shutdown, flush and connect with the thread running", function()
+  local server, client, cpeer = T.pair()
+  server:background(true)
+  client:background(true)
+  client:flush()
+  local other = client:connect(server:get_socket_address())
+  -- a new peer is connected once Lua takes its connect event (docs/api.md)
+  T.pump({ server, client }, function() return other:state() == "connected" end)
+  local clean, forced = client:shutdown(2000)
+  T.eq(clean + forced, 2, "both peers ended")
+  T.eq(cpeer:state(), "disconnected", "gone")
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("the thread stops with destroy, __gc, __close and a finalizer", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 4))
+  server:background(true)
+  local address = server:get_socket_address()
+  -- __gc of unreachable hosts with running threads (their peers connecting)
+  for _ = 1, 20 do
+    local h = assert(enet.host_create(nil, 1))
+    h:background(true)
+    h:connect(address)
+  end
+  collectgarbage()
+  collectgarbage()
+  -- a finalizer that destroys the host while one of its calls builds its reply
+  for _ = 1, 20 do
+    local h = assert(enet.host_create(nil, 1))
+    h:background(true)
+    setmetatable({}, { __gc = function() h:destroy() end })
+    local ok = pcall(function()
+      for _ = 1, 1000 do h:background_stats() end
+    end)
+    T.ok(ok or true, "no crash")
+    collectgarbage()
+    T.raises("Tried to index a nil host!", h.background, h)
+  end
+  if _VERSION == "Lua 5.4" or _VERSION == "Lua 5.5" then
+    local f = assert(load([[
+      local enet, address = ...
+      local h <close> = assert(enet.host_create(nil, 1))
+      h:background(true)
+      h:connect(address)
+      return h
+    ]]))
+    local h = f(enet, address)
+    T.raises("Tried to index a nil host!", h.background, h)
+  end
+  server:destroy()
+end)
+
+T.test("a running thread left for lua_close", function()
+  local server, client = T.pair()
+  server:background(true)
+  client:background(true)
+  _G.KEEP_BACKGROUND = { server, client }
+  T.ok(server:background(), "running")
+end)
+
+T.done()
