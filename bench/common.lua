@@ -36,6 +36,11 @@ end
 function M.host(peer_count)
   local host, err = enet.host_create("127.0.0.1:*", peer_count or 1)
   if not host then M.fail("host_create: " .. tostring(err)) end
+  -- ENET_BENCH_BACKGROUND=1: every host serviced by its background thread (our module only)
+  if os.getenv("ENET_BENCH_BACKGROUND") == "1" then
+    if not host.background then M.fail("ENET_BENCH_BACKGROUND: this enet has no host:background") end
+    host:background(true)
+  end
   return host
 end
 

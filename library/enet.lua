@@ -287,6 +287,29 @@ function Host:socket_buffer_sizes(receive, send) end
 ---@return integer forced peers that were cut off
 function Host:shutdown(timeout_ms, data) end
 
+---Starts (`true`) or stops (`false`) the OS thread that services this host while Lua does not
+---(acknowledgements, pings, retransmissions, timeouts, queued sends); with no argument, says
+---whether it runs. While it runs, `service(timeout)` only returns the next event the thread made
+---ready (waiting up to `timeout` ms). Off by default. `nil, message` when it cannot start.
+---@param on boolean?
+---@return boolean|nil running
+---@return string? message
+function Host:background(on) end
+
+---@class enet.BackgroundStats
+---@field running boolean whether the thread runs now
+---@field passes integer times it serviced the host
+---@field socket_wakeups integer passes started by a datagram
+---@field lua_wakeups integer passes started by a call that queued something
+---@field timer_wakeups integer passes started by the 10 ms tick
+---@field busy_us integer microseconds spent servicing
+---@field errors integer passes whose socket call failed
+
+---What the background thread did, over every run of it (filled into `t` when given).
+---@param t table?
+---@return enet.BackgroundStats
+function Host:background_stats(t) end
+
 ---One peer slot of a host: the other end of a connection. `tostring(peer)` gives its
 ---address, "a.b.c.d:port" or "[ipv6]:port".
 ---@class enet.Peer

@@ -21,10 +21,9 @@
 //!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
 //!   destroyed.
 use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetSocket};
-use crate::lua::{ffi, Push, State};
-use crate::text::Failure;
 use crate::waker::{Waker, Woken};
 use std::cell::{Cell, RefCell};
+use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,8 +45,9 @@ const LUA_WAKEUPS: usize = 2;
 const TIMER_WAKEUPS: usize = 3;
 const BUSY_US: usize = 4;
 const ERRORS: usize = 5;
-const COUNTERS: usize = 6;
-const COUNTER_NAMES: [&std::ffi::CStr; COUNTERS] = [
+pub const COUNTERS: usize = 6;
+/// Their names in `host:background_stats()`.
+pub const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"passes",
     c"socket_wakeups",
     c"lua_wakeups",
@@ -161,17 +161,19 @@ impl Background {
         }
     }
 
-    /// Starts the thread for `host` (nothing if it runs).
+    /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
+    /// (no file descriptor or thread to spare: the OS error is still in `errno`).
     ///
     /// # Safety
     /// `host` is the live ENet host of the core that owns `self`, which destroys it only after
     /// [`Background::stop`].
-    pub unsafe fn start(&self, host: *mut ENetHost) -> Result<(), Failure> {
+    pub unsafe fn start(&self, host: *mut ENetHost) -> bool {
         if self.running() {
-            return Ok(());
+            return true;
         }
-        let waker = Waker::new()
-            .ok_or_else(|| Failure::os("could not start the background thread", None))?;
+        let Some(waker) = Waker::new() else {
+            return false;
+        };
         pin_library();
         let shared = Arc::new(Shared {
             lock: Mutex::new(()),
@@ -195,9 +197,9 @@ impl Background {
             Ok(thread) => {
                 self.running
                     .set(Box::into_raw(Box::new(Running { shared, thread })));
-                Ok(())
+                true
             }
-            Err(_) => Err(Failure::os("could not start the background thread", None)),
+            Err(_) => false,
         }
     }
 
@@ -257,19 +259,15 @@ impl Background {
         }
     }
 
-    /// What `host:background_stats()` returns.
-    pub fn stats(&self, fill_argument: bool) -> Stats {
+    /// Whether the thread runs, and its counters (in [`COUNTER_NAMES`] order) over every run.
+    pub fn stats(&self) -> (bool, [u64; COUNTERS]) {
         let mut counters = self.before.get();
         if let Some(shared) = self.shared() {
             for (sum, counter) in counters.iter_mut().zip(&shared.counters) {
                 *sum += counter.load(Ordering::Relaxed);
             }
         }
-        Stats {
-            running: self.running(),
-            counters,
-            fill_argument,
-        }
+        (self.running(), counters)
     }
 }
 
@@ -419,37 +417,4 @@ fn pin_library() {
             GetModuleHandleExW(FROM_ADDRESS | PIN, here, &mut module);
         }
     });
-}
-
-/// `host:background_stats([t])`: whether the thread runs and what it did, over every run.
-#[derive(Clone, Copy)]
-pub struct Stats {
-    running: bool,
-    counters: [u64; COUNTERS],
-    /// Fill the caller's table (argument 2) instead of a new one.
-    fill_argument: bool,
-}
-
-impl Push for Stats {
-    unsafe fn push(self, l: State) -> c_int {
-        // SAFETY: plain table writes with at most three extra stack slots (raw sets: a
-        // caller's `__newindex` never runs).
-        unsafe {
-            if self.fill_argument {
-                ffi::lua_settop(l, 2);
-            } else {
-                ffi::lua_settop(l, 1);
-                ffi::lua_createtable(l, 0, COUNTERS as c_int + 1);
-            }
-            ffi::lua_pushstring(l, c"running".as_ptr());
-            ffi::lua_pushboolean(l, c_int::from(self.running));
-            ffi::lua_rawset(l, -3);
-            for (name, value) in COUNTER_NAMES.iter().zip(self.counters) {
-                ffi::lua_pushstring(l, name.as_ptr());
-                ffi::lua_pushinteger(l, value as ffi::lua_Integer);
-                ffi::lua_rawset(l, -3);
-            }
-        }
-        1
-    }
 }

@@ -3,6 +3,7 @@
 //! its ENet host is in object.rs.
 use crate::address;
 use crate::args::Args;
+use crate::background;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
 use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
@@ -422,8 +423,9 @@ unsafe fn background(args: Args) -> Ret<Result<bool, Failure>> {
     if !args.absent(2) {
         if args.truthy(2) {
             // SAFETY: the live host of `core`, which joins the thread before destroying it.
-            if let Err(failure) = unsafe { core.background.start(host) } {
-                return Ok(Err(failure));
+            if !unsafe { core.background.start(host) } {
+                let what = "could not start the background thread";
+                return Ok(Err(Failure::os(what, None)));
             }
         } else {
             core.background.stop();
@@ -433,9 +435,47 @@ unsafe fn background(args: Args) -> Ret<Result<bool, Failure>> {
 }
 
 /// `host:background_stats([t])`: what the background thread did (background.rs).
-unsafe fn background_stats(args: Args) -> Ret<crate::background::Stats> {
+unsafe fn background_stats(args: Args) -> Ret<BackgroundStats> {
     let (core, _) = args.live_host(1)?;
-    Ok(core.background.stats(args.is_table(2)))
+    let (running, counters) = core.background.stats();
+    Ok(BackgroundStats {
+        running,
+        counters,
+        fill_argument: args.is_table(2),
+    })
+}
+
+/// Whether the background thread runs and what it did, over every run.
+#[derive(Clone, Copy)]
+struct BackgroundStats {
+    running: bool,
+    counters: [u64; background::COUNTERS],
+    /// Fill the caller's table (argument 2) instead of a new one.
+    fill_argument: bool,
+}
+
+impl Push for BackgroundStats {
+    unsafe fn push(self, l: State) -> c_int {
+        // SAFETY: plain table writes with at most three extra stack slots (raw sets: a
+        // caller's `__newindex` never runs).
+        unsafe {
+            if self.fill_argument {
+                ffi::lua_settop(l, 2);
+            } else {
+                ffi::lua_settop(l, 1);
+                ffi::lua_createtable(l, 0, background::COUNTERS as c_int + 1);
+            }
+            ffi::lua_pushstring(l, c"running".as_ptr());
+            ffi::lua_pushboolean(l, c_int::from(self.running));
+            ffi::lua_rawset(l, -3);
+            for (name, value) in background::COUNTER_NAMES.iter().zip(self.counters) {
+                ffi::lua_pushstring(l, name.as_ptr());
+                ffi::lua_pushinteger(l, value as ffi::lua_Integer);
+                ffi::lua_rawset(l, -3);
+            }
+        }
+        1
+    }
 }
 
 /// The host methods of the reference and the statistics additions (config.rs has the rest).
