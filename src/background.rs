@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 const TICK_MS: i32 = 10;
 /// The longest it sleeps while no slot is in use (only a datagram can start work then).
 const IDLE_MS: i32 = 1000;
+/// How long a wake-up from Lua waits for more sends before the pass that sends them.
+const GATHER_US: u64 = 100;
 
 /// The counters of `host:background_stats()`, in this order.
 const PASSES: usize = 0;
@@ -330,6 +332,11 @@ fn run(shared: &Shared, host: HostPtr, socket: ENetSocket) {
         let timeout = if active { TICK_MS } else { IDLE_MS };
         // After a socket error, sleep a tick instead of finding the socket readable at once.
         let woken = shared.waker.wait((!failing).then_some(socket), timeout);
+        if woken == Woken::Wake {
+            // Lua is queueing: let a burst of sends gather (they find the wake-up pending and
+            // skip the system call) and go out in one pass, a fraction of a frame later.
+            std::thread::sleep(Duration::from_micros(GATHER_US));
+        }
         if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
             shared.waker.drain();
         }
