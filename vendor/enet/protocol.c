@@ -720,7 +720,10 @@ enet_protocol_end_unverified_peer (ENetHost * host, ENetPeer * peer, int tell)
 }
 
 /* An IPv4 address is one address; an IPv6 client holds a whole /64 (link-local addresses are
-   told apart by their interface). Every per-address rule compares addresses with this. */
+   told apart by their interface). Every per-address rule compares addresses with this. Either
+   side IPv4-mapped means an exact comparison (local patch 0030): ::ffff:0:0/96 lies inside ::/64,
+   so an address of ::/64 such as ::1 would otherwise be the same source as every IPv4 address
+   (the two sides share their first 64 bits, so both or neither are link-local). */
 int
 enet_address_same_source (const ENetAddress * address, const ENetAddress * other)
 {
@@ -729,6 +732,7 @@ enet_address_same_source (const ENetAddress * address, const ENetAddress * other
     if (memcmp (address -> host, other -> host, 8))
       return 0;
     if (! memcmp (address -> host, ipv4Mapped, sizeof (ipv4Mapped)) ||
+        ! memcmp (other -> host, ipv4Mapped, sizeof (ipv4Mapped)) ||
         (address -> host [0] == 0xFE && (address -> host [1] & 0xC0) == 0x80))
       return ! memcmp (address -> host, other -> host, sizeof (address -> host)) && address -> scopeID == other -> scopeID;
     return 1;
