@@ -703,6 +703,12 @@ enet_protocol_complete_handshake (ENetHost * host, ENetEvent * event, ENetPeer *
     peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
     enet_host_sync_slot (host, peer);
     peer -> outgoingReliableSequenceNumber = 1;
+    /* Throttle parameters the application set while the peer was unverified were kept back
+       (enet_peer_throttle_configure, local patch 0031): its client hears of them now. */
+    if (peer -> packetThrottleInterval != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleInterval) ||
+        peer -> packetThrottleAcceleration != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleAcceleration) ||
+        peer -> packetThrottleDeceleration != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleDeceleration))
+      enet_peer_throttle_configure (peer, peer -> packetThrottleInterval, peer -> packetThrottleAcceleration, peer -> packetThrottleDeceleration);
     enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> answerTime));
     peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
     ++ host -> connectsCompleted;
