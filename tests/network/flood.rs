@@ -1740,7 +1740,7 @@ pub fn one_slot_50k(ctx: &Ctx) -> Outcome {
 /// `attack` has been flooding for two seconds; then `joins.0` joins one after another (the `joins`
 /// role, `client_env` added), each of which must see its message echoed within `joins.1` ms.
 /// The generator must keep 90% of its rate.
-fn joins_under(
+pub(crate) fn joins_under(
     ctx: &Ctx,
     name: &str,
     server_env: &[(&str, String)],
