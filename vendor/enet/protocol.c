@@ -1141,7 +1141,8 @@ enet_protocol_use_label (enet_uint32 * used, enet_uint16 label)
 }
 
 /* What an endpoint (address and port) has here: the ids it sends to (`used`: its peers' slots
-   or aliases, and its live records' offers), and the number of its live records (returned). For
+   or aliases, and its live records' offers), and the number of its handshakes under way, in
+   unverified peers and live records (returned). For
    a CONNECT (`connect` not NULL), also the peer or the live record that the same connection
    (connect ID) has already, if any. */
 static size_t
@@ -1166,6 +1167,11 @@ enet_protocol_endpoint_state (ENetHost * host, const ENetAddress * address, cons
            currentPeer -> connectID == connect -> connect.connectID)
          * peer = currentPeer;
        enet_protocol_use_label (used, (currentPeer -> flags & ENET_PEER_FLAG_ALIASED) ? currentPeer -> connectAlias : currentPeer -> incomingPeerID);
+       /* Its unverified peers count with its live records (local patch 0032): otherwise one
+          forged endpoint holds half the slots as unverified peers, all in this chain, which
+          each of its datagrams then walks. */
+       if (enet_protocol_peer_unverified (currentPeer))
+         ++ records;
     }
 
     if (host -> connectRecords != NULL)
@@ -1472,7 +1478,9 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     if (peer != NULL &&
         (host -> connectRecordLimit == 0 || unverified * 2 < unreserved + unverified))
     {
-        if (enet_protocol_source_full (host, & host -> receivedAddress, NULL))
+        /* As many handshakes per endpoint as records (local patch 0032). */
+        if (records >= ENET_HOST_CONNECT_ENDPOINT_RECORDS ||
+            enet_protocol_source_full (host, & host -> receivedAddress, NULL))
           return NULL;
         enet_protocol_handshake_create (host, & peer -> handshake, peer, command);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & peer -> handshake) < 0)
@@ -1487,9 +1495,9 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
 
     /* A record: for a free id no record reserves, or one offered again (a free reserved id, an
        unverified peer's id, from a rotating cursor on; or, when the endpoint uses all of those,
-       any id it does not use), the slot then chosen at the echo. Too many live records of one
-       endpoint (ENET_HOST_CONNECT_ENDPOINT_RECORDS) and it waits for one to end: a client host
-       needs few, and every CONNECT of the endpoint walks them. Who is refused for having too many
+       any id it does not use), the slot then chosen at the echo. Too many handshakes of one
+       endpoint, live records and unverified peers (ENET_HOST_CONNECT_ENDPOINT_RECORDS), and it
+       waits for one to end: a client host needs few, and every CONNECT of the endpoint walks them. Who is refused for having too many
        peers of its address is decided at the echo too. */
     if (host -> connectRecordLimit == 0 || records >= ENET_HOST_CONNECT_ENDPOINT_RECORDS)
       return NULL;
