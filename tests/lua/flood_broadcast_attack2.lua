@@ -63,4 +63,37 @@ T.test("a broadcast connect does not take the slot a record offers a client", fu
   s1:destroy(); s2:destroy(); client:destroy(); server:destroy()
 end)
 
+T.test("a broadcast connect does not take the datagrams of a peer aliased as its slot", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 3, 2))
+  server:flood_defence(true, 64, 5000)
+  local s1, s2 = stuck(server), stuck(server)
+  T.pump({ server }, function() return true end, nil, 50)
+  local client = assert(enet.host_create(nil, 1, 2))
+  local cpeer = client:connect(server:get_socket_address(), 2)
+  client:flush()
+  for _ = 1, 20 do server:service(1) end
+  -- an outgoing connect takes the slot the record offered (the only free one); the client's
+  -- echo then gets a stuck client's slot, aliased as the offered id
+  local other = assert(enet.host_create("127.0.0.1:*", 1, 2))
+  local opeer = assert(server:connect(other:get_socket_address(), 2))
+  local speer
+  T.pump({ server, client }, function() return speer ~= nil end, function(h, e)
+    if h == server and e.type == "connect" and e.peer ~= opeer then speer = e.peer end
+  end, 3000)
+  T.ok(speer:index() ~= opeer:index(), "the client's peer lives in another slot than its id")
+  -- the outgoing connect goes; a broadcast connect takes its slot, the aliased peer's id
+  opeer:reset()
+  local bpeer = assert(server:connect("255.255.255.255:9", 2))
+  T.eq(bpeer:index(), opeer:index(), "the broadcast peer holds the alias's slot")
+  -- the client's messages still reach its peer
+  local got = {}
+  for i = 1, 5 do cpeer:send("m" .. i) end
+  T.pump({ server, client }, function() return #got == 5 end, function(h, e)
+    if h == server and e.type == "receive" then got[#got + 1] = e.peer == speer and e.data or "wrong peer" end
+  end, 3000)
+  T.eq(table.concat(got, ","), "m1,m2,m3,m4,m5", "the aliased peer's messages")
+  T.eq(tostring(bpeer), "255.255.255.255:9", "the broadcast peer kept its address")
+  s1:destroy(); s2:destroy(); client:destroy(); other:destroy(); server:destroy()
+end)
+
 T.done()
