@@ -2132,12 +2132,16 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     {
        peer = & host -> peers [peerID];
 
+       /* A peer connecting to a broadcast address takes datagrams from anyone, but not those
+          of a record's client or an aliased peer's, whose id this also is (local patch 0033). */
        if (peer -> state == ENET_PEER_STATE_DISCONNECTED ||
            peer -> state == ENET_PEER_STATE_ZOMBIE ||
            (peer -> flags & ENET_PEER_FLAG_ALIASED) ||
            ((memcmp (host -> receivedAddress.host, peer -> address.host, sizeof (peer -> address.host)) ||
              host -> receivedAddress.port != peer -> address.port) &&
-             memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost))) ||
+            (memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost)) ||
+             enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID) != NULL ||
+             enet_protocol_find_alias (host, peerID, sessionID) != NULL)) ||
            (peer -> outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
             sessionID != peer -> incomingSessionID))
        {
