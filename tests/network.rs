@@ -462,6 +462,10 @@ const CASES: &[Case] = &[
         run: flood_attack2::one_endpoint_chain,
     },
     Case {
+        name: "flood_attack2_refusing_4095_50k",
+        run: flood_attack2::refusing_4095_50k,
+    },
+    Case {
         name: "soak",
         run: soak,
     },

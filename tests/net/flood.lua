@@ -7,7 +7,8 @@
 --                      ENET_STOP_FILE prints "STATS ..." (host:flood_statistics()) and "RSS ...".
 --                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
---                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
+--                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n); ENET_REFUSE_AT=<n>:
+--                      host:refuse_connections(true) once n peers are connected.
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
 --                      ENET_STOCK=1 (inside LÖVE): LÖVE's bundled enet, a stock ENet 1.3.13.
@@ -70,6 +71,7 @@ if role == "server" then
       host:flood_defence(true, N.num("ENET_RECORDS"), N.num("ENET_CONNECT_TIMEOUT"))
     end
     if N.env("ENET_DUPLICATE_PEERS") then host:duplicate_peers(N.num("ENET_DUPLICATE_PEERS")) end
+    local refuse_at = N.num("ENET_REFUSE_AT")
     local rss_before = rss_kib()
     drain(host, 0, function() end)
     local start = host:service_time()
@@ -90,6 +92,10 @@ if role == "server" then
           e.peer:send(e.data, e.channel)
         elseif e.type == "connect" then
           N.say(string.format("EVENT connect %d %s rtt %d", ms, tostring(e.peer), e.peer:round_trip_time()))
+          if refuse_at and host:connected_peers() >= refuse_at then
+            host:refuse_connections(true)
+            N.say("REFUSING")
+          end
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end

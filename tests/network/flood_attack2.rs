@@ -27,3 +27,24 @@ pub fn one_endpoint_chain(ctx: &Ctx) -> Outcome {
     let client_env = [("ENET_GAP", "200".to_string())];
     joins_under(ctx, "one-endpoint", &server_env, attack, (3, 2000), &client_env)
 }
+
+/// A host of 4,095 slots that refuses connections (`host:refuse_connections(true)` once its 4
+/// echoers are in; a server in maintenance, or full by its own rule) under 50,000 forged
+/// CONNECTs/s from 300 sources. Refusing holds duplicatePeers at 0, and the half-open path asked
+/// enet_protocol_source_full before anything else, which walks every slot to count the source's
+/// peers before finding that 0 allows none: every forged CONNECT walked 4,095 slots (measured in
+/// C: 40-63 us a CONNECT with 3,000 slots in use, against 13-20 us for one that is answered
+/// from a record). Nothing is created, so no pressure ever moves the flood to the record path.
+/// The connected peers' echoes must stay within 250 ms at the 99th percentile.
+pub fn refusing_4095_50k(ctx: &Ctx) -> Outcome {
+    crate::flood::echo_under(
+        ctx,
+        "refusing-4095",
+        &[
+            ("ENET_PEER_COUNT", "4095".to_string()),
+            ("ENET_REFUSE_AT", "4".to_string()),
+        ],
+        |addr| Flood::start(addr, 50_000, 300, ctx.seed_for("refusing-4095")),
+        250,
+    )
+}
