@@ -238,12 +238,13 @@ server_longest_record_chain (void)
 /* Is this record live? As enet_protocol_connect_record_live decides: made (startTime not 0)
    and younger than twice its lifetime (the connect timeout when it was made), its longest life (one whose client was heard
    ends after one timeout, when its client next sends or the sweep reaches it, telling it
-   DISCONNECT). */
+   DISCONNECT); one whose client was heard until it is ended (vendor patch 0034). */
 static int
 record_live (const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime;
+           (record -> handshake.heard ||
+            ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime);
 }
 
 static uint16_t

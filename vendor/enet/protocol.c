@@ -759,12 +759,17 @@ enet_protocol_connect_record_chain (ENetHost * host, const ENetAddress * address
 }
 
 /* A record is found until its handshake's longest life is over; a heard one past
-   connectTimeout is then ended by whoever finds it (enet_protocol_handshake_expired). */
+   connectTimeout is then ended by whoever finds it (enet_protocol_handshake_expired). A heard
+   one is found until it is ended (local patch 0034): when a lowered connectTimeout leaves records
+   of the longer one at the ring's head, the sweep may reach it only after twice its lifetime,
+   and its client, which may have been told it joined, must then still be told DISCONNECT when
+   it next sends. It counts among its endpoint's handshakes until then. */
 static int
 enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime;
+           (record -> handshake.heard ||
+            ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime);
 }
 
 /* Takes a record out of its hash chain and releases the slot it reserved; the caller ends its
