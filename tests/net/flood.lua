@@ -9,7 +9,8 @@
 --                      calls with their events: the longest one, all of them).
 --                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
---                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
+--                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n); ENET_REFUSE_AT=<n>:
+--                      host:refuse_connections(true) once n peers are connected.
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
 --                      ENET_STOCK=1 (inside LÖVE): LÖVE's bundled enet, a stock ENet 1.3.13.
@@ -75,6 +76,7 @@ if role == "server" then
       host:flood_defence(true, N.num("ENET_RECORDS"), N.num("ENET_CONNECT_TIMEOUT"))
     end
     if N.env("ENET_DUPLICATE_PEERS") then host:duplicate_peers(N.num("ENET_DUPLICATE_PEERS")) end
+    local refuse_at = N.num("ENET_REFUSE_AT")
     local rss_before = rss_kib()
     drain(host, 0, function() end)
     local start = host:service_time()
@@ -98,6 +100,10 @@ if role == "server" then
         elseif e.type == "connect" then
           N.say(string.format("EVENT connect %d %s id %s rtt %d", ms, tostring(e.peer),
             tostring(e.peer:connect_id()), e.peer:round_trip_time()))
+          if refuse_at and host:connected_peers() >= refuse_at then
+            host:refuse_connections(true)
+            N.say("REFUSING")
+          end
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end

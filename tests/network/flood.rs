@@ -1970,7 +1970,7 @@ pub fn one_slot_50k(ctx: &Ctx) -> Outcome {
 /// replace `joins`; the BENCH line has each join's time to its connect event and to its echo
 /// (ms, `connect_ms`, `echo_ms`), the refused ones' time to their disconnect event
 /// (`refused_ms`) and how many saw neither within the limit (`unanswered`).
-fn joins_under(
+pub(crate) fn joins_under(
     ctx: &Ctx,
     name: &str,
     server_env: &[(&str, String)],
@@ -2203,4 +2203,57 @@ fn verdict(problems: Vec<String>, summary: String, out: &str) -> Outcome {
             problems.join("\n")
         ))
     }
+}
+
+/// Connected peers under attack (attack review 2): a server of flood.lua (`server_env` added)
+/// with 4 echoers joined, then `attack` for 3 s while the echoers time their echoes; their 99th
+/// percentile must stay within `p99_ms` and none may be dropped.
+pub(crate) fn echo_under(
+    ctx: &Ctx,
+    name: &str,
+    server_env: &[(&str, String)],
+    attack: impl FnOnce(SocketAddr) -> Result<Flood, String>,
+    p99_ms: u64,
+) -> Outcome {
+    let stop = StopFile::new(ctx, name);
+    let (server_proc, addr) = server(ctx, &stop, server_env)?;
+    let echo_env = [
+        ("ENET_ROLE", "echoers".to_string()),
+        ("ENET_SERVER", addr.to_string()),
+        ("ENET_PEERS", "4".to_string()),
+        stop.env(),
+    ];
+    let mut echoers = LuaProcess::spawn_named(
+        "echoers",
+        ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &echo_env),
+    )?;
+    echoers.wait_line("READY", Duration::from_secs(10))?;
+    let flood = attack(addr)?;
+    std::thread::sleep(Duration::from_millis(3000));
+    let report = flood.stop();
+    stop.signal();
+    let echo_out = echoers.finish(Duration::from_secs(30), |_| {});
+    let out = server_proc.finish(Duration::from_secs(60), |_| {})?;
+    let echo_out = echo_out?;
+    let mut problems = Vec::new();
+    let p99 = echo_out
+        .lines()
+        .find_map(|l| l.strip_prefix("LATENCY ")?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .ok_or_else(|| format!("the echoers printed no LATENCY line:\n{echo_out}"))?;
+    expect(
+        &mut problems,
+        p99 <= p99_ms,
+        format!("echo p99 {p99} ms (at most {p99_ms})"),
+    );
+    if report.rate() < report.target as f64 * 0.9 {
+        problems.push(format!("the generator fell short: {}", report.summary()));
+    }
+    let summary = format!(
+        "{}; {}; {}; {}",
+        report.summary(),
+        lines_with(&echo_out, "COUNT "),
+        lines_with(&out, "COUNT "),
+        lines_with(&out, "STATS ")
+    );
+    verdict(problems, summary, &out)
 }
