@@ -37,7 +37,8 @@
 -- ENET_STOP_FILE before it fails; ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
 -- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
--- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry
+-- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"; first
+-- "SWITCHING from <ms>" when that starts). Connect events carry
 -- "id <connect id> rtt <ms>" (peer:connect_id() and peer:round_trip_time() at the event).
 local T = require "t"
 local N = require "netlib"
@@ -82,7 +83,7 @@ if role == "server" then
     local start = host:service_time()
     N.say("READY " .. host:get_socket_address())
     local halfopen, last_check, rounds = -1, 0, 0
-    local toggle, seen_half, seen_answered = N.num("ENET_TOGGLE"), 0, 0
+    local toggle, seen_half, seen_answered, switching_said = N.num("ENET_TOGGLE"), 0, 0, false
     local function half_open()
       local n = 0
       for i = 1, host:peer_count() do
@@ -113,7 +114,12 @@ if role == "server" then
       if toggle then
         -- A new handshake since the last round: flip the defence before its acknowledgement.
         local half, answered = half_open(), host:flood_statistics()
-        if host:service_time() - start >= toggle and (half > seen_half or answered ~= seen_answered) then
+        local switching = host:service_time() - start >= toggle
+        if switching and not switching_said then
+          switching_said = true
+          N.say(string.format("SWITCHING from %d", host:service_time() - start))
+        end
+        if switching and (half > seen_half or answered ~= seen_answered) then
           local on = not host:flood_defence()
           host:flood_defence(on)
           N.say(string.format("TOGGLE %d %s", host:service_time() - start, on and "on" or "off"))
