@@ -27,6 +27,7 @@ mod ffi;
 mod host;
 mod lua;
 mod object;
+mod oserror;
 mod packet;
 mod peer;
 

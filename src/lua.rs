@@ -22,6 +22,7 @@
 use crate::address;
 use crate::args::Args;
 use crate::ffi::ENetAddress;
+use crate::oserror::OsError;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
@@ -378,32 +379,6 @@ impl Failure {
             (None, Cause::Text(why)) => text!("enet: {what} ({why})"),
             (_, Cause::None) => text!("enet: {what}"),
         }
-    }
-}
-
-/// An OS error as Rust's `io::Error` prints it (`Address already in use (os error 98)`), without
-/// allocating: failures are reported when memory may be short, and an allocation failure
-/// would abort the process.
-struct OsError(i32);
-
-impl std::fmt::Display for OsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        #[cfg(unix)]
-        {
-            let mut buf = [0u8; 128];
-            // SAFETY: `buf` is writable for its length; the XSI strerror_r (libc's binding)
-            // writes a NUL-terminated message into it, or fails and leaves it untouched.
-            let rc = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
-            if let (0, Some(message)) = (rc, buf.get(..end)) {
-                if let Ok(message) = std::str::from_utf8(message) {
-                    if !message.is_empty() {
-                        return write!(f, "{message} (os error {})", self.0);
-                    }
-                }
-            }
-        }
-        write!(f, "os error {}", self.0)
     }
 }
 
