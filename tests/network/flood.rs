@@ -2435,7 +2435,13 @@ pub(crate) fn echo_under(
     let mut problems = Vec::new();
     let p99 = echo_out
         .lines()
-        .find_map(|l| l.strip_prefix("LATENCY ")?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .find_map(|l| {
+            l.strip_prefix("LATENCY ")?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
         .ok_or_else(|| format!("the echoers printed no LATENCY line:\n{echo_out}"))?;
     expect(
         &mut problems,

@@ -25,7 +25,14 @@ pub fn one_endpoint_chain(ctx: &Ctx) -> Outcome {
     };
     let server_env = [("ENET_PEER_COUNT", "4095".to_string())];
     let client_env = [("ENET_GAP", "200".to_string())];
-    joins_under(ctx, "one-endpoint", &server_env, attack, (3, 2000), &client_env)
+    joins_under(
+        ctx,
+        "one-endpoint",
+        &server_env,
+        attack,
+        (3, 2000),
+        &client_env,
+    )
 }
 
 /// A host of 4,095 slots that refuses connections (`host:refuse_connections(true)` once its 4
