@@ -60,7 +60,29 @@ T.test("the same with the defence off (stock handshake, same rule)", function()
   server:destroy() six:destroy() four:destroy()
 end)
 
+-- The address a server sees for a client bound to 127.0.0.2: Wine 8 sends from 127.0.0.1
+-- whatever loopback address the socket is bound to.
+local function seen_from_127_0_0_2()
+  local server = assert(enet.host_create("127.0.0.1:*", 2))
+  local client = assert(enet.host_create("127.0.0.2:*", 1))
+  client:connect("127.0.0.1:" .. port_of(server:get_socket_address()), 1)
+  local seen
+  for _ = 1, 500 do
+    local e = server:service(1)
+    if e and e.type == "connect" then seen = tostring(e.peer):match("^(.*):%d+$") break end
+    client:service(1)
+  end
+  server:destroy() client:destroy()
+  return seen
+end
+
 T.test("and the other order: IPv4 first, then ::1, then another IPv4 address", function()
+  local seen = seen_from_127_0_0_2()
+  if seen ~= "127.0.0.2" then
+    T.skip("IPv4 first, then ::1, then 127.0.0.2",
+      "a socket bound to 127.0.0.2 is seen here as " .. tostring(seen) .. " (Wine)")
+    return
+  end
   local server = assert(enet.host_create("[::]:*", 8))
   server:duplicate_peers(1)
   local port = port_of(server:get_socket_address())
