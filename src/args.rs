@@ -285,6 +285,9 @@ impl<'call> Args<'call> {
 }
 
 #[cfg(feature = "luajit")]
+// On Windows the module imports the Lua API from the interpreter's DLL by name, as mlua does
+// (raw-dylib); LuaJIT's is lua51.dll (LÖVE's included). Elsewhere the interpreter provides it.
+#[cfg_attr(windows, link(name = "lua51", kind = "raw-dylib"))]
 extern "C-unwind" {
     /// LuaJIT 2.1's own `lua_tonumberx` (mlua maps the name to a two-call 5.1 emulation).
     #[link_name = "lua_tonumberx"]

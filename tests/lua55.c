@@ -20,7 +20,10 @@
 #include "lua.h"
 #include "lualib.h"
 
-static const char *progname = "lua5.5";
+#ifndef PROGNAME /* tests/windows/run builds this main for its Lua 5.4 too */
+#define PROGNAME "lua5.5"
+#endif
+static const char *progname = PROGNAME;
 
 /* Message handler: adds a traceback to a string error, as lua.c does. */
 static int msghandler(lua_State *L) {

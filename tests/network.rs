@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 mod common;
 #[path = "network/flood.rs"]
 mod flood;
+#[path = "network/flood_attack2.rs"]
+mod flood_attack2;
 #[path = "network/held.rs"]
 mod held;
 #[path = "network/hostile.rs"]
@@ -467,6 +469,14 @@ const CASES: &[Case] = &[
     Case {
         name: "flood_ipv6_prefix",
         run: flood::ipv6_prefix,
+    },
+    Case {
+        name: "flood_attack2_one_endpoint_chain",
+        run: flood_attack2::one_endpoint_chain,
+    },
+    Case {
+        name: "flood_attack2_refusing_4095_50k",
+        run: flood_attack2::refusing_4095_50k,
     },
     Case {
         name: "soak",

@@ -400,6 +400,27 @@ fn pile_scenario() {
     );
 }
 
+/// Attack review 2: `--scenario meddle` has the server app call, 50 times a second, a peer
+/// method that changes no state (throttle_configure, ping, timeout, ping_interval) on a random
+/// peer in use, whatever its state (unverified, aliased, connecting, zombie), or flush the host.
+/// Before vendor patch 0031, throttle_configure on an unverified peer sent a THROTTLE_CONFIGURE
+/// to its address outside the handshake's credit (INV-reflect). Also under the sanitizers.
+#[test]
+fn meddle_scenario() {
+    let sim = binary!(optimised());
+    run(
+        &sim,
+        &["--seeds", "1-300", "--scenario", "meddle", "--quick"],
+        "meddle scenario",
+    );
+    let asan = binary!(sanitized());
+    run(
+        &asan,
+        &["--seeds", "1-40", "--scenario", "meddle", "--quick"],
+        "meddle scenario, ASan+UBSan",
+    );
+}
+
 /// The hash of a seed's event log, from its `seed N ... hash H` line.
 fn hash_of(binary: &Path, seed: u64) -> String {
     let out = Command::new(binary)

@@ -183,7 +183,9 @@ impl LuaProcess {
         self.wait_until(|l| l.contains(needle), needle, timeout)
     }
 
-    fn wait_until(
+    /// Waits for a line for which `wanted` is true (keeping every line seen; `what` names it in
+    /// the error), at most `timeout`.
+    pub fn wait_until(
         &mut self,
         wanted: impl Fn(&str) -> bool,
         what: &str,

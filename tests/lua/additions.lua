@@ -225,7 +225,7 @@ if arg and arg[-1] and not love then
     local f = assert(io.open(name, "w"))
     f:write(script)
     f:close()
-    local child = assert(io.popen(string.format("%q %q %q", arg[-1], name, port_hint)))
+    local child = assert(io.popen(T.command(arg[-1], name, port_hint)))
     local peer = client:connect(port_hint, 1)
     T.pump({ client }, function() return peer:state() == "connected" end)
     for i = 1, 100 do peer:send("m" .. i) end

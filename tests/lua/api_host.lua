@@ -70,6 +70,9 @@ T.test("binding a port in use fails with the OS cause, as nil, message", functio
   T.eq(type(msg), "string", "message")
   T.ok(msg:find("enet: failed to create host (", 1, true), "prefix in " .. msg)
   T.ok(msg:lower():find("in use", 1, true), "the OS error text in " .. msg)
+  if T.windows then -- WSAEADDRINUSE in words (src/os.rs), as Linux says EADDRINUSE
+    T.ok(msg:find(": Address already in use (os error 10048))", 1, true), "the WSA code in words: " .. msg)
+  end
   a:destroy()
 end)
 

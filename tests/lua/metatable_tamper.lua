@@ -31,7 +31,14 @@ local keep = assert(enet.host_create(nil, 1)) -- one socket open all along
 local mt = getmetatable(keep)
 local saved_gc = mt.__gc
 
-T.test("hosts collected while their metatable has no __gc close their sockets", function()
+-- The socket count reads /proc: on Windows (and macOS) the two tests that need it are reported
+-- as skipped; the third runs everywhere.
+local count_sockets = T.test
+if T.windows or not T.pid then
+  count_sockets = function(name) T.skip(name, "counts the process's sockets in /proc, which is Linux's") end
+end
+
+count_sockets("hosts collected while their metatable has no __gc close their sockets", function()
   full_gc()
   local before = open_fds()
   T.ok(before and before > 0, "/proc lists our sockets")
@@ -49,7 +56,7 @@ T.test("hosts collected while their metatable has no __gc close their sockets", 
   mt.__gc = saved_gc
 end)
 
-T.test("a __gc replaced by a function that raises changes nothing either", function()
+count_sockets("a __gc replaced by a function that raises changes nothing either", function()
   full_gc()
   local before = open_fds()
   mt.__gc = function() error("script finalizer") end

@@ -231,46 +231,144 @@ else T.test("calls on a full heap: errors or failure values, never an abort", fu
 end) end
 os.remove(FULL)
 
+-- The capped server of the reassembly case. Only its memory can refuse a claim: the waiting-data
+-- limits (one address may hold 64 MiB by default, and all six peers share 127.0.0.1) are
+-- raised past the six messages. It answers "report" with what it saw and ends at "stop".
 local SERVER = write_tmp([[
 io.stdout:setvbuf("line")
+local BIG = 20 * 1024 * 1024
+local connects, hellos, most, refused, delivered, bad, errors = 0, 0, 0, 0, 0, 0, 0
 local ok, err = pcall(function()
   require "enet"
   local h = assert(enet.host_create("127.0.0.1:*", 16, 1))
+  h:maximum_address_waiting_data(512 * 1024 * 1024)
+  h:maximum_host_waiting_data(512 * 1024 * 1024)
   print("ADDR " .. h:get_socket_address())
-  local deadline = os.time() + 4
-  while os.time() < deadline do
-    local e = h:service(10)
-    while e do e = h:check_events() end
+  -- per data peer: when its hello came (its 20 MB message's first fragments follow it at
+  -- once), whether it was ever seen refused, whether its message was delivered
+  local peers, hello_at, seen_refused, got = {}, {}, {}, {}
+  local stats = {}
+  local stop = false
+  local deadline = os.time() + 40
+  local function handle(e)
+    if e.type == "connect" then
+      connects = connects + 1
+      peers[#peers + 1] = e.peer
+    elseif e.type == "receive" then
+      if #e.data == BIG then
+        delivered = delivered + 1
+        got[e.peer] = true
+        if e.data:find("[^z]") then bad = bad + 1 end
+      elseif e.data:match("^hello") then
+        hellos = hellos + 1
+        hello_at[e.peer] = h:service_time()
+      elseif e.data == "report" then
+        e.peer:send(string.format("REPORT connects=%d hellos=%d most=%d refused=%d delivered=%d bad=%d errors=%d",
+          connects, hellos, most, refused, delivered, bad, errors))
+      elseif e.data == "stop" then
+        stop = true
+      end
+    end
+  end
+  while not stop and os.time() < deadline do
+    -- a failed allocation may raise here (a clean Lua error): count it and go on
+    local fine, e = pcall(h.service, h, 10)
+    while fine and e do
+      if not pcall(handle, e) then errors = errors + 1 end
+      fine, e = pcall(h.check_events, h)
+    end
+    if not fine then errors = errors + 1 end
+    -- 20 MB claims held now, and the peers refused: a second after its hello, no claim held
+    -- and its message not delivered (its first fragments came and were not acknowledged)
+    local held = 0
+    for _, p in ipairs(peers) do
+      if pcall(p.stats, p, stats) then
+        if stats.waiting_data >= BIG then
+          held = held + 1
+        elseif hello_at[p] and not got[p] and not seen_refused[p]
+            and h:service_time() - hello_at[p] >= 1000 then
+          seen_refused[p] = true
+          refused = refused + 1
+        end
+      end
+    end
+    if held > most then most = held end
   end
 end)
 collectgarbage()
+print(string.format("SEEN connects=%d hellos=%d most=%d refused=%d delivered=%d bad=%d errors=%d",
+  connects, hellos, most, refused, delivered, bad, errors))
 print("END", ok, err)
 ]])
 
 T.test("a remote peer's reassembly claims cannot abort a memory-capped server", function()
-  -- Ordinary, well-formed traffic: six peers each send one 20 MB message. The server
-  -- allocates each message's reassembly buffer when its first fragment arrives, so it needs
-  -- 120 MB at once; it has about 40 MB. It may refuse, drop or disconnect, but not die.
+  -- Ordinary, well-formed traffic: six peers each send a hello and then one 20 MB message.
+  -- The server allocates each message's reassembly buffer when its first fragment arrives, so
+  -- it would hold 120 MB at once; it has about 40 MB. It may refuse, drop or disconnect, but
+  -- not die. A seventh peer asks it what it saw, until every hello came and four peers were
+  -- refused (or 30 s passed), then stops it.
+  local BIG = 20 * 1024 * 1024
   local server = run_capped(SERVER, base_kb + 40 * 1024)
   local line = server:read("*l") or ""
   local addr = line:match("^ADDR (.*)$")
   T.ok(addr, "the server started: " .. line)
   local client = enet.host_create(nil, 8, 1)
   client:maximum_packet_size(64 * 1024 * 1024)
+  local control = client:connect(addr, 1)
   local peers, sent = {}, {}
   for i = 1, 6 do peers[i] = client:connect(addr, 1) end
-  local big = string.rep("z", 20 * 1024 * 1024)
-  local deadline = os.time() + 3
-  while os.time() < deadline do
-    client:service(5)
+  local big = string.rep("z", BIG)
+  local report, asking, stopped = nil, false, false
+  local deadline = os.time() + 30
+  while os.time() < deadline and not stopped do
+    local e = client:service(5)
+    while e do
+      if e.type == "receive" and e.peer == control then
+        report, asking = e.data, false
+      end
+      e = client:check_events()
+    end
+    local all_sent = true
     for i, p in ipairs(peers) do
-      if not sent[i] and p:state() == "connected" then sent[i] = p:send(big) end
+      if not sent[i] and p:state() == "connected" then
+        sent[i] = { p:send("hello " .. i), p:send(big) }
+      end
+      all_sent = all_sent and sent[i] ~= nil
+    end
+    local r = report and tonumber(report:match("refused=(%d+)")) or 0
+    local h = report and tonumber(report:match("hellos=(%d+)")) or 0
+    if control:state() == "connected" then
+      if r >= 4 and h == 6 then
+        control:send("stop")
+        client:flush()
+        stopped = true
+      elseif all_sent and not asking then
+        control:send("report")
+        asking = true
+      end
     end
   end
   client:destroy()
   local out = line .. "\n" .. server:read("*a")
   server:close()
-  T.ok(out:find("END", 1, true), "the server died: " .. string.format("%q", out:sub(1, 200)))
+  T.ok(out:find("END", 1, true), "the server died: " .. string.format("%q", out:sub(1, 400)))
+  -- what was sent: six connections, each a hello and a 20 MB message ENet queued
+  for i = 1, 6 do
+    T.ok(sent[i] and sent[i][1] == 0 and sent[i][2] == 0,
+      "peer " .. i .. " connected and its messages were queued")
+  end
+  -- what the server saw and refused
+  local seen = out:match("SEEN ([^\n]*)") or ""
+  local function n(key) return tonumber(seen:match(key .. "=(%d+)")) or -1 end
+  print("# capped server: " .. seen)
+  T.ok(report, "the server answered a report over the connection (last: " .. tostring(report) .. ")")
+  T.eq(n("connects"), 7, "connect events on the server (" .. seen .. ")")
+  T.eq(n("hellos"), 6, "hellos the server received (" .. seen .. ")")
+  -- the memory held one or two claims (40 MB), never all six
+  T.ok(n("most") >= 1 and n("most") <= 2, "20 MB claims held at once, 1 or 2 (" .. seen .. ")")
+  -- six claims of 20 MB, memory for two at most: at least four peers refused
+  T.ok(n("refused") >= 4, "peers refused for want of memory, at least 4 (" .. seen .. ")")
+  T.eq(n("bad"), 0, "delivered messages that were not 20 MB of z (" .. seen .. ")")
 end)
 os.remove(SERVER)
 

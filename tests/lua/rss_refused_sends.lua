@@ -13,8 +13,10 @@ local function page_size()
 end
 local PAGE = page_size()
 
--- Resident set in bytes, or nil where /proc is missing.
+-- Resident set in bytes, or nil where /proc is missing (Windows: the /proc that Wine lets a
+-- program open is the emulator's view, not a measure a Windows program has).
 local function rss()
+  if T.windows then return nil end
   local f = io.open("/proc/self/statm", "r")
   if not f then return nil end
   local line = f:read("*l")
@@ -94,13 +96,18 @@ T.test("100,000 broadcasts to nobody", function()
   h:destroy()
 end)
 
-T.test("(last: it churns the heap) this test can see a leak: /proc/self/statm tracks allocations", function()
-  if not rss() then return end
-  local before = rss()
-  local keep = {}
-  for i = 1, 200 do keep[i] = string.rep(string.char(i % 256), 64 * 1024) end
-  T.ok(rss() - before > 4 * 1024 * 1024, "12 MB of strings show in the RSS")
-  keep = nil
-end)
+local seen_by_rss = "(last: it churns the heap) this test can see a leak: /proc/self/statm tracks allocations"
+if T.windows then
+  T.skip(seen_by_rss, "no /proc on Windows: the heap measure above is the one that ran")
+else
+  T.test(seen_by_rss, function()
+    if not rss() then return end
+    local before = rss()
+    local keep = {}
+    for i = 1, 200 do keep[i] = string.rep(string.char(i % 256), 64 * 1024) end
+    T.ok(rss() - before > 4 * 1024 * 1024, "12 MB of strings show in the RSS")
+    keep = nil
+  end)
+end
 
 T.done()

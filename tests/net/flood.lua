@@ -9,7 +9,8 @@
 --                      calls with their events: the longest one, all of them).
 --                      ENET_DEFENCE=off: stock ENet's handshake; ENET_CONNECT_TIMEOUT=<ms>,
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
---                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n).
+--                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n); ENET_REFUSE_AT=<n>:
+--                      host:refuse_connections(true) once n peers are connected.
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
 --                      ENET_STOCK=1 (inside LÖVE): LÖVE's bundled enet, a stock ENet 1.3.13.
@@ -36,7 +37,8 @@
 -- ENET_STOP_FILE before it fails; ENET_COMPRESS=1: host:compress_with_range_coder();
 -- ENET_TOGGLE=<ms>: from <ms> after READY on, host:flood_defence is flipped each time a new
 -- handshake shows (a new half-open peer, or a VERIFY_CONNECT answered to an unverified address),
--- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"). Connect events carry
+-- so that it changes between each CONNECT and its acknowledgement ("TOGGLE <ms> on|off"; first
+-- "SWITCHING from <ms>" when that starts). Connect events carry
 -- "id <connect id> rtt <ms>" (peer:connect_id() and peer:round_trip_time() at the event).
 local T = require "t"
 local N = require "netlib"
@@ -75,12 +77,13 @@ if role == "server" then
       host:flood_defence(true, N.num("ENET_RECORDS"), N.num("ENET_CONNECT_TIMEOUT"))
     end
     if N.env("ENET_DUPLICATE_PEERS") then host:duplicate_peers(N.num("ENET_DUPLICATE_PEERS")) end
+    local refuse_at = N.num("ENET_REFUSE_AT")
     local rss_before = rss_kib()
     drain(host, 0, function() end)
     local start = host:service_time()
     N.say("READY " .. host:get_socket_address())
     local halfopen, last_check, rounds = -1, 0, 0
-    local toggle, seen_half, seen_answered = N.num("ENET_TOGGLE"), 0, 0
+    local toggle, seen_half, seen_answered, switching_said = N.num("ENET_TOGGLE"), 0, 0, false
     local function half_open()
       local n = 0
       for i = 1, host:peer_count() do
@@ -98,6 +101,10 @@ if role == "server" then
         elseif e.type == "connect" then
           N.say(string.format("EVENT connect %d %s id %s rtt %d", ms, tostring(e.peer),
             tostring(e.peer:connect_id()), e.peer:round_trip_time()))
+          if refuse_at and host:connected_peers() >= refuse_at then
+            host:refuse_connections(true)
+            N.say("REFUSING")
+          end
         else
           N.say(string.format("EVENT %s %d %s", e.type, ms, tostring(e.peer)))
         end
@@ -107,7 +114,12 @@ if role == "server" then
       if toggle then
         -- A new handshake since the last round: flip the defence before its acknowledgement.
         local half, answered = half_open(), host:flood_statistics()
-        if host:service_time() - start >= toggle and (half > seen_half or answered ~= seen_answered) then
+        local switching = host:service_time() - start >= toggle
+        if switching and not switching_said then
+          switching_said = true
+          N.say(string.format("SWITCHING from %d", host:service_time() - start))
+        end
+        if switching and (half > seen_half or answered ~= seen_answered) then
           local on = not host:flood_defence()
           host:flood_defence(on)
           N.say(string.format("TOGGLE %d %s", host:service_time() - start, on and "on" or "off"))

@@ -165,6 +165,36 @@ server_kick (uint32_t pick)
     return -1;
 }
 
+/* --scenario meddle (attack review 2): the server app calls a peer method that changes no
+   peer's state on a random slot in use, whatever its state (an unverified or aliased peer, a
+   connecting or zombie one), or flushes the host. Returns the slot, or -1. */
+int
+server_meddle (uint32_t pick)
+{
+    size_t inUse = 0, i;
+    uint32_t what = pick % 5;
+
+    pick /= 5;
+    for (i = 0; i < host -> peerCount; ++ i)
+      if (host -> peers [i].state != ENET_PEER_STATE_DISCONNECTED) ++ inUse;
+    if (inUse == 0) return -1;
+    for (i = 0, pick %= inUse; i < host -> peerCount; ++ i)
+      if (host -> peers [i].state != ENET_PEER_STATE_DISCONNECTED && pick -- == 0)
+      {
+         ENetPeer * peer = & host -> peers [i];
+         switch (what)
+         {
+         case 0: enet_peer_throttle_configure (peer, 1000 + (uint32_t) i % 4000, 1 + (uint32_t) i % 7, 1 + (uint32_t) i % 5); break;
+         case 1: enet_peer_ping (peer); break;
+         case 2: enet_peer_timeout (peer, 0, 0, 0); break;
+         case 3: enet_peer_ping_interval (peer, 0); break;
+         default: enet_host_flush (host); break;
+         }
+         return (int) i;
+      }
+    return -1;
+}
+
 void
 server_set_defence (int enabled, size_t recordLimit, uint32_t timeout)
 {
@@ -208,12 +238,13 @@ server_longest_record_chain (void)
 /* Is this record live? As enet_protocol_connect_record_live decides: made (startTime not 0)
    and younger than twice its lifetime (the connect timeout when it was made), its longest life (one whose client was heard
    ends after one timeout, when its client next sends or the sweep reaches it, telling it
-   DISCONNECT). */
+   DISCONNECT); one whose client was heard until it is ended (vendor patch 0034). */
 static int
 record_live (const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime;
+           (record -> handshake.heard ||
+            ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime);
 }
 
 static uint16_t

@@ -34,6 +34,7 @@ void server_destroy (void);
 int  server_service (server_event * event);
 /* The app disconnects the pick-th connected peer (modulo their number); returns its slot or -1. */
 int  server_kick (uint32_t pick);
+int  server_meddle (uint32_t pick);
 void server_set_defence (int enabled, size_t recordLimit, uint32_t timeout);
 
 /* ---- introspection, one question each (server.c keeps them next to the structures they read) */

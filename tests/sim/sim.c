@@ -5,7 +5,7 @@
    host service call or one injected datagram); a quiet phase ends the run. See README.md.
 
    Usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N]
-              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile] */
+              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle] */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -51,6 +51,9 @@ static const uint32_t timeouts [] = { 500, 1000, 5000 };
 static int quick, reports = 1, traceEvents = 60, printStats;
 /* --scenario pile: ATK_PILE on (attack review, finding 1); no other scenario changes a draw */
 static int scenarioPile;
+/* --scenario meddle (attack review 2): the server app calls, 50 times a second, a method that
+   changes no state on a random peer in use (server_meddle); no draw changes */
+static int scenarioMeddle;
 static uint32_t joinBoundMs = 5000;
 static int joinBoundAttempts = MAX_ATTEMPTS;
 
@@ -927,7 +930,7 @@ client_event_handler (int client, const client_event * ev)
 
 /* ================================================================ the schedule */
 
-enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET };
+enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET, E_MEDDLE };
 typedef struct { uint32_t time; uint64_t seq; int kind, index; } event;
 static event * heap;
 static size_t heapCount, heapCap;
@@ -1217,6 +1220,7 @@ run_seed (uint64_t s, int verbose)
       if (cfg.attack.rate [k] > 0) schedule (simnet_now () + gap (cfg.attack.rate [k]), E_ATTACK, k);
     for (int i = 0; i < cfg.toggleCount; ++ i) schedule (cfg.toggles [i].time, E_TOGGLE, i);
     if (cfg.kickRate > 0) schedule (simnet_now () + gap (cfg.kickRate), E_KICK, 0);
+    if (scenarioMeddle) schedule (simnet_now () + 20, E_MEDDLE, 0);
     schedule (cfg.activeMs, E_QUIET, 0);
     followupAt = UINT32_MAX;
     end = UINT32_MAX;
@@ -1268,6 +1272,15 @@ run_seed (uint64_t s, int verbose)
           int slot = server_kick ((uint32_t) rng_next (& appRng));
           if (slot >= 0) simlog_note ("server app disconnects slot %d", slot);
           schedule (e.time + gap (cfg.kickRate), E_KICK, 0);
+          break;
+       }
+       case E_MEDDLE:
+       {
+          /* A fixed step and its own pick (not appRng): every other draw stays as it was. */
+          int slot = server_meddle ((uint32_t) (e.time * 2654435761u));
+          if (slot >= 0) simlog_note ("server app meddles with slot %d", slot);
+          check_step (1);
+          schedule (e.time + 20, E_MEDDLE, 0);
           break;
        }
        case E_QUIET:
@@ -1372,7 +1385,7 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N] [--reports K]\n"
-                     "           [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile]\n");
+                     "           [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle]\n");
     exit (2);
 }
 
@@ -1412,6 +1425,7 @@ main (int argc, char ** argv)
        else if (! strcmp (a, "--verbose")) verbose = 1;
        else if (! strcmp (a, "--quick")) quick = 1;
        else if (! strcmp (a, "--scenario") && i + 1 < argc && ! strcmp (argv [i + 1], "pile")) { scenarioPile = 1; ++ i; }
+       else if (! strcmp (a, "--scenario") && i + 1 < argc && ! strcmp (argv [i + 1], "meddle")) { scenarioMeddle = 1; ++ i; }
        else if (! strcmp (a, "--stats")) printStats = 1;
        else if (! strcmp (a, "--trace") && i + 1 < argc) traceEvents = atoi (argv [++ i]);
        else if (! strcmp (a, "--reports") && i + 1 < argc) reports = atoi (argv [++ i]);

@@ -56,6 +56,12 @@ enet_peer_throttle_configure (ENetPeer * peer, enet_uint32 interval, enet_uint32
     if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
       return;
 
+    /* Nor is anything sent to an unverified half-open peer's address, which may be forged: the
+       handshake's credit pays for what goes there. Its client is told these parameters when its
+       echo completes the handshake (local patch 0031). */
+    if (peer -> flags & ENET_PEER_FLAG_UNVERIFIED)
+      return;
+
     command.header.command = ENET_PROTOCOL_COMMAND_THROTTLE_CONFIGURE | ENET_PROTOCOL_COMMAND_FLAG_ACKNOWLEDGE;
     command.header.channelID = 0xFF;
 

@@ -698,6 +698,12 @@ enet_protocol_complete_handshake (ENetHost * host, ENetEvent * event, ENetPeer *
     peer -> flags &= ~ ENET_PEER_FLAG_UNVERIFIED;
     enet_host_sync_slot (host, peer);
     peer -> outgoingReliableSequenceNumber = 1;
+    /* Throttle parameters the application set while the peer was unverified were kept back
+       (enet_peer_throttle_configure, local patch 0031): its client hears of them now. */
+    if (peer -> packetThrottleInterval != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleInterval) ||
+        peer -> packetThrottleAcceleration != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleAcceleration) ||
+        peer -> packetThrottleDeceleration != ENET_NET_TO_HOST_32 (handshake -> verify.packetThrottleDeceleration))
+      enet_peer_throttle_configure (peer, peer -> packetThrottleInterval, peer -> packetThrottleAcceleration, peer -> packetThrottleDeceleration);
     enet_protocol_update_round_trip_time (host, peer, ENET_TIME_DIFFERENCE (host -> serviceTime, handshake -> answerTime));
     peer -> lastReceiveTime = ENET_MAX (host -> serviceTime, 1);
     ++ host -> connectsCompleted;
@@ -715,7 +721,10 @@ enet_protocol_end_unverified_peer (ENetHost * host, ENetPeer * peer, int tell)
 }
 
 /* An IPv4 address is one address; an IPv6 client holds a whole /64 (link-local addresses are
-   told apart by their interface). Every per-address rule compares addresses with this. */
+   told apart by their interface). Every per-address rule compares addresses with this. Either
+   side IPv4-mapped means an exact comparison (local patch 0030): ::ffff:0:0/96 lies inside ::/64,
+   so an address of ::/64 such as ::1 would otherwise be the same source as every IPv4 address
+   (the two sides share their first 64 bits, so both or neither are link-local). */
 int
 enet_address_same_source (const ENetAddress * address, const ENetAddress * other)
 {
@@ -724,6 +733,7 @@ enet_address_same_source (const ENetAddress * address, const ENetAddress * other
     if (memcmp (address -> host, other -> host, 8))
       return 0;
     if (! memcmp (address -> host, ipv4Mapped, sizeof (ipv4Mapped)) ||
+        ! memcmp (other -> host, ipv4Mapped, sizeof (ipv4Mapped)) ||
         (address -> host [0] == 0xFE && (address -> host [1] & 0xC0) == 0x80))
       return ! memcmp (address -> host, other -> host, sizeof (address -> host)) && address -> scopeID == other -> scopeID;
     return 1;
@@ -744,12 +754,17 @@ enet_protocol_connect_record_chain (ENetHost * host, const ENetAddress * address
 }
 
 /* A record is found until its handshake's longest life is over; a heard one past
-   connectTimeout is then ended by whoever finds it (enet_protocol_handshake_expired). */
+   connectTimeout is then ended by whoever finds it (enet_protocol_handshake_expired). A heard
+   one is found until it is ended (local patch 0034): when a lowered connectTimeout leaves records
+   of the longer one at the ring's head, the sweep may reach it only after twice its lifetime,
+   and its client, which may have been told it joined, must then still be told DISCONNECT when
+   it next sends. It counts among its endpoint's handshakes until then. */
 static int
 enet_protocol_connect_record_live (const ENetHost * host, const ENetConnectRecord * record)
 {
     return record -> handshake.startTime != 0 &&
-           ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime;
+           (record -> handshake.heard ||
+            ENET_TIME_DIFFERENCE (host -> serviceTime, record -> handshake.startTime) < 2 * record -> handshake.lifetime);
 }
 
 /* Takes a record out of its hash chain and releases the slot it reserved; the caller ends its
@@ -1126,7 +1141,8 @@ enet_protocol_use_label (enet_uint32 * used, enet_uint16 label)
 }
 
 /* What an endpoint (address and port) has here: the ids it sends to (`used`: its peers' slots
-   or aliases, and its live records' offers), and the number of its live records (returned). For
+   or aliases, and its live records' offers), and the number of its handshakes under way, in
+   unverified peers and live records (returned). For
    a CONNECT (`connect` not NULL), also the peer or the live record that the same connection
    (connect ID) has already, if any. */
 static size_t
@@ -1151,6 +1167,11 @@ enet_protocol_endpoint_state (ENetHost * host, const ENetAddress * address, cons
            currentPeer -> connectID == connect -> connect.connectID)
          * peer = currentPeer;
        enet_protocol_use_label (used, (currentPeer -> flags & ENET_PEER_FLAG_ALIASED) ? currentPeer -> connectAlias : currentPeer -> incomingPeerID);
+       /* Its unverified peers count with its live records (local patch 0032): otherwise one
+          forged endpoint holds half the slots as unverified peers, all in this chain, which
+          each of its datagrams then walks. */
+       if (enet_protocol_peer_unverified (currentPeer))
+         ++ records;
     }
 
     if (host -> connectRecords != NULL)
@@ -1457,7 +1478,9 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
     if (peer != NULL &&
         (host -> connectRecordLimit == 0 || unverified * 2 < unreserved + unverified))
     {
-        if (enet_protocol_source_full (host, & host -> receivedAddress, NULL))
+        /* As many handshakes per endpoint as records (local patch 0032). */
+        if (records >= ENET_HOST_CONNECT_ENDPOINT_RECORDS ||
+            enet_protocol_source_full (host, & host -> receivedAddress, NULL))
           return NULL;
         enet_protocol_handshake_create (host, & peer -> handshake, peer, command);
         if (enet_protocol_setup_connect_peer (host, peer, & host -> receivedAddress, & peer -> handshake) < 0)
@@ -1472,9 +1495,9 @@ enet_protocol_handle_connect (ENetHost * host, ENetProtocolHeader * header, ENet
 
     /* A record: for a free id no record reserves, or one offered again (a free reserved id, an
        unverified peer's id, from a rotating cursor on; or, when the endpoint uses all of those,
-       any id it does not use), the slot then chosen at the echo. Too many live records of one
-       endpoint (ENET_HOST_CONNECT_ENDPOINT_RECORDS) and it waits for one to end: a client host
-       needs few, and every CONNECT of the endpoint walks them. Who is refused for having too many
+       any id it does not use), the slot then chosen at the echo. Too many handshakes of one
+       endpoint, live records and unverified peers (ENET_HOST_CONNECT_ENDPOINT_RECORDS), and it
+       waits for one to end: a client host needs few, and every CONNECT of the endpoint walks them. Who is refused for having too many
        peers of its address is decided at the echo too. */
     if (host -> connectRecordLimit == 0 || records >= ENET_HOST_CONNECT_ENDPOINT_RECORDS)
       return NULL;
@@ -2109,12 +2132,16 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     {
        peer = & host -> peers [peerID];
 
+       /* A peer connecting to a broadcast address takes datagrams from anyone, but not those
+          of a record's client or an aliased peer's, whose id this also is (local patch 0033). */
        if (peer -> state == ENET_PEER_STATE_DISCONNECTED ||
            peer -> state == ENET_PEER_STATE_ZOMBIE ||
            (peer -> flags & ENET_PEER_FLAG_ALIASED) ||
            ((memcmp (host -> receivedAddress.host, peer -> address.host, sizeof (peer -> address.host)) ||
              host -> receivedAddress.port != peer -> address.port) &&
-             memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost))) ||
+            (memcmp (peer -> address.host, broadcastHost, sizeof (broadcastHost)) ||
+             enet_protocol_find_connect_record (host, 0, 0, peerID, sessionID) != NULL ||
+             enet_protocol_find_alias (host, peerID, sessionID) != NULL)) ||
            (peer -> outgoingPeerID < ENET_PROTOCOL_MAXIMUM_PEER_ID &&
             sessionID != peer -> incomingSessionID))
        {

@@ -3,6 +3,21 @@
 local T = {}
 local passed, failed, skipped = 0, 0, 0
 T.interp = (jit and jit.version) or _VERSION
+-- Windows (tests/windows/run runs these scripts under Wine): its directory separator.
+T.windows = package.config:sub(1, 1) == "\\"
+
+-- A command line for io.popen/os.execute that runs the program args[1] with the other
+-- arguments, each quoted for the shell that runs it: sh, or cmd.exe on Windows, which strips
+-- the first and last quote of a line that has more than two, hence the outer pair.
+function T.command(...)
+  local args = { ... }
+  for i, a in ipairs(args) do
+    if T.windows then args[i] = '"' .. a .. '"' else args[i] = "'" .. a:gsub("'", "'\\''") .. "'" end
+  end
+  local line = table.concat(args, " ")
+  if T.windows then return '"' .. line .. '"' end
+  return line
+end
 
 local function where(level)
   local info = debug.getinfo(level + 1, "Sl")

@@ -4,7 +4,7 @@
 -- under valgrind on PUC Lua; ENET_REENTRY=list prints every combination. The methods come from
 -- the metatables and the module table, so a new method is covered without touching this file.
 local T = require "t"
-local gcstress = require "gcstress"
+local reentry = require "reentry" -- tests/lua/lib: arm(), inside(), must_fire()
 require "enet"
 
 local unpack = table.unpack or unpack
@@ -48,25 +48,21 @@ local ARGS = {
 }
 
 -- Calls that allocate whatever happens, so the finalizer must fire inside them (proof that the
--- arming works). Others may finish without allocating; they still run every action.
-local MUST_FIRE = {
-  ["host:service:1"] = true, ["host:service:2"] = true, ["host:check_events:1"] = true,
-  ["host:connect:1"] = true, ["host:connect:2"] = true, ["host:broadcast:1"] = true,
-  ["host:get_peer:1"] = true, ["host:get_socket_address:1"] = true,
-  ["host:get_socket_ip_port:1"] = true, ["peer:send:1"] = true, ["peer:stats:1"] = true,
-  ["peer:stats:2"] = true, ["peer:receive:1"] = true, ["peer:__tostring:1"] = true,
-  ["peer:address:1"] = true, ["module:host_create:1"] = true, ["module:host_create:2"] = true,
-  ["module:linked_version:1"] = true,
+-- arming works), and how often: a call that allocates only once cannot run it inside itself on
+-- Lua 5.2 (reentry.must_fire). Others may finish without allocating; they still run every
+-- action.
+local ALLOCATES = {
+  ["host:service:1"] = "many", ["host:service:2"] = "once", ["host:check_events:1"] = "many",
+  ["host:connect:1"] = "once", ["host:connect:2"] = "many", ["host:broadcast:1"] = "many",
+  ["host:get_peer:1"] = "once", ["host:get_socket_address:1"] = "once",
+  ["host:get_socket_ip_port:1"] = "once", ["peer:send:1"] = "many", ["peer:stats:1"] = "many",
+  ["peer:stats:2"] = "many", ["peer:receive:1"] = "once", ["peer:__tostring:1"] = "once",
+  ["peer:address:1"] = "once", ["module:host_create:1"] = "many",
+  ["module:host_create:2"] = "many", ["module:linked_version:1"] = "once",
 }
-
--- Lua 5.2 checks the collector before an allocation, not after it, so a call that allocates
--- only once cannot run a finalizer inside itself there.
-if _VERSION == "Lua 5.2" then
-  for _, once in ipairs({ "host:connect:1", "host:get_peer:1", "host:get_socket_address:1",
-    "host:get_socket_ip_port:1", "host:service:2", "module:linked_version:1",
-    "peer:__tostring:1", "peer:address:1", "peer:receive:1" }) do
-    MUST_FIRE[once] = nil
-  end
+local MUST_FIRE = {}
+for key, allocations in pairs(ALLOCATES) do
+  if reentry.must_fire(allocations) then MUST_FIRE[key] = true end
 end
 
 local function sorted_keys(t)
@@ -160,18 +156,10 @@ for i, a in ipairs(variants(kind, name)[variant] or {}) do
 end
 
 local fired = { count = 0, inside = false }
-local function inside_call()
-  for level = 2, 60 do
-    local info = debug.getinfo(level, "f")
-    if not info then return false end
-    if info.func == fn then return true end
-  end
-  return false
-end
 
 local function finalizer()
   fired.count = fired.count + 1
-  fired.inside = inside_call()
+  fired.inside = reentry.inside(fn)
   if os.getenv("ENET_REENTRY_TRACE") then print(debug.traceback("finalizer")) end
   if action == "destroy" then
     client:destroy()
@@ -183,39 +171,6 @@ local function finalizer()
     error("finalizer raised")
   end
 end
-
--- Arms `finalizer` to run at the next allocation that checks the GC: a collected object with
--- a finalizer, and GC settings that make one step a whole cycle. The caller then calls the
--- function under test with nothing allocated in between.
-local STACK = {}
-for i = 1, 200 do STACK[i] = i end
-local function deep(n)
-  if n == 0 then return select("#", unpack(STACK)) end
-  return deep(n - 1) + 1 -- not a tail call: one call frame per level
-end
-
-local function arm()
-  -- Lua 5.5 leaves a switch from generational mode (lua.c's default) in the middle of a cycle,
-  -- which a step would finish without finalizing anything new: switch first, then collect.
-  if _VERSION == "Lua 5.5" then collectgarbage("incremental") end
-  collectgarbage("collect")
-  collectgarbage("collect")
-  collectgarbage("stop")
-  -- Grow the Lua stack and the list of call frames now, while the collector is stopped (it
-  -- shrinks both): a call that had to grow them would check the GC at its entry, before our
-  -- function runs.
-  deep(30)
-  if _VERSION == "Lua 5.1" then
-    local proxy = newproxy(true)
-    getmetatable(proxy).__gc = finalizer
-    proxy = nil
-  else
-    setmetatable({}, { __gc = finalizer })
-  end
-  gcstress.eager()
-end
-
-local disarm = gcstress.normal
 
 local results
 -- Packs a call's results only after the call (a table constructor around it would allocate
@@ -243,9 +198,9 @@ local function invoke()
 end
 
 T.test(spec .. ": the call finishes or raises cleanly", function()
-  arm()
+  reentry.arm(finalizer) -- tests/lua/lib/reentry.lua
   local ok, err = pcall(invoke)
-  disarm()
+  reentry.disarm()
   collectgarbage("collect")
   collectgarbage("collect")
   T.eq(fired.count, 1, "the finalizer ran once")

@@ -233,7 +233,7 @@ enum
    ENET_HOST_DEFAULT_CONNECT_TIMEOUT      = 5000,  /**< local patch: how long an unverified handshake lives */
    ENET_HOST_CONNECT_ANSWERS              = 8,     /**< local patch: most VERIFY_CONNECTs sent for one unverified handshake */
    ENET_HOST_CONNECT_FAILURES             = 4,     /**< local patch: wrong echoes that end an unverified handshake */
-   ENET_HOST_CONNECT_ENDPOINT_RECORDS     = 8,     /**< local patch: live records one address and port may have (more CONNECTs wait) */
+   ENET_HOST_CONNECT_ENDPOINT_RECORDS     = 8,     /**< local patch: handshakes under way (unverified peers and live records) one address and port may have (more CONNECTs wait) */
    ENET_HOST_CONNECT_GUESS_LIMIT          = 16,    /**< local patch: wrong echoes (from anyone) in a window that make every handshake need a second echo */
    ENET_HOST_CONNECT_GUESS_WINDOW         = 10000, /**< local patch: that window, in ms */
    ENET_PEER_RESERVED_WAITING_DATA        = 64 * 1024, /**< local patch: held by any peer whatever the others hold */
