@@ -223,6 +223,24 @@ fn love_window(ctx: &Ctx) -> Outcome {
     )
 }
 
+/// examples/loading: a LÖVE game with a window (under xvfb) joins its own server thread, turns
+/// on host:background(true) and blocks 20 s in its loading screen without calling enet; the
+/// session survives and the server saw no timeout (docs/api.md, "Staying connected while the
+/// game stalls").
+fn love_loading(ctx: &Ctx) -> Outcome {
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "love"])
+        .arg(ctx.root.join("examples/loading"))
+        .args(["--load", "20", "--frames", "60"]);
+    common::set_lua_env(&mut cmd, &ctx.module_dir, &ctx.root);
+    let game = Proc::spawn("love loading (window)", cmd)?;
+    expect(
+        &game.finish()?,
+        "loading: session kept: peer connected",
+        "the LÖVE loading screen",
+    )
+}
+
 type Case = fn(&Ctx) -> Outcome;
 
 fn main() {
@@ -258,6 +276,7 @@ fn main() {
             cases.push(("love/dots-headless".into(), love_headless));
             if common::have("xvfb-run") {
                 cases.push(("love/dots-window".into(), love_window));
+                cases.push(("love/loading-window".into(), love_loading));
             } else {
                 missing(
                     "xvfb-run",

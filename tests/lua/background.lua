@@ -189,7 +189,12 @@ T.test("the thread stops with destroy, __gc, __close and a finalizer", function(
   for _ = 1, 20 do
     local h = assert(enet.host_create(nil, 1))
     h:background(true)
-    setmetatable({}, { __gc = function() h:destroy() end })
+    -- Lua 5.1 and LuaJIT run __gc only on userdata (newproxy), 5.2+ on tables too.
+    if newproxy then
+      getmetatable(newproxy(true)).__gc = function() h:destroy() end
+    else
+      setmetatable({}, { __gc = function() h:destroy() end })
+    end
     local ok = pcall(function()
       for _ = 1, 1000 do h:background_stats() end
     end)
