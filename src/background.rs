@@ -27,8 +27,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The longest the thread sleeps while any peer slot is in use: ENet's timers (pings every
@@ -72,11 +71,26 @@ struct Shared {
     counters: [AtomicU64; COUNTERS],
 }
 
-/// A running thread and what it shares.
+/// A running thread and what it shares, in one block that `start` allocates without aborting
+/// when memory is short (docs/contract.md §1.2) and `stop` frees after the join. The thread
+/// reads `shared`, `host` and `socket`; only the Lua side touches `thread`.
 struct Running {
-    shared: Arc<Shared>,
-    thread: JoinHandle<()>,
+    shared: Shared,
+    host: HostPtr,
+    socket: ENetSocket,
+    thread: Option<Thread>,
 }
+
+#[cfg(unix)]
+type Thread = libc::pthread_t;
+#[cfg(windows)]
+type Thread = std::thread::JoinHandle<()>;
+
+/// `Running` handed to its thread (it outlives the thread: `stop` joins before freeing it).
+struct RunningPtr(*const Running);
+// SAFETY: the thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host`
+// (under the lock, see HostPtr) and `socket`, never `thread`.
+unsafe impl Send for RunningPtr {}
 
 /// The host's background state, in its core (object.rs). Only the Lua thread that owns the
 /// core touches it, so its fields are `Cell`s.
@@ -141,7 +155,7 @@ impl Background {
 
     fn shared(&self) -> Option<&Shared> {
         // SAFETY: a non-null `running` is a live Box (until `stop` takes it), owned by this.
-        unsafe { self.running.get().as_ref() }.map(|r| &*r.shared)
+        unsafe { self.running.get().as_ref() }.map(|r| &r.shared)
     }
 
     /// Takes the host's lock for the rest of the running body (released by [`release_all`]);
@@ -177,31 +191,37 @@ impl Background {
             return false;
         };
         pin_library();
-        let shared = Arc::new(Shared {
-            lock: Mutex::new(()),
-            ready: Condvar::new(),
-            stop: AtomicBool::new(false),
-            wake_pending: AtomicBool::new(false),
-            waker,
-            counters: Default::default(),
-        });
-        // SAFETY: a live host (the contract); its socket never changes while it lives.
-        let socket = unsafe { (*host).socket };
-        let thread = {
-            let shared = shared.clone();
-            let host = HostPtr(host);
-            std::thread::Builder::new()
-                .name("enet background".into())
-                .stack_size(1 << 20)
-                .spawn(move || run(&shared, host, socket))
+        let running = Running {
+            shared: Shared {
+                lock: Mutex::new(()),
+                ready: Condvar::new(),
+                stop: AtomicBool::new(false),
+                wake_pending: AtomicBool::new(false),
+                waker,
+                counters: Default::default(),
+            },
+            host: HostPtr(host),
+            // SAFETY: a live host (the contract); its socket never changes while it lives.
+            socket: unsafe { (*host).socket },
+            thread: None,
         };
-        match thread {
-            Ok(thread) => {
-                self.running
-                    .set(Box::into_raw(Box::new(Running { shared, thread })));
+        let Some(running) = try_box(running) else {
+            set_errno_enomem();
+            return false;
+        };
+        // SAFETY: `running` is ours and outlives the thread (`stop` joins it first).
+        match unsafe { spawn(RunningPtr(running)) } {
+            Some(thread) => {
+                // SAFETY: the thread never touches this field.
+                unsafe { (*running).thread = Some(thread) };
+                self.running.set(running);
                 true
             }
-            Err(_) => false,
+            None => {
+                // SAFETY: no thread saw it; it came from `try_box`.
+                drop(unsafe { Box::from_raw(running) });
+                false
+            }
         }
     }
 
@@ -212,13 +232,15 @@ impl Background {
         if running.is_null() {
             return;
         }
-        // SAFETY: `running` came from Box::into_raw in `start` and was just taken out.
-        let running = unsafe { Box::from_raw(running) };
-        let shared: *const Shared = &*running.shared;
+        // SAFETY: `running` came from `try_box` in `start` and was just taken out.
+        let mut running = unsafe { Box::from_raw(running) };
+        let shared: *const Shared = &running.shared;
         release_where(|s| ptr::eq(s, shared));
         running.shared.stop.store(true, Ordering::SeqCst);
         running.shared.waker.wake();
-        let _ = running.thread.join();
+        if let Some(thread) = running.thread.take() {
+            join(thread);
+        }
         let mut before = self.before.get();
         for (sum, counter) in before.iter_mut().zip(&running.shared.counters) {
             *sum += counter.load(Ordering::Relaxed);
@@ -243,6 +265,7 @@ impl Background {
         let Some(shared) = self.shared() else {
             return rc;
         };
+        let timeout = enet_wait_ms(timeout);
         if rc != 0 || timeout == 0 {
             return rc;
         }
@@ -273,6 +296,24 @@ impl Background {
     }
 }
 
+/// ENet's clock wraps (vendor/enet/include/enet/time.h): `enet_host_service(host, event, t)`
+/// adds `t` to its service time and compares with `ENET_TIME_OVERFLOW`, so a `t` within a day
+/// below 2^32 (a negative timeout from Lua, wrapped like the C field, docs/contract.md §5) has
+/// already expired and returns at once, and a `t` of a day or more waits `2^32 - t` ms. The
+/// same wait here, so `service(-1)` keeps its meaning with the thread running.
+fn enet_wait_ms(timeout: u32) -> u32 {
+    const ENET_TIME_OVERFLOW: u32 = 86_400_000;
+    if timeout < ENET_TIME_OVERFLOW {
+        return timeout;
+    }
+    let back = timeout.wrapping_neg();
+    if back < ENET_TIME_OVERFLOW {
+        0
+    } else {
+        back
+    }
+}
+
 /// Takes `shared`'s lock for the running body, unless it holds it already.
 fn hold(shared: &Shared) {
     let shared_ptr: *const Shared = shared;
@@ -283,7 +324,7 @@ fn hold(shared: &Shared) {
         let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
         // body ends, or by `Background::stop` before the `Shared` can be freed (the thread's
-        // Arc is joined there, and the Running's one dropped after it), so it never outlives
+        // thread is joined there before its block is freed), so it never outlives
         // the mutex.
         let guard: MutexGuard<'static, ()> = unsafe { std::mem::transmute(guard) };
         let free = held.iter_mut().find(|h| h.is_none());
@@ -322,9 +363,106 @@ fn wait_ready(shared: &Shared, left: Duration) {
     });
 }
 
+/// `Box::new` that returns `None` instead of aborting when the allocation fails.
+fn try_box<T>(value: T) -> Option<*mut T> {
+    let layout = std::alloc::Layout::new::<T>();
+    // SAFETY: `T` (Running) is not zero-sized; a block from the global allocator with `T`'s
+    // layout is what `Box::from_raw` frees.
+    let block = unsafe { std::alloc::alloc(layout) }.cast::<T>();
+    if block.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh block for one `T`.
+    unsafe { block.write(value) };
+    Some(block)
+}
+
+/// Leaves ENOMEM in `errno` for the failure value (`Failure::os`) after `try_box` failed.
+fn set_errno_enomem() {
+    // SAFETY: the calling thread's errno.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    unsafe {
+        *libc::__errno_location() = libc::ENOMEM;
+    }
+    // SAFETY: as above.
+    #[cfg(target_vendor = "apple")]
+    unsafe {
+        *libc::__error() = libc::ENOMEM;
+    }
+}
+
+/// Starts the thread with pthreads, whose only allocation (the stack) fails with an error code
+/// rather than an abort (std::thread's spawn allocates with `Box::new` and `Arc::new`).
+/// `None` with the reason in `errno` when it cannot.
+///
+/// # Safety
+/// `running` outlives the thread (it is joined before it is freed).
+#[cfg(unix)]
+unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
+    extern "C" fn entry(arg: *mut std::ffi::c_void) -> *mut std::ffi::c_void {
+        let running = arg.cast_const().cast::<Running>();
+        // A panic must not unwind out of an extern "C" function (that aborts).
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: `spawn`'s contract: `running` lives until this thread is joined.
+            let running = unsafe { &*running };
+            run(&running.shared, running.host.0, running.socket);
+        }));
+        ptr::null_mut()
+    }
+    // SAFETY: plain pthread calls on local, initialised values.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_attr_init(&mut attr) != 0 {
+            return None;
+        }
+        libc::pthread_attr_setstacksize(&mut attr, 1 << 20);
+        let mut thread: libc::pthread_t = std::mem::zeroed();
+        let arg = running.0.cast_mut().cast();
+        let rc = libc::pthread_create(&mut thread, &attr, entry, arg);
+        libc::pthread_attr_destroy(&mut attr);
+        if rc != 0 {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                *libc::__errno_location() = rc;
+            }
+            return None;
+        }
+        #[cfg(target_os = "linux")]
+        libc::pthread_setname_np(thread, c"enet background".as_ptr());
+        Some(thread)
+    }
+}
+
+/// Windows: std::thread (whose spawn still aborts if memory runs out exactly then).
+///
+/// # Safety
+/// As the Unix one.
+#[cfg(windows)]
+unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let running = running;
+            // SAFETY: `spawn`'s contract.
+            let running = unsafe { &*running.0 };
+            run(&running.shared, running.host.0, running.socket);
+        })
+        .ok()
+}
+
+#[cfg(unix)]
+fn join(thread: Thread) {
+    // SAFETY: a joinable thread from `spawn`, joined once.
+    unsafe { libc::pthread_join(thread, ptr::null_mut()) };
+}
+
+#[cfg(windows)]
+fn join(thread: Thread) {
+    let _ = thread.join();
+}
+
 /// The thread: waits without the lock, then services the host with it, until told to stop.
-fn run(shared: &Shared, host: HostPtr, socket: ENetSocket) {
-    let host = host.0;
+fn run(shared: &Shared, host: *mut ENetHost, socket: ENetSocket) {
     let mut active = true;
     let mut failing = false;
     let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);

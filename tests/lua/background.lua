@@ -216,6 +216,16 @@ T.test("the thread stops with destroy, __gc, __close and a finalizer", function(
   server:destroy()
 end)
 
+T.test("a negative timeout returns at once, as without the thread", function()
+  local h = assert(enet.host_create(nil, 1))
+  h:background(true)
+  local t0 = os.time()
+  T.eq(select("#", h:service(-1)), 0, "service(-1)")
+  T.eq(select("#", h:service(-1000)), 0, "service(-1000)")
+  T.ok(os.time() - t0 <= 1, "no wait")
+  h:destroy()
+end)
+
 T.test("a running thread left for lua_close", function()
   local server, client = T.pair()
   server:background(true)

@@ -154,9 +154,11 @@ local FULL = write_tmp([[
 -- A heap filled to the last 64 bytes, then X bytes given back: every call below then meets
 -- a failed allocation somewhere (in Lua, in ENet or in the module's own Rust code).
 local X = tonumber(arg[1])
+local BACKGROUND = arg[2] == "background" -- both hosts' threads run (docs/contract.md §12)
 require "enet"
 local server = assert(enet.host_create("127.0.0.1:*", 8, 2))
 local client = assert(enet.host_create(nil, 4, 2))
+if BACKGROUND then assert(server:background(true) and client:background(true)) end
 local peer = client:connect(server:get_socket_address(), 2)
 local speer
 for _ = 1, 500 do
@@ -186,6 +188,14 @@ local function work()
     try(enet.host_create, nil, 64)
     try(enet.host_create, "127.0.0.1:*", 2)
     try(server.get_socket_address, server)
+    if BACKGROUND then
+      -- starting a thread on a full heap: nil, message or an error, never an abort
+      try(function()
+        local h = enet.host_create(nil, 2)
+        if h then h:background(true); h:background(false); h:background(true); h:destroy() end
+      end)
+      try(server.background_stats, server)
+    end
   end
 end
 -- everything the filling and the calls need is made before the heap is full
@@ -227,6 +237,17 @@ else T.test("calls on a full heap: errors or failure values, never an abort", fu
     end
   end
   T.ok(#bad == 0, #bad .. " of 41 runs killed the process:\n" ..
+    table.concat(bad, "\n", 1, math.min(#bad, 5)))
+end)
+T.test("calls on a full heap with background threads running: never an abort", function()
+  local bad = {}
+  for k = 0, 40, 2 do
+    local out = run_capped_all(FULL, base_kb + 24 * 1024, tostring(k * 1024) .. " background")
+    if not out:find("END", 1, true) then
+      bad[#bad + 1] = string.format("%d bytes free: %q", k * 1024, out:sub(1, 160))
+    end
+  end
+  T.ok(#bad == 0, #bad .. " of 21 runs killed the process:\n" ..
     table.concat(bad, "\n", 1, math.min(#bad, 5)))
 end) end
 os.remove(FULL)
