@@ -8,7 +8,9 @@
 //! the combinations whose call allocates (where the finalizer fires inside the call) run in full on
 //! lua5.1 and lua5.4 and half of them, sampled by the run's seed, elsewhere, and an eighth of the
 //! others everywhere. ENET_TEST_SEED=<n> replays a sample; ENET_MATRIX=full runs all of them under
-//! valgrind.
+//! valgrind. Every combination runs again with both hosts in background mode
+//! (`ENET_REENTRY_BACKGROUND=1`: their threads service them during the call and the finalizer),
+//! plainly, and another eighth of them under valgrind.
 //!
 //! `cargo test --features lua54` runs them in lua5.4; `tests/run-all` runs every flavour.
 //! Under CI (`CI` set) a missing interpreter or tool is a failure, never a skip.
@@ -217,9 +219,8 @@ fn matrix_jobs(
     let mut jobs = Vec::new();
     for (combo, allocates) in combos {
         let name = format!("{interp}/reentrancy {combo}");
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
+        let bg_name = format!("{interp}/reentrancy background {combo}");
+        let wanted = |n: &str| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()));
         let mut cmd = lua_command(interp, &script, module_dir, root);
         cmd.env("ENET_REENTRY", combo);
         // A hash of the seed and the combination picks the sample.
@@ -231,13 +232,32 @@ fn matrix_jobs(
             (true, _) => pick % 2 == 0,
             (false, _) => pick == 0,
         };
-        if valgrind && (full || sampled) {
+        if wanted(&name) && valgrind && (full || sampled) {
             jobs.push(Job {
                 name: format!("valgrind {name}"),
                 command: common::under_valgrind(&cmd),
             });
         }
-        jobs.push(Job { name, command: cmd });
+        // The same combination with both hosts' background threads running (docs/contract.md
+        // §12): every one plainly, an eighth (another one than above) under valgrind.
+        let mut bg = lua_command(interp, &script, module_dir, root);
+        bg.env("ENET_REENTRY", combo)
+            .env("ENET_REENTRY_BACKGROUND", "1");
+        if wanted(&bg_name) {
+            if valgrind && (full || pick == 1) {
+                jobs.push(Job {
+                    name: format!("valgrind {bg_name}"),
+                    command: common::under_valgrind(&bg),
+                });
+            }
+            jobs.push(Job {
+                name: bg_name,
+                command: bg,
+            });
+        }
+        if wanted(&name) {
+            jobs.push(Job { name, command: cmd });
+        }
     }
     Ok(jobs)
 }

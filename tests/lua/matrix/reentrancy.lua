@@ -138,6 +138,13 @@ for _ = 1, 200 do
   if first then break end
 end
 assert(first and first.type == "receive", "the client received its first message")
+-- ENET_REENTRY_BACKGROUND=1 (tests/lua.rs, docs/contract.md §12): both hosts' background
+-- threads run from here on, so the call and the finalizer's actions take the hosts' locks while
+-- the threads service them; a finalizer that destroys the client joins its thread.
+local BACKGROUND = os.getenv("ENET_REENTRY_BACKGROUND") == "1"
+if BACKGROUND then
+  assert(server:background(true) and client:background(true), "background threads started")
+end
 
 local target, fn
 if kind == "host" then
@@ -239,6 +246,9 @@ T.test(spec .. ": every object is consistent afterwards", function()
     end
     local s = cpeer:state()
     T.ok(type(s) == "string", "peer state " .. tostring(s))
+    if BACKGROUND and not (kind == "host" and name == "background") then
+      T.ok(client:background(), "the client's thread still runs")
+    end
     while cpeer:receive() do end
   end
   -- every value the call returned is usable
