@@ -933,7 +933,11 @@ client_event_handler (int client, const client_event * ev)
 
 /* ================================================================ the schedule */
 
-enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET, E_MEDDLE };
+/* E_WATCH is the quiet phase's end-of-run watch. Until attack review 3 it was the kind after
+   E_QUIET, which E_MEDDLE (attack review 2) then also was: every run's quiet phase meddled (the
+   server app of --scenario meddle, 50 calls a second) and no end-of-run watch ran, so every run
+   lasted to its cap. */
+enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET, E_MEDDLE, E_WATCH };
 typedef struct { uint32_t time; uint64_t seq; int kind, index; } event;
 static event * heap;
 static size_t heapCount, heapCap;
@@ -1309,9 +1313,9 @@ run_seed (uint64_t s, int verbose)
              }
           }
           end = e.time + (cfg.liveApplies ? cfg.quietCapMs : 10000);
-          schedule (e.time + 100, E_QUIET + 1, 0);
+          schedule (e.time + 100, E_WATCH, 0);
           break;
-       default:
+       case E_WATCH:
        {
           /* end-of-run watch, every 100 ms of the quiet phase */
           int which;
@@ -1320,7 +1324,7 @@ run_seed (uint64_t s, int verbose)
              end = e.time;
              break;
           }
-          schedule (e.time + 100, E_QUIET + 1, 0);
+          schedule (e.time + 100, E_WATCH, 0);
           break;
        }
        }
