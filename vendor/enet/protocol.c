@@ -2092,6 +2092,32 @@ enet_protocol_handle_verify_connect (ENetHost * host, ENetEvent * event, ENetPee
     return 0;
 }
 
+/* Whether the received datagram answers a connecting peer's CONNECT: its first command after
+   any acknowledgements is a whole VERIFY_CONNECT carrying the peer's connect ID, which only
+   those who saw the CONNECT know (local patch 0035). */
+static int
+enet_protocol_answers_connect (ENetHost * host, const ENetPeer * peer, size_t headerSize)
+{
+    const enet_uint8 * currentData = host -> receivedData + headerSize,
+                     * end = & host -> receivedData [host -> receivedDataLength];
+
+    if (peer -> state != ENET_PEER_STATE_CONNECTING)
+      return 0;
+
+    while (currentData + sizeof (ENetProtocolCommandHeader) <= end)
+    {
+       const ENetProtocol * command = (const ENetProtocol *) currentData;
+       enet_uint8 commandNumber = command -> header.command & ENET_PROTOCOL_COMMAND_MASK;
+
+       if (commandNumber != ENET_PROTOCOL_COMMAND_ACKNOWLEDGE)
+         return commandNumber == ENET_PROTOCOL_COMMAND_VERIFY_CONNECT &&
+                currentData + sizeof (ENetProtocolVerifyConnect) <= end &&
+                command -> verifyConnect.connectID == peer -> connectID;
+       currentData += sizeof (ENetProtocolAcknowledge);
+    }
+    return 0;
+}
+
 static int
 enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 {
@@ -2258,10 +2284,14 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     if (peer != NULL)
     {
        /* Only a peer connecting to a broadcast address hears from another one; the host's index of
-          peers by address follows it (local patch 0024). */
+          peers by address follows it (local patch 0024). It takes that address only from the
+          VERIFY_CONNECT that answers its CONNECT (local patch 0035): from any datagram, a forged
+          one would have it retransmit its CONNECT to a victim, with no credit. */
        if (peer -> address.port != host -> receivedAddress.port ||
            memcmp (peer -> address.host, host -> receivedAddress.host, sizeof (peer -> address.host)))
        {
+          if (! enet_protocol_answers_connect (host, peer, headerSize))
+            return 0;
           peer -> address = host -> receivedAddress;
           enet_host_index_peer (host, peer);
        }
