@@ -436,7 +436,15 @@ fn clock_wrap() {
     );
     run(
         &sim,
-        &["--seeds", "201-300", "--clock-start", "4294966496", "--scenario", "meddle", "--quick"],
+        &[
+            "--seeds",
+            "201-300",
+            "--clock-start",
+            "4294966496",
+            "--scenario",
+            "meddle",
+            "--quick",
+        ],
         "clock wrap 0.8 s in, meddle scenario",
     );
     let asan = binary!(sanitized());
