@@ -11,6 +11,27 @@
 -- luasocket stands for the spoofer (its socket is the victim's address) and for a LAN server.
 local T = require "t"
 require "enet"
+
+-- Big-endian (`be`) and little-endian (`le`) unsigned integers of `n` bytes, without 5.3's
+-- string.pack or bit operators, so that the script runs on every Lua.
+local function be(n, v)
+  local t = {}
+  for i = n, 1, -1 do t[i] = string.char(v % 256); v = math.floor(v / 256) end
+  return table.concat(t)
+end
+local function le(n, v)
+  local t = {}
+  for i = 1, n do t[i] = string.char(v % 256); v = math.floor(v / 256) end
+  return table.concat(t)
+end
+-- A VERIFY_CONNECT datagram for peer id `id` (header with the session bits 0 and sent time
+-- `sent`), its outgoing peer id and sessions, standard terms, and connect ID `connect_id`.
+local function verify_connect(id, sent, outgoing, connect_id)
+  return be(2, 0x8000 + id) .. be(2, sent) ..
+    string.char(0x83, 0xFF) .. be(2, 1) .. be(2, outgoing) .. string.char(0, 0) ..
+    be(4, 1392) .. be(4, 32768) .. be(4, 2) .. be(4, 0) .. be(4, 0) .. be(4, 5000) .. be(4, 2) .. be(4, 2) ..
+    le(4, connect_id % 4294967296)
+end
 local ok, socket = pcall(require, "socket")
 if not ok then
   if os.getenv("CI") then error("luasocket is needed: " .. tostring(socket)) end
@@ -59,15 +80,14 @@ T.test("a forged datagram does not turn a broadcast connect towards its source",
   for _ = 1, 5 do host:service(1) end
   local victim = udp()
   -- a bare header: peer id, no sent time, no command
-  victim:sendto(string.char(id >> 8, id & 0xFF), "127.0.0.1", port_of(host))
+  victim:sendto(be(2, id), "127.0.0.1", port_of(host))
   local bytes, datagrams = watch(host, victim, 3000)
   T.ok(bytes <= 3 * 2 and datagrams <= 2,
        string.format("the host sent %d bytes in %d datagrams to an address that sent it 2 bytes in 1", bytes, datagrams))
   T.eq(tostring(bpeer), "255.255.255.255:9", "the broadcast peer kept its address")
   T.eq(bpeer:state(), "connecting", "and is still connecting")
   -- nor does a VERIFY_CONNECT with another connect ID end the discovery
-  local wrong = string.pack(">I2I2BBI2I2BBI4I4I4I4I4I4I4I4", 0x8000 | id, 0, 0x83, 0xFF, 1, 0, 0, 0,
-                            1392, 32768, 2, 0, 0, 5000, 2, 2) .. string.pack("<I4", (bpeer:connect_id() + 1) & 0xFFFFFFFF)
+  local wrong = verify_connect(id, 0, 0, bpeer:connect_id() + 1)
   victim:sendto(wrong, "127.0.0.1", port_of(host))
   watch(host, victim, 100)
   T.eq(bpeer:state(), "connecting", "a wrong VERIFY_CONNECT does not end it")
@@ -84,8 +104,7 @@ T.test("the VERIFY_CONNECT that answers a broadcast connect still finds the serv
   local server = udp()
   -- the server's answer, as a stock server sends it: header (client's id, session 0, sent
   -- time), VERIFY_CONNECT offering its slot 3 with the client's throttle terms and connect ID
-  local verify = string.pack(">I2I2BBI2I2BBI4I4I4I4I4I4I4I4", 0x8000 | id, 1234, 0x83, 0xFF, 1, 3, 0, 0,
-                             1392, 32768, 2, 0, 0, 5000, 2, 2) .. string.pack("<I4", bpeer:connect_id())
+  local verify = verify_connect(id, 1234, 3, bpeer:connect_id())
   server:sendto(verify, "127.0.0.1", port_of(host))
   local connected = false
   local t0 = socket.gettime()

@@ -480,14 +480,16 @@ enet_protocol_handshake_expired (const ENetHost * host, const ENetHandshake * ha
    (local patch 0024: a handshake that ended after its client was heard, or a peer aliased away,
    never set the slot's own), so that its late datagrams are not taken for the new one's. Two
    bits cannot remember more: see docs/handshake.md, "Known limits". Local patch 0036: the first
-   of those that is also not in `avoid` (bit i: session i), when there is one. */
+   of those that is also not in `avoid` (bit i: session i), when there is one. Only the three
+   sessions after the requested one are candidates, as in stock ENet: never the requested one
+   itself, which a reconnecting client asks with and its old connection's late datagrams carry. */
 static enet_uint8
 enet_protocol_next_session (enet_uint8 requested, enet_uint8 last, enet_uint8 late, enet_uint8 avoid)
 {
     enet_uint8 sessionID = requested, first = 0xFF;
     int tries;
 
-    for (tries = 0; tries < 4; ++ tries)
+    for (tries = 0; tries < 3; ++ tries)
     {
         sessionID = (sessionID + 1) & (ENET_PROTOCOL_HEADER_SESSION_MASK >> ENET_PROTOCOL_HEADER_SESSION_SHIFT);
         if (sessionID == last || sessionID == late)
