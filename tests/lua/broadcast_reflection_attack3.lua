@@ -34,8 +34,10 @@ local function verify_connect(id, sent, outgoing, connect_id)
 end
 local ok, socket = pcall(require, "socket")
 if not ok then
-  if os.getenv("CI") then error("luasocket is needed: " .. tostring(socket)) end
-  T.skip("broadcast reflection", "no luasocket")
+  -- tests/install-deps installs Debian's lua-socket, built for 5.1-5.4 (LuaJIT uses 5.1's);
+  -- Debian has none for 5.5, and the Windows interpreters of tests/windows/run have none.
+  if os.getenv("CI") and _VERSION ~= "Lua 5.5" then error("luasocket is needed: " .. tostring(socket)) end
+  T.skip("broadcast reflection", "no LuaSocket for " .. _VERSION .. " here")
   return T.done()
 end
 
