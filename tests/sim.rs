@@ -421,6 +421,40 @@ fn meddle_scenario() {
     );
 }
 
+/// Attack review 3: `--clock-start` sets what our ENet's clock reads at virtual time 0. Every
+/// other run starts it at 0, so none crossed the wrap of its 32-bit ms clock, which every
+/// handshake time (`startTime`, `answerTime`, the guess window, the record sweep) must survive
+/// through `ENET_TIME_DIFFERENCE`. These start it 6 s (during the attack) and 0.8 s before the
+/// wrap, in the plain and the meddle scenarios. Also under the sanitizers.
+#[test]
+fn clock_wrap() {
+    let sim = binary!(optimised());
+    run(
+        &sim,
+        &["--seeds", "1-200", "--clock-start", "4294961296", "--quick"],
+        "clock wrap 6 s in",
+    );
+    run(
+        &sim,
+        &[
+            "--seeds",
+            "201-300",
+            "--clock-start",
+            "4294966496",
+            "--scenario",
+            "meddle",
+            "--quick",
+        ],
+        "clock wrap 0.8 s in, meddle scenario",
+    );
+    let asan = binary!(sanitized());
+    run(
+        &asan,
+        &["--seeds", "1-30", "--clock-start", "4294961296", "--quick"],
+        "clock wrap, ASan+UBSan",
+    );
+}
+
 /// The hash of a seed's event log, from its `seed N ... hash H` line.
 fn hash_of(binary: &Path, seed: u64) -> String {
     let out = Command::new(binary)

@@ -92,11 +92,20 @@ pub fn stage_module(root: &Path, sub: &str, flavour: &str) -> PathBuf {
     stage_file(&built, &target_dir(root).join(sub).join(flavour))
 }
 
-/// Copies a built cdylib into `dir` as `enet.<ext>`.
+/// Copies a built cdylib into `dir` as `enet.<ext>`: into a file of its own first, then renamed
+/// over the old one, so that a process of another test run that has the old one mapped keeps
+/// it (copying in place truncated it under that process: SIGBUS when two suites ran at once).
 pub fn stage_file(built: &Path, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let ext = if cfg!(windows) { "dll" } else { "so" };
-    std::fs::copy(built, dir.join(format!("enet.{ext}"))).unwrap();
+    let staged = dir.join(format!("enet.{ext}"));
+    let fresh = dir.join(format!(".enet.{ext}.{}", std::process::id()));
+    std::fs::copy(built, &fresh).unwrap();
+    if std::fs::rename(&fresh, &staged).is_err() {
+        // Windows cannot replace a DLL that a process has loaded: copy over it as before.
+        std::fs::copy(&fresh, &staged).unwrap();
+        let _ = std::fs::remove_file(&fresh);
+    }
     dir.to_path_buf()
 }
 

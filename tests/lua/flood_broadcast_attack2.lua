@@ -9,13 +9,7 @@
 local T = require "t"
 require "enet"
 
--- A host that sends one CONNECT to `server` and is never serviced again.
-local function stuck(server)
-  local h = assert(enet.host_create(nil, 1, 2))
-  h:connect(server:get_socket_address(), 2)
-  h:flush()
-  return h
-end
+local stuck = require "stuck"
 
 T.test("a broadcast connect does not take the slot a record offers a client", function()
   -- 3 slots, 2 held by unverified peers: under pressure, so the client gets a record offering

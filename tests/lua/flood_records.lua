@@ -5,13 +5,7 @@
 local T = require "t"
 require "enet"
 
--- A host that sends one CONNECT to `server` and is never serviced again.
-local function stuck(server)
-  local h = assert(enet.host_create(nil, 1, 2))
-  h:connect(server:get_socket_address(), 2)
-  h:flush()
-  return h
-end
+local stuck = require "stuck"
 
 local function configure(h, opts)
   if opts.checksum then h:checksum(true) end

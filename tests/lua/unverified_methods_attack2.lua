@@ -9,13 +9,8 @@
 local T = require "t"
 require "enet"
 
--- A host that sends one CONNECT to `server` and is never serviced again.
-local function stuck(server)
-  local h = assert(enet.host_create("127.0.0.1:*", 1, 2))
-  h:connect(server:get_socket_address(), 2)
-  h:flush()
-  return h
-end
+local stuck_host = require "stuck"
+local function stuck(server) return stuck_host(server, "127.0.0.1:*") end
 
 local function unverified_peer(server)
   for i = 1, server:peer_count() do

@@ -511,13 +511,9 @@ fn joiners(ctx: &Ctx, server: SocketAddr, relay: &Relay) -> Result<(Joiners, Vec
     Ok((list, skipped))
 }
 
-/// The goal of docs/contract.md §10: ≥20,000 forged CONNECTs/s from ≥250 addresses; every legitimate client
-/// joins the 64-peer server within 1 s (also at 200 ms RTT); connected peers keep echoing, and
-/// the flood costs the server at most half a core of CPU time ([`flood_cost`]); the server's
-/// memory stays bounded; no more than 3 bytes (2 datagrams) back per forged CONNECT.
-pub fn join_under_flood(ctx: &Ctx) -> Outcome {
-    let stop = StopFile::new(ctx, "flood");
-    let (mut server_proc, addr) = server(ctx, &stop, &[])?;
+/// Four connected peers of flood.lua's `echoers` role on `addr`, sending and timing echoes
+/// until `stop`; returned once they are connected (READY).
+fn spawn_echoers(ctx: &Ctx, addr: SocketAddr, stop: &StopFile) -> Result<LuaProcess, String> {
     let echo_env = [
         ("ENET_ROLE", "echoers".to_string()),
         ("ENET_SERVER", addr.to_string()),
@@ -529,6 +525,17 @@ pub fn join_under_flood(ctx: &Ctx) -> Outcome {
         ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &echo_env),
     )?;
     echoers.wait_line("READY", Duration::from_secs(10))?;
+    Ok(echoers)
+}
+
+/// The goal of docs/contract.md §10: ≥20,000 forged CONNECTs/s from ≥250 addresses; every legitimate client
+/// joins the 64-peer server within 1 s (also at 200 ms RTT); connected peers keep echoing, and
+/// the flood costs the server at most half a core of CPU time ([`flood_cost`]); the server's
+/// memory stays bounded; no more than 3 bytes (2 datagrams) back per forged CONNECT.
+pub fn join_under_flood(ctx: &Ctx) -> Outcome {
+    let stop = StopFile::new(ctx, "flood");
+    let (mut server_proc, addr) = server(ctx, &stop, &[])?;
+    let echoers = spawn_echoers(ctx, addr, &stop)?;
     let relay = Relay::start(
         ctx.seed_for("flood"),
         Profile {
@@ -2414,17 +2421,7 @@ pub(crate) fn echo_under(
 ) -> Outcome {
     let stop = StopFile::new(ctx, name);
     let (server_proc, addr) = server(ctx, &stop, server_env)?;
-    let echo_env = [
-        ("ENET_ROLE", "echoers".to_string()),
-        ("ENET_SERVER", addr.to_string()),
-        ("ENET_PEERS", "4".to_string()),
-        stop.env(),
-    ];
-    let mut echoers = LuaProcess::spawn_named(
-        "echoers",
-        ctx.lua(ctx.interp, &ctx.module_dir, "flood.lua", &echo_env),
-    )?;
-    echoers.wait_line("READY", Duration::from_secs(10))?;
+    let echoers = spawn_echoers(ctx, addr, &stop)?;
     let flood = attack(addr)?;
     std::thread::sleep(Duration::from_millis(3000));
     let report = flood.stop();

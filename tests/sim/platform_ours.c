@@ -15,7 +15,9 @@
 static sim_rng platformRng;
 static enet_uint32 timeBase;
 
-void sim_ours_platform_seed (uint64_t seed) { rng_seed (& platformRng, seed); timeBase = 0; }
+/* clockStart: what enet_time_get says at virtual time 0 (--clock-start: near 2^32, the run
+   crosses the wrap of ENet's clock) */
+void sim_ours_platform_seed (uint64_t seed, uint32_t clockStart) { rng_seed (& platformRng, seed); timeBase = (enet_uint32) 0 - clockStart; }
 uint32_t sim_ours_platform_random (void) { return (uint32_t) rng_next (& platformRng); }
 
 int enet_initialize (void) { return 0; }

@@ -5,7 +5,7 @@
    host service call or one injected datagram); a quiet phase ends the run. See README.md.
 
    Usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N]
-              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle] */
+              [--reports K] [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle] [--clock-start MS] */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -54,6 +54,9 @@ static int scenarioPile;
 /* --scenario meddle (attack review 2): the server app calls, 50 times a second, a method that
    changes no state on a random peer in use (server_meddle); no draw changes */
 static int scenarioMeddle;
+/* --clock-start MS: our ENet's clock (enet_time_get) reads MS at virtual time 0, so that a run
+   crosses the wrap of its 32-bit ms clock (the harness's own clock is unchanged); no draw changes */
+static uint32_t clockStart;
 static uint32_t joinBoundMs = 5000;
 static int joinBoundAttempts = MAX_ATTEMPTS;
 
@@ -930,7 +933,11 @@ client_event_handler (int client, const client_event * ev)
 
 /* ================================================================ the schedule */
 
-enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET, E_MEDDLE };
+/* E_WATCH is the quiet phase's end-of-run watch. Until attack review 3 it was the kind after
+   E_QUIET, which E_MEDDLE (attack review 2) then also was: every run's quiet phase meddled (the
+   server app of --scenario meddle, 50 calls a second) and no end-of-run watch ran, so every run
+   lasted to its cap. */
+enum { E_SERVER, E_CLIENT, E_ATTACK, E_FOLLOWUP, E_TOGGLE, E_KICK, E_QUIET, E_MEDDLE, E_WATCH };
 typedef struct { uint32_t time; uint64_t seq; int kind, index; } event;
 static event * heap;
 static size_t heapCount, heapCap;
@@ -1196,7 +1203,7 @@ run_seed (uint64_t s, int verbose)
     rng_seed (& appRng, splitmix64 (& mix));
     draw_config (& cfgRng);
     simnet_init (splitmix64 (& mix), cfg.net);
-    sim_ours_platform_seed (splitmix64 (& mix));
+    sim_ours_platform_seed (splitmix64 (& mix), clockStart);
     sim_stock_platform_seed (splitmix64 (& mix));
     wire_checksums = cfg.checksum;
     simlog_verbose = verbose;
@@ -1306,9 +1313,9 @@ run_seed (uint64_t s, int verbose)
              }
           }
           end = e.time + (cfg.liveApplies ? cfg.quietCapMs : 10000);
-          schedule (e.time + 100, E_QUIET + 1, 0);
+          schedule (e.time + 100, E_WATCH, 0);
           break;
-       default:
+       case E_WATCH:
        {
           /* end-of-run watch, every 100 ms of the quiet phase */
           int which;
@@ -1317,7 +1324,7 @@ run_seed (uint64_t s, int verbose)
              end = e.time;
              break;
           }
-          schedule (e.time + 100, E_QUIET + 1, 0);
+          schedule (e.time + 100, E_WATCH, 0);
           break;
        }
        }
@@ -1385,7 +1392,8 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: sim [--seed S | --seeds A-B | --list S,S,... | --fresh K] [--verbose] [--quick] [--trace N] [--reports K]\n"
-                     "           [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle]\n");
+                     "           [--join-bound MS] [--join-attempts N] [--stats] [--scenario pile|meddle]\n"
+                     "           [--clock-start MS]\n");
     exit (2);
 }
 
@@ -1426,6 +1434,7 @@ main (int argc, char ** argv)
        else if (! strcmp (a, "--quick")) quick = 1;
        else if (! strcmp (a, "--scenario") && i + 1 < argc && ! strcmp (argv [i + 1], "pile")) { scenarioPile = 1; ++ i; }
        else if (! strcmp (a, "--scenario") && i + 1 < argc && ! strcmp (argv [i + 1], "meddle")) { scenarioMeddle = 1; ++ i; }
+       else if (! strcmp (a, "--clock-start") && i + 1 < argc) clockStart = (uint32_t) strtoul (argv [++ i], NULL, 0);
        else if (! strcmp (a, "--stats")) printStats = 1;
        else if (! strcmp (a, "--trace") && i + 1 < argc) traceEvents = atoi (argv [++ i]);
        else if (! strcmp (a, "--reports") && i + 1 < argc) reports = atoi (argv [++ i]);
