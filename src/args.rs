@@ -3,6 +3,7 @@
 //! read here leaves the Lua state as it was and never allocates, raises or runs Lua code (lua.rs
 //! says why that matters). The class checks are here too: [`Args::host`] and [`Args::peer`]
 //! (and their `live_*` forms) are the one way a body reaches a host or a peer.
+use crate::background::Access;
 use crate::ffi::{ENetHost, ENetPeer};
 use crate::lua::{ffi, Raise, State, HOST_MT, PEER_MT};
 use crate::object::{HostCore, HostUd, PeerUd};
@@ -264,6 +265,17 @@ impl<'call> Args<'call> {
         Ok((core, core.live()?))
     }
 
+    /// [`Args::live_host`] with what a background host's release does (object.rs).
+    #[inline(always)]
+    pub fn live_host_as(
+        self,
+        idx: c_int,
+        access: Access,
+    ) -> Result<(&'call HostCore, *mut ENetHost), Raise> {
+        let core = self.host(idx)?;
+        Ok((core, core.live_as(access)?))
+    }
+
     /// Argument `idx` as a peer block, or a type error naming `enet_peer`.
     #[inline]
     pub fn peer(self, idx: c_int) -> Result<&'call PeerUd, Raise> {
@@ -281,6 +293,17 @@ impl<'call> Args<'call> {
     pub fn live_peer(self, idx: c_int) -> Result<(&'call PeerUd, *mut ENetPeer), Raise> {
         let ud = self.peer(idx)?;
         Ok((ud, ud.live()?))
+    }
+
+    /// [`Args::live_peer`] with what a background host's release does (object.rs).
+    #[inline(always)]
+    pub fn live_peer_as(
+        self,
+        idx: c_int,
+        access: Access,
+    ) -> Result<(&'call PeerUd, *mut ENetPeer), Raise> {
+        let ud = self.peer(idx)?;
+        Ok((ud, ud.live_as(access)?))
     }
 }
 

@@ -4,6 +4,9 @@
 //!
 //! - The thread never touches the Lua state, nor the host's core (Lua's memory): it has the
 //!   ENet host, its socket and a [`Shared`] block.
+//! - While the thread runs, the host's core keeps a null ENet host pointer (object.rs), so a
+//!   method body finds out that the host is in background mode on the cold path of the null
+//!   test it makes anyway: a host that never starts its thread pays nothing per call.
 //! - One lock per host ([`Shared::lock`]) guards the ENet host. The thread waits on the socket
 //!   and its [`Waker`] **without** it, then takes it and calls `enet_host_service(host, NULL,
 //!   0)`: with no event to fill, ENet dispatches nothing; received packets stay queued on their
@@ -12,21 +15,30 @@
 //!   there is no queue of our own: Lua's `service`/`check_events` take one event from ENet
 //!   (`enet_host_check_events`).
 //! - A method body takes the lock when it reaches the live host or a peer
-//!   ([`Background::hold`], called by `HostCore::live` and `PeerUd::live`) and `lua::call`
-//!   releases it when the body ends ([`release_all`]), before the reply phase, where Lua (and a
-//!   finalizer) may run: no lock is ever held while Lua code runs.
+//!   ([`Background::hold`], called by the cold paths of `HostCore::live` and `PeerUd::live`) and
+//!   `lua::call` releases it when the body ends ([`release_all`]), before the reply phase, where
+//!   Lua (and a finalizer) may run: no lock is ever held while Lua code runs.
+//! - The getters of the peer fields the thread changes (state, round trip times, MTU, ...) take
+//!   no lock: each peer slot has a row of atomics ([`FIELDS`]) that the holder of the lock
+//!   publishes (relaxed stores) after the thread's every pass and after every body that held
+//!   the lock (the slot it reached, or every slot in use after a host method), and a getter
+//!   reads with a relaxed load. ENet's own fields are only ever touched under the lock, the
+//!   rows only through atomics, so no memory is accessed both ways.
+//! - A body that queued something to send asks for a wake-up ([`Access::WAKE`]), made after its
+//!   lock is released and only when none is pending: a burst of sends costs one wake-up, and the
+//!   thread's next pass sends everything queued.
 //! - `service(timeout)` waits on [`Shared::ready`], which the thread signals after a pass that
 //!   left ENet's dispatch queue non-empty.
 //! - Stopping (`background(false)`, `HostCore::destroy`, so also `__gc`, `__close` and
 //!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
 //!   destroyed.
-use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetSocket};
+use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPeer, ENetSocket};
 use crate::waker::{Waker, Woken};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,6 +69,59 @@ pub const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"errors",
 ];
 
+/// The peer fields published per slot for the lock-free getters (peer.rs), by index.
+pub mod field {
+    pub const STATE: usize = 0;
+    pub const ROUND_TRIP_TIME: usize = 1;
+    pub const LAST_ROUND_TRIP_TIME: usize = 2;
+    pub const ROUND_TRIP_TIME_VARIANCE: usize = 3;
+    pub const CONNECT_ID: usize = 4;
+    pub const MTU: usize = 5;
+    pub const CHANNEL_COUNT: usize = 6;
+    pub const PACKET_LOSS: usize = 7;
+}
+/// How many fields a slot's row has.
+pub const FIELDS: usize = 8;
+
+/// One slot's published fields (a 32-byte row).
+type Row = [AtomicU32; FIELDS];
+
+/// The fields of `peer`, in [`field`] order.
+fn fields(peer: &ENetPeer) -> [u32; FIELDS] {
+    [
+        peer.state as u32,
+        peer.roundTripTime,
+        peer.lastRoundTripTime,
+        peer.roundTripTimeVariance,
+        peer.connectID,
+        peer.mtu,
+        peer.channelCount as u32,
+        peer.packetLoss,
+    ]
+}
+
+/// What a body's access to a background host asks for when its lock is released: bits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Access(u8);
+
+impl Access {
+    /// Reads only, or changes nothing a getter publishes: nothing to do.
+    pub const READ: Access = Access(0);
+    /// Publish every slot in use (a host method, which may change any peer).
+    pub const ALL: Access = Access(1);
+    /// Wake the thread once the lock is released: the body queued something to send.
+    pub const WAKE: Access = Access(2);
+
+    /// Both.
+    pub const fn with(self, other: Access) -> Access {
+        Access(self.0 | other.0)
+    }
+
+    const fn has(self, other: Access) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
 /// What the Lua side and the thread share.
 struct Shared {
     /// Held by whoever uses the ENet host: the thread for one pass, a method body for its
@@ -71,13 +136,29 @@ struct Shared {
     counters: [AtomicU64; COUNTERS],
 }
 
+impl Shared {
+    /// Wakes the thread unless a wake-up is already pending: a burst of sends costs one.
+    fn wake(&self) {
+        if !self.wake_pending.load(Ordering::Relaxed)
+            && !self.wake_pending.swap(true, Ordering::SeqCst)
+        {
+            self.waker.wake();
+        }
+    }
+}
+
 /// A running thread and what it shares, in one block that `start` allocates without aborting
 /// when memory is short (docs/contract.md §1.2) and `stop` frees after the join. The thread
-/// reads `shared`, `host` and `socket`; only the Lua side touches `thread`.
+/// reads `shared`, `host`, `socket`, `rows` and `used`; only the Lua side touches `thread`.
 struct Running {
     shared: Shared,
     host: HostPtr,
     socket: ENetSocket,
+    /// The published fields of every peer slot (`peerCount` rows): atomics only.
+    rows: Box<[Row]>,
+    /// A set bit for each slot whose published state is not DISCONNECTED (so it is published
+    /// again after it leaves ENet's in-use bitmap). Touched only under `shared.lock`.
+    used: UnsafeCell<Box<[u32]>>,
     thread: Option<Thread>,
 }
 
@@ -88,14 +169,14 @@ type Thread = std::thread::JoinHandle<()>;
 
 /// `Running` handed to its thread (it outlives the thread: `stop` joins before freeing it).
 struct RunningPtr(*const Running);
-// SAFETY: the thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host`
-// (under the lock, see HostPtr) and `socket`, never `thread`.
+// SAFETY: the thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host` and
+// `used` (under the lock, see HostPtr), `rows` (atomics) and `socket`, never `thread`.
 unsafe impl Send for RunningPtr {}
 
 /// The host's background state, in its core (object.rs). Only the Lua thread that owns the
 /// core touches it, so its fields are `Cell`s.
 pub struct Background {
-    /// The running thread, or null (off: every method of this type is then a null test).
+    /// The running thread, or null (off).
     running: Cell<*mut Running>,
     /// The counters of earlier runs, added up.
     before: Cell<[u64; COUNTERS]>,
@@ -108,10 +189,17 @@ struct HostPtr(*mut ENetHost);
 // before `HostCore::destroy` destroys the host).
 unsafe impl Send for HostPtr {}
 
-/// A lock held by the running body, on behalf of a host.
+/// No slot reached (`Held::slot`).
+const NO_SLOT: usize = usize::MAX;
+
+/// A lock held by the running body, on behalf of a host, and what to do when it is released.
 struct Held {
-    shared: *const Shared,
+    running: *const Running,
     guard: MutexGuard<'static, ()>,
+    access: Access,
+    /// The one peer slot the body reached ([`NO_SLOT`]: none); a second one makes it
+    /// [`Access::ALL`].
+    slot: usize,
 }
 
 thread_local! {
@@ -125,10 +213,11 @@ thread_local! {
 /// can hold a lock, and [`release_all`] returns without touching the thread-locals: a
 /// thread-local in a shared library costs a `__tls_get_addr` call, which on LuaJIT made every
 /// call of a host that never uses the thread 2-3 ns slower (bench/run: `call_round_trip_time`
-/// 0.90 of the build without this module).
+/// 0.90 of the build without this module). The test costs two instructions per call.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Releases every host lock the body that just ended took (`lua::call`, after the body).
+/// Releases every host lock the body that just ended took (`lua::call`, after the body),
+/// after publishing what it changed, and makes the wake-ups it asked for.
 #[inline(always)]
 pub fn release_all() {
     // A lock held by this OS thread's body belongs to a host whose thread runs (only `stop`,
@@ -138,25 +227,123 @@ pub fn release_all() {
     }
 }
 
+/// [`release_all`] out of line, for the error arm of `lua::call`.
+#[inline(never)]
+pub fn release_all_raising() {
+    release_all();
+}
+
 /// `release_all`'s thread-local part, out of line: inlined, LLVM hoists the thread-local's
 /// address (a `__tls_get_addr` call) above the test of THREADS.
+#[cold]
 #[inline(never)]
 fn release_held() {
     if HELD_COUNT.with(Cell::get) != 0 {
-        release_where(|_| true);
+        release_where(|_| true, true);
     }
 }
 
+/// Releases the held locks of the hosts that `matches`; `finish`: publish what the body
+/// changed and make its wake-up first (not when the thread is being stopped).
 #[cold]
-fn release_where(matches: impl Fn(*const Shared) -> bool) {
+fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
+    let mut wake: [*const Running; 2] = [ptr::null(); 2];
     HELD.with_borrow_mut(|held| {
-        for slot in held.iter_mut() {
-            if slot.as_ref().is_some_and(|h| matches(h.shared)) {
-                *slot = None;
-                HELD_COUNT.with(|n| n.set(n.get() - 1));
+        for (slot, wake) in held.iter_mut().zip(wake.iter_mut()) {
+            if !slot.as_ref().is_some_and(|h| matches(h.running)) {
+                continue;
             }
+            let Some(h) = slot.take() else { continue };
+            HELD_COUNT.with(|n| n.set(n.get() - 1));
+            if finish {
+                // SAFETY: a held entry's block lives until `stop` releases it (this entry is
+                // still held, so it has not), and its lock is held until `h.guard` drops.
+                unsafe { publish_held(&*h.running, h.access, h.slot) };
+                if h.access.has(Access::WAKE) {
+                    *wake = h.running;
+                }
+            }
+            drop(h.guard);
         }
     });
+    // The wake-ups after every lock is released, so the thread does not wake only to wait.
+    for running in wake.into_iter().filter(|r| !r.is_null()) {
+        // SAFETY: as above: the block lives until `stop`, which only this OS thread calls, and
+        // not between the release above and here.
+        unsafe { (*running).shared.wake() };
+    }
+}
+
+/// Publishes what a body that held the lock changed.
+///
+/// # Safety
+/// The caller holds `running`'s lock.
+unsafe fn publish_held(running: &Running, access: Access, slot: usize) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if access.has(Access::ALL) {
+            publish_used(running);
+        } else if slot != NO_SLOT {
+            publish_slot(running, slot);
+        }
+    }
+}
+
+/// Publishes one slot's fields (relaxed stores of the values that changed) and keeps `used`.
+///
+/// # Safety
+/// The caller holds `running`'s lock; `slot < peerCount`.
+unsafe fn publish_slot(running: &Running, slot: usize) {
+    // SAFETY: the lock makes the ENet host (alive until the thread is joined) and `used` ours;
+    // the slot is inside the peer array (the contract).
+    unsafe {
+        let peer = &*(*running.host.0).peers.add(slot);
+        let values = fields(peer);
+        let row = &running.rows[slot];
+        for (cell, value) in row.iter().zip(values) {
+            if cell.load(Ordering::Relaxed) != value {
+                cell.store(value, Ordering::Relaxed);
+            }
+        }
+        let used = &mut *running.used.get();
+        let bit = 1u32 << (slot % 32);
+        if values[field::STATE] != 0 {
+            used[slot / 32] |= bit;
+        } else {
+            used[slot / 32] &= !bit;
+        }
+    }
+}
+
+/// Publishes every slot in use in ENet's bitmap, and every slot published as in use before.
+///
+/// # Safety
+/// The caller holds `running`'s lock.
+unsafe fn publish_used(running: &Running) {
+    // SAFETY: the lock makes the host and `used` ours; ENet allocates `slotWords` words of
+    // its free bitmap for the host's life, and `used` has as many.
+    unsafe {
+        let host = &*running.host.0;
+        for word in 0..host.slotWords {
+            let free = *host.slotBits.add(word);
+            let mut bits = (!free & valid_bits(host, word)) | (*running.used.get())[word];
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                publish_slot(running, word * 32 + bit);
+            }
+        }
+    }
+}
+
+/// The bits of bitmap word `word` that stand for a slot (the last word may be partial).
+fn valid_bits(host: &ENetHost, word: usize) -> u32 {
+    let tail = host.peerCount % 32;
+    if word + 1 < host.slotWords || tail == 0 {
+        u32::MAX
+    } else {
+        (1u32 << tail) - 1
+    }
 }
 
 impl Background {
@@ -171,40 +358,52 @@ impl Background {
         !self.running.get().is_null()
     }
 
+    fn get(&self) -> Option<&Running> {
+        // SAFETY: a non-null `running` is a live block (until `stop` takes it), owned by this.
+        unsafe { self.running.get().as_ref() }
+    }
+
     fn shared(&self) -> Option<&Shared> {
-        // SAFETY: a non-null `running` is a live Box (until `stop` takes it), owned by this.
-        unsafe { self.running.get().as_ref() }.map(|r| &r.shared)
+        self.get().map(|r| &r.shared)
     }
 
-    /// Takes the host's lock for the rest of the running body (released by [`release_all`]);
-    /// nothing when off or already held.
-    #[inline(always)]
-    pub fn hold(&self) {
-        if let Some(shared) = self.shared() {
-            hold(shared);
-        }
+    /// With the thread running: takes the host's lock for the rest of the running body
+    /// (released by [`release_all`], which then does what `access` and `slot` ask: publish the
+    /// slot the body reached, or every slot, and wake the thread) and returns the ENet host.
+    /// `None` when off.
+    #[inline(never)]
+    pub fn hold(&self, access: Access, slot: Option<usize>) -> Option<*mut ENetHost> {
+        let running = self.get()?;
+        hold(running, access, slot.unwrap_or(NO_SLOT));
+        Some(running.host.0)
     }
 
-    /// Wakes the thread so that what Lua just queued leaves now, not at its next tick.
-    #[inline(always)]
-    pub fn wake(&self) {
-        if let Some(shared) = self.shared() {
-            if !shared.wake_pending.swap(true, Ordering::SeqCst) {
-                shared.waker.wake();
-            }
-        }
+    /// The published field `field` of peer slot `slot`, with the thread running (`None` when
+    /// off). No lock: a relaxed load of what the last holder of the lock published.
+    #[inline(never)]
+    pub fn published(&self, slot: usize, field: usize) -> Option<u32> {
+        let running = self.get()?;
+        Some(running.rows.get(slot)?[field].load(Ordering::Relaxed))
     }
 
     /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
-    /// (no file descriptor or thread to spare: the OS error is still in `errno`).
+    /// (no memory, file descriptor or thread to spare: the OS error is still in `errno`).
     ///
     /// # Safety
-    /// `host` is the live ENet host of the core that owns `self`, which destroys it only after
-    /// [`Background::stop`].
+    /// `host` is the live ENet host of the core that owns `self`, which reaches it only through
+    /// [`Background::hold`] until [`Background::stop`] gives it back, and destroys it only after.
     pub unsafe fn start(&self, host: *mut ENetHost) -> bool {
         if self.running() {
             return true;
         }
+        // SAFETY: a live host (the contract).
+        let (peers, words, socket) =
+            unsafe { ((*host).peerCount, (*host).slotWords, (*host).socket) };
+        let (Some(rows), Some(used)) = (try_boxed_slice::<Row>(peers), try_boxed_slice(words))
+        else {
+            set_errno_enomem();
+            return false;
+        };
         let Some(waker) = Waker::new() else {
             return false;
         };
@@ -219,14 +418,22 @@ impl Background {
                 counters: Default::default(),
             },
             host: HostPtr(host),
-            // SAFETY: a live host (the contract); its socket never changes while it lives.
-            socket: unsafe { (*host).socket },
+            socket,
+            rows,
+            used: UnsafeCell::new(used),
             thread: None,
         };
         let Some(running) = try_box(running) else {
             set_errno_enomem();
             return false;
         };
+        // SAFETY: no thread runs yet, so this OS thread is the only user of the host and of
+        // `used` (as if it held the lock); every slot is below peerCount.
+        unsafe {
+            for slot in 0..peers {
+                publish_slot(&*running, slot);
+            }
+        }
         // SAFETY: `running` is ours and outlives the thread (`stop` joins it first).
         match unsafe { spawn(RunningPtr(running)) } {
             Some(thread) => {
@@ -244,17 +451,18 @@ impl Background {
         }
     }
 
-    /// Stops and joins the thread (nothing if it does not run). Releases this host's lock if
-    /// the running body holds it, so the thread's last pass cannot wait for it.
-    pub fn stop(&self) {
+    /// Stops and joins the thread, and gives back its ENet host (`None` if it does not run).
+    /// Releases this host's lock if the running body holds it, so the thread's last pass
+    /// cannot wait for it.
+    pub fn stop(&self) -> Option<*mut ENetHost> {
         let running = self.running.replace(ptr::null_mut());
         if running.is_null() {
-            return;
+            return None;
         }
         // SAFETY: `running` came from `try_box` in `start` and was just taken out.
         let mut running = unsafe { Box::from_raw(running) };
-        let shared: *const Shared = &running.shared;
-        release_where(|s| ptr::eq(s, shared));
+        let this: *const Running = &*running;
+        release_where(|r| ptr::eq(r, this), false);
         running.shared.stop.store(true, Ordering::SeqCst);
         running.shared.waker.wake();
         if let Some(thread) = running.thread.take() {
@@ -266,42 +474,51 @@ impl Background {
             *sum += counter.load(Ordering::Relaxed);
         }
         self.before.set(before);
+        Some(running.host.0)
     }
 
     /// The next event for Lua: one ENet already has, or the first the thread makes ready
-    /// within `timeout` ms (0: do not wait).
+    /// within `timeout` ms (0: do not wait). Publishes the fields of the event's peer, which
+    /// dispatching may change (a state, a reset).
     ///
     /// # Safety
-    /// The body contract (lua.rs); `host` is the live host this runs for, and the running body
-    /// holds its lock (it reached `host` through `HostCore::live`).
+    /// The body contract (lua.rs); the thread runs, `host` is its ENet host, and the running
+    /// body holds its lock (it reached `host` through [`Background::hold`]).
     pub unsafe fn next_event(
         &self,
         host: *mut ENetHost,
         event: &mut ENetEvent,
         timeout: u32,
     ) -> c_int {
-        // SAFETY: the lock is held (the contract), so ENet is ours.
-        let rc = unsafe { enet::enet_host_check_events(host, event) };
-        let Some(shared) = self.shared() else {
-            return rc;
+        let Some(running) = self.get() else {
+            return -1;
         };
+        // SAFETY: the lock is held (the contract), so ENet is ours.
+        let mut rc = unsafe { enet::enet_host_check_events(host, event) };
         let timeout = enet_wait_ms(timeout);
-        if rc != 0 || timeout == 0 {
-            return rc;
-        }
-        let deadline = Instant::now() + Duration::from_millis(timeout.into());
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return 0;
+        if rc == 0 && timeout != 0 {
+            let deadline = Instant::now() + Duration::from_millis(timeout.into());
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                wait_ready(running, left);
+                // SAFETY: `wait_ready` gives the lock back before it returns.
+                rc = unsafe { enet::enet_host_check_events(host, event) };
+                if rc != 0 {
+                    break;
+                }
             }
-            wait_ready(shared, left);
-            // SAFETY: `wait_ready` gives the lock back before it returns.
-            let rc = unsafe { enet::enet_host_check_events(host, event) };
-            if rc != 0 {
-                return rc;
+        }
+        if rc > 0 && !event.peer.is_null() {
+            // SAFETY: ENet filled `event.peer` with a peer of `host`'s array; the lock is held.
+            unsafe {
+                let slot = event.peer.offset_from((*host).peers) as usize;
+                publish_slot(running, slot);
             }
         }
+        rc
     }
 
     /// Whether the thread runs, and its counters (in [`COUNTER_NAMES`] order) over every run.
@@ -334,25 +551,38 @@ fn enet_wait_ms(timeout: u32) -> u32 {
     }
 }
 
-/// Takes `shared`'s lock for the running body, unless it holds it already.
-fn hold(shared: &Shared) {
-    let shared_ptr: *const Shared = shared;
+/// Takes `running`'s lock for the running body, unless it holds it already, and adds `access`
+/// and `slot` to what its release does.
+fn hold(running: &Running, access: Access, slot: usize) {
+    let this: *const Running = running;
     HELD.with_borrow_mut(|held| {
-        if held.iter().flatten().any(|h| ptr::eq(h.shared, shared_ptr)) {
+        if let Some(h) = held.iter_mut().flatten().find(|h| ptr::eq(h.running, this)) {
+            h.access = Access(h.access.0 | access.0);
+            if slot != NO_SLOT && h.slot != slot {
+                if h.slot != NO_SLOT {
+                    h.access = Access(h.access.0 | Access::ALL.0);
+                }
+                h.slot = slot;
+            }
             return;
         }
-        let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = running
+            .shared
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
-        // body ends, or by `Background::stop` before the `Shared` can be freed (the thread's
-        // thread is joined there before its block is freed), so it never outlives
-        // the mutex.
+        // body ends, or by `Background::stop` before the `Running` block can be freed (its
+        // thread is joined there before the block is freed), so it never outlives the mutex.
         let guard: MutexGuard<'static, ()> = unsafe { std::mem::transmute(guard) };
         let free = held.iter_mut().find(|h| h.is_none());
         // No body reaches more than two hosts; a third would be a bug here, raised as one.
         let free = free.expect("enet: a body held more than two host locks");
         *free = Some(Held {
-            shared: shared_ptr,
+            running: this,
             guard,
+            access,
+            slot,
         });
         HELD_COUNT.with(|n| n.set(n.get() + 1));
     });
@@ -360,27 +590,44 @@ fn hold(shared: &Shared) {
 
 /// Waits up to `left` for the thread to signal events, with the lock released meanwhile and
 /// held again on return.
-fn wait_ready(shared: &Shared, left: Duration) {
-    let shared_ptr: *const Shared = shared;
+fn wait_ready(running: &Running, left: Duration) {
+    let this: *const Running = running;
     HELD.with_borrow_mut(|held| {
         let Some(slot) = held
             .iter_mut()
-            .find(|h| h.as_ref().is_some_and(|h| ptr::eq(h.shared, shared_ptr)))
+            .find(|h| h.as_ref().is_some_and(|h| ptr::eq(h.running, this)))
         else {
             return;
         };
-        let Some(Held { guard, .. }) = slot.take() else {
+        let Some(Held {
+            guard,
+            access,
+            slot: peer,
+            ..
+        }) = slot.take()
+        else {
             return;
         };
-        let (guard, _) = shared
+        let (guard, _) = running
+            .shared
             .ready
             .wait_timeout(guard, left)
             .unwrap_or_else(PoisonError::into_inner);
         *slot = Some(Held {
-            shared: shared_ptr,
+            running: this,
             guard,
+            access,
+            slot: peer,
         });
     });
+}
+
+/// A boxed slice of `len` default values, or `None` instead of an abort when memory is short.
+fn try_boxed_slice<T: Default>(len: usize) -> Option<Box<[T]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize_with(len, T::default);
+    Some(v.into_boxed_slice())
 }
 
 /// `Box::new` that returns `None` instead of aborting when the allocation fails.
@@ -425,7 +672,7 @@ unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // SAFETY: `spawn`'s contract: `running` lives until this thread is joined.
             let running = unsafe { &*running };
-            run(&running.shared, running.host.0, running.socket);
+            run(running);
         }));
         ptr::null_mut()
     }
@@ -465,7 +712,7 @@ unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
             let running = running;
             // SAFETY: `spawn`'s contract.
             let running = unsafe { &*running.0 };
-            run(&running.shared, running.host.0, running.socket);
+            run(running);
         })
         .ok()
 }
@@ -482,7 +729,8 @@ fn join(thread: Thread) {
 }
 
 /// The thread: waits without the lock, then services the host with it, until told to stop.
-fn run(shared: &Shared, host: *mut ENetHost, socket: ENetSocket) {
+fn run(running: &Running) {
+    let (shared, host, socket) = (&running.shared, running.host.0, running.socket);
     let mut active = true;
     let mut failing = false;
     let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);
@@ -515,12 +763,15 @@ fn run(shared: &Shared, host: *mut ENetHost, socket: ENetSocket) {
         let start = Instant::now();
         let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: the host lives until this thread is joined (HostPtr), and the lock makes it
-        // ours: with no event, ENet sends, receives and checks timeouts, and dispatches nothing.
+        // ours: with no event, ENet sends, receives and checks timeouts, and dispatches nothing;
+        // then the getters' rows are published (publish_used's contract: the lock is held).
         let (rc, ready) = unsafe {
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
             let queue = &(*host).dispatchQueue.sentinel;
-            (rc, !ptr::eq(queue.next, queue))
+            let ready = !ptr::eq(queue.next, queue);
+            publish_used(running);
+            (rc, ready)
         };
         drop(guard);
         if ready {
@@ -536,14 +787,8 @@ fn run(shared: &Shared, host: *mut ENetHost, socket: ENetSocket) {
 /// Whether any peer slot is in use (not disconnected), from ENet's bitmap of free slots
 /// (vendor/enet/patches/0024-handshake-records.patch: a set bit is a free slot).
 fn slots_in_use(host: &ENetHost) -> bool {
-    let words = host.slotWords;
-    let tail = host.peerCount % 32;
-    (0..words).any(|word| {
-        let valid = if word + 1 < words || tail == 0 {
-            u32::MAX
-        } else {
-            (1u32 << tail) - 1
-        };
+    (0..host.slotWords).any(|word| {
+        let valid = valid_bits(host, word);
         // SAFETY: ENet allocates 3 * slotWords + 1 words of bitmaps for the host's life.
         let free = unsafe { *host.slotBits.add(word) };
         !free & valid != 0

@@ -3,7 +3,7 @@
 //! its ENet host is in object.rs.
 use crate::address;
 use crate::args::Args;
-use crate::background;
+use crate::background::{self, Access};
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
 use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
@@ -143,10 +143,11 @@ fn create(core: &mut HostCore, config: Config) -> Option<Failure> {
 unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
     // SAFETY: live host; the event is taken over before the body ends.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        let core = args.host(1)?;
+        let (host, background) = core.live_events()?;
         let timeout = args.opt_u32(2, 0)?;
         let mut event = ENetEvent::empty();
-        let rc = if core.background.running() {
+        let rc = if background {
             // The thread does the network work; this only takes (or waits for) an event.
             core.background.next_event(host, &mut event, timeout)
         } else {
@@ -160,9 +161,14 @@ unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
 unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
     // SAFETY: as `service`.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        let core = args.host(1)?;
+        let (host, background) = core.live_events()?;
         let mut event = ENetEvent::empty();
-        let rc = enet::enet_host_check_events(host, &mut event);
+        let rc = if background {
+            core.background.next_event(host, &mut event, 0)
+        } else {
+            enet::enet_host_check_events(host, &mut event)
+        };
         reply_event(args, core, host, rc, &event, 2, "host check_events failed")
     }
 }
@@ -200,7 +206,7 @@ unsafe fn reply_event(
 unsafe fn connect(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the returned peer points into its peer array.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        let (_, host) = args.live_host_as(1, Access::ALL.with(Access::WAKE))?;
         let target = address::resolve(args.bytes(2)?, address::Use::Connect)
             .and_then(|target| address::reachable((*host).addressFamily, &target).map(|_| target))
             .map_err(|e| Raise::Msg(e.message()))?;
@@ -210,7 +216,6 @@ unsafe fn connect(args: Args) -> Ret<PeerObject> {
         if peer.is_null() {
             return Err(Raise::Msg(c"Failed to create peer"));
         }
-        core.background.wake();
         Ok(PeerObject {
             host: 1,
             slot: peer.offset_from((*host).peers) as usize,
@@ -229,12 +234,12 @@ unsafe fn flush(args: Args) -> Ret<()> {
 unsafe fn broadcast(args: Args) -> Ret<()> {
     // SAFETY: live host; ENet takes the packet and frees it if no peer accepted it.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        // No peer field a getter publishes changes: only the wake-up.
+        let (core, host) = args.live_host_as(1, Access::WAKE)?;
         let message = Message::from_args(args)?;
         let packet = message.packet()?;
         count_broadcast(core, host, message.channel, message.data.len());
         enet::enet_host_broadcast(host, message.channel, packet);
-        core.background.wake();
         Ok(())
     }
 }
@@ -289,7 +294,7 @@ unsafe fn bandwidth_limit(args: Args) -> Ret<()> {
 /// The body contract (lua.rs).
 #[inline(always)]
 unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret<i64> {
-    let (_, host) = args.live_host(1)?;
+    let (_, host) = args.live_host_as(1, Access::READ)?;
     // SAFETY: a live host, read by shared reference for the duration of `read`.
     Ok(read(unsafe { &*host }) as i64)
 }
@@ -419,16 +424,15 @@ unsafe fn shutdown(args: Args) -> Ret<(i64, i64)> {
 /// `host:background([on])`: starts (`true`) or stops (`false`) the thread that services the
 /// host (background.rs); returns whether it runs, or `nil, message` when it cannot start.
 unsafe fn background(args: Args) -> Ret<Result<bool, Failure>> {
-    let (core, host) = args.live_host(1)?;
+    let (core, _) = args.live_host_as(1, Access::READ)?;
     if !args.absent(2) {
         if args.truthy(2) {
-            // SAFETY: the live host of `core`, which joins the thread before destroying it.
-            if !unsafe { core.background.start(host) } {
+            if !core.start_background() {
                 let what = "could not start the background thread";
                 return Ok(Err(Failure::os(what, None)));
             }
         } else {
-            core.background.stop();
+            core.stop_background();
         }
     }
     Ok(Ok(core.background.running()))
@@ -436,7 +440,7 @@ unsafe fn background(args: Args) -> Ret<Result<bool, Failure>> {
 
 /// `host:background_stats([t])`: what the background thread did (background.rs).
 unsafe fn background_stats(args: Args) -> Ret<BackgroundStats> {
-    let (core, _) = args.live_host(1)?;
+    let (core, _) = args.live_host_as(1, Access::READ)?;
     let (running, counters) = core.background.stats();
     Ok(BackgroundStats {
         running,

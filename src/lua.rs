@@ -259,11 +259,17 @@ pub unsafe fn call<R: Push, const N: usize>(
         let outcome = std::panic::catch_unwind(move || body(args)).unwrap_or(Err(Raise::Msg(
             c"enet: internal error (Rust panic), please report it",
         )));
-        // The host locks the body took (background.rs), released before Lua can run.
-        crate::background::release_all();
+        // The host locks the body took (background.rs) are released before Lua can run, in
+        // each arm, differently: one test shared by both (or hoisted above them, were they
+        // the same) joins the arms, and LLVM then reloads the outcome and tests it again after
+        // it (15 instructions more per idle `service` than the test itself).
         match outcome {
-            Ok(reply) => reply.push(l),
+            Ok(reply) => {
+                crate::background::release_all();
+                reply.push(l)
+            }
             Err(e) => {
+                crate::background::release_all_raising();
                 // Type checks leave metatables above the arguments (args.rs); the message
                 // describes the arguments themselves.
                 ffi::lua_settop(l, args.top());

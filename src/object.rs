@@ -36,7 +36,7 @@
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
-use crate::background::Background;
+use crate::background::{Access, Background};
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
 use std::cell::Cell;
@@ -64,7 +64,8 @@ pub struct PeerUd {
 /// Lua frees this memory without running Rust destructors, so [`HostCore::finalize`] releases
 /// what it owns. Bodies share it (module comment): what they change is in `Cell`s.
 pub struct HostCore {
-    /// The ENet host; null before creation and once destroyed.
+    /// The ENet host; null before creation, once destroyed, and while the background thread
+    /// runs (which then has it: [`HostCore::live`]'s cold path reaches it under its lock).
     enet: Cell<*mut ENetHost>,
     /// What the binding remembers per peer slot (empty until the host exists).
     slots: Vec<Slot>,
@@ -192,15 +193,70 @@ impl Admission {
 
 impl HostCore {
     /// The live ENet host, or the reference's error once it is destroyed. With a background
-    /// thread, the running body holds the host's lock from here on (background.rs).
+    /// thread, the running body holds the host's lock from here on, and every slot in use is
+    /// published when it ends (background.rs).
     #[inline]
     pub fn live(&self) -> Result<*mut ENetHost, Raise> {
+        self.live_as(Access::ALL)
+    }
+
+    /// [`HostCore::live`], with what the release of a background host's lock does: the test
+    /// is the one a host with no thread makes anyway (its pointer is null while the thread
+    /// runs), so `access` costs nothing then.
+    #[inline(always)]
+    pub fn live_as(&self, access: Access) -> Result<*mut ENetHost, Raise> {
         let host = self.enet.get();
         if host.is_null() {
-            return Err(Raise::Msg(c"Tried to index a nil host!"));
+            return self.live_background(access);
         }
-        self.background.hold();
         Ok(host)
+    }
+
+    /// [`HostCore::live`] for `service` and `check_events`, which work differently in
+    /// background mode: `true` with the host when its thread runs (the lock then held, with
+    /// nothing to publish at its release). The flag comes from the cold path, so a host with no
+    /// thread pays no test for it.
+    #[inline(always)]
+    pub fn live_events(&self) -> Result<(*mut ENetHost, bool), Raise> {
+        let host = self.enet.get();
+        if host.is_null() {
+            return self.live_background(Access::READ).map(|host| (host, true));
+        }
+        Ok((host, false))
+    }
+
+    /// The ENet host of a host in background mode, its lock held by the running body; the
+    /// reference's error once it is destroyed.
+    #[cold]
+    #[inline(never)]
+    fn live_background(&self, access: Access) -> Result<*mut ENetHost, Raise> {
+        self.background
+            .hold(access, None)
+            .ok_or(Raise::Msg(c"Tried to index a nil host!"))
+    }
+
+    /// Starts the background thread (background.rs) for the live host; `false` (the reason in
+    /// `errno`) when it cannot. From here on the host is reached only through `live`'s cold
+    /// path, which takes its lock.
+    pub fn start_background(&self) -> bool {
+        let host = self.enet.get();
+        if host.is_null() {
+            return self.background.running();
+        }
+        // SAFETY: the live host of this core, which reaches it only through the background's
+        // `hold` while the thread runs, and joins it (`stop`) before destroying the host.
+        if !unsafe { self.background.start(host) } {
+            return false;
+        }
+        self.enet.set(ptr::null_mut());
+        true
+    }
+
+    /// Stops and joins the background thread, if it runs, and takes the host back.
+    pub fn stop_background(&self) {
+        if let Some(host) = self.background.stop() {
+            self.enet.set(host);
+        }
     }
 
     /// Makes room for `peers` slots before the ENet host exists; `false` when memory is
@@ -246,11 +302,11 @@ impl HostCore {
     /// Destroys the ENet host, once, after joining its background thread; every peer slot
     /// keeps its last address.
     pub fn destroy(&self) {
+        self.stop_background();
         let host = self.enet.replace(ptr::null_mut());
         if host.is_null() {
             return;
         }
-        self.background.stop();
         // SAFETY: `host` was live until now, with `peerCount` peers; nothing else frees it.
         unsafe {
             for (i, info) in self.slots.iter().enumerate().take((*host).peerCount) {
@@ -292,18 +348,54 @@ impl PeerUd {
         unsafe { &*self.core }
     }
 
-    /// The live ENet peer, or a clear error once the host is destroyed.
+    /// The live ENet peer, or a clear error once the host is destroyed. With a background
+    /// thread, the running body holds the host's lock from here on, and the slot is published
+    /// when it ends (background.rs).
     #[inline]
     pub fn live(&self) -> Result<*mut ENetPeer, Raise> {
-        let core = self.core();
-        let host = core.enet.get();
+        self.live_as(Access::READ)
+    }
+
+    /// [`PeerUd::live`], with what the release of a background host's lock does besides
+    /// publishing the slot (see [`HostCore::live_as`]: nothing more when no thread runs).
+    #[inline(always)]
+    pub fn live_as(&self, access: Access) -> Result<*mut ENetPeer, Raise> {
+        let host = self.core().enet.get();
         if host.is_null() {
-            return Err(Raise::Msg(c"enet: peer of a destroyed host"));
+            return self.live_background(access);
         }
-        core.background.hold();
         // SAFETY: a live host has `peerCount` peers, and `slot < peerCount` (push_peer's
         // contract), so the result stays inside its peer array.
         Ok(unsafe { (*host).peers.add(self.slot) })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn live_background(&self, access: Access) -> Result<*mut ENetPeer, Raise> {
+        let host = self.core().background.hold(access, Some(self.slot));
+        let host = host.ok_or(Raise::Msg(c"enet: peer of a destroyed host"))?;
+        // SAFETY: as in `live_as`: the thread's host is the live one.
+        Ok(unsafe { (*host).peers.add(self.slot) })
+    }
+
+    /// One field of the live peer, without the lock in background mode: `read` of the ENet
+    /// peer normally, the slot's published `field` (background.rs) while the thread runs.
+    #[inline(always)]
+    pub fn read(&self, read: fn(&ENetPeer) -> u32, field: usize) -> Result<u32, Raise> {
+        let host = self.core().enet.get();
+        if host.is_null() {
+            return self.published(field);
+        }
+        // SAFETY: as in `live_as`; the peer is read by shared reference during `read` only
+        // (a body runs no Lua code, and nothing else uses the host meanwhile).
+        Ok(read(unsafe { &*(*host).peers.add(self.slot) }))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn published(&self, field: usize) -> Result<u32, Raise> {
+        let value = self.core().background.published(self.slot, field);
+        value.ok_or(Raise::Msg(c"enet: peer of a destroyed host"))
     }
 
     /// The slot's current address, or the last known one once the host is gone.

@@ -2,6 +2,7 @@
 //! are kept and how they keep their host alive).
 use crate::address;
 use crate::args::Args;
+use crate::background::{field, Access};
 use crate::ffi::{self as enet, ENetPeer};
 use crate::lua::{ffi, methods, Methods, Name, Push, Ret, State};
 use crate::object::{GetData, SetData};
@@ -14,7 +15,7 @@ use std::os::raw::c_int;
 unsafe fn send(args: Args) -> Ret<i64> {
     // SAFETY: live peer; a refused packet that no queue references is ours to free.
     unsafe {
-        let (ud, peer) = args.live_peer(1)?;
+        let (ud, peer) = args.live_peer_as(1, Access::WAKE)?;
         let message = Message::from_args(args)?;
         let packet = message.packet()?;
         let rc = enet::enet_peer_send(peer, message.channel, packet);
@@ -27,7 +28,6 @@ unsafe fn send(args: Args) -> Ret<i64> {
         if let Some(info) = ud.core().connection(ud.slot(), (*peer).connectID) {
             info.count_sent(message.data.len());
         }
-        ud.core().background.wake();
         Ok(0)
     }
 }
@@ -77,20 +77,17 @@ unsafe fn receive(args: Args) -> Ret<Option<Received>> {
 /// # Safety
 /// The body contract (lua.rs).
 unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret<()> {
-    let (ud, peer) = args.live_peer(1)?;
+    let (_, peer) = args.live_peer_as(1, Access::WAKE)?;
     let data = args.opt_u32(2, 0)?;
     // SAFETY: a live peer (no Lua code runs in a body, so it stays so); ENet's peer functions
     // take any data value.
     unsafe { f(peer, data) };
-    ud.core().background.wake();
     Ok(())
 }
 
 unsafe fn ping(args: Args) -> Ret<()> {
-    let (ud, peer) = args.live_peer(1)?;
     // SAFETY: live peer.
-    unsafe { enet::enet_peer_ping(peer) };
-    ud.core().background.wake();
+    unsafe { enet::enet_peer_ping(args.live_peer_as(1, Access::WAKE)?.1) };
     Ok(())
 }
 
@@ -118,7 +115,16 @@ unsafe fn ping_interval(args: Args) -> Ret<i64> {
 /// # Safety
 /// The body contract (lua.rs).
 #[inline(always)]
-unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Ret<i64> {
+unsafe fn peer_u32_field(
+    args: Args,
+    field: fn(&mut ENetPeer) -> &mut u32,
+    read: fn(&ENetPeer) -> u32,
+    published: usize,
+) -> Ret<i64> {
+    if args.absent(2) {
+        // A getter: no lock in background mode (background.rs).
+        return Ok(args.peer(1)?.read(read, published)?.into());
+    }
     let (_, peer) = args.live_peer(1)?;
     // SAFETY: a live peer, borrowed only inside the body (no Lua code runs meanwhile, and no
     // other reference to the ENet peer is made while this one lives).
@@ -129,27 +135,25 @@ unsafe fn peer_u32_field(args: Args, field: fn(&mut ENetPeer) -> &mut u32) -> Re
     Ok((*field(peer)).into())
 }
 
-/// One integer read from the live peer.
+/// One integer read from the live peer; in background mode, its slot's published `field`,
+/// without the lock (background.rs).
 ///
 /// # Safety
 /// The body contract (lua.rs).
 #[inline(always)]
-unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u64) -> Ret<i64> {
-    let (_, peer) = args.live_peer(1)?;
-    // SAFETY: a live peer, read by shared reference for the duration of `read`.
-    Ok(read(unsafe { &*peer }) as i64)
+unsafe fn peer_integer(args: Args, read: fn(&ENetPeer) -> u32, field: usize) -> Ret<i64> {
+    Ok(args.peer(1)?.read(read, field)?.into())
 }
 
 /// `peer:throttle_configure(interval, acceleration, deceleration)`
 unsafe fn throttle_configure(args: Args) -> Ret<()> {
     // SAFETY: live peer.
     unsafe {
-        let (ud, peer) = args.live_peer(1)?;
+        let (_, peer) = args.live_peer_as(1, Access::WAKE)?;
         let interval = args.u32(2)?;
         let acceleration = args.u32(3)?;
         let deceleration = args.u32(4)?;
         enet::enet_peer_throttle_configure(peer, interval, acceleration, deceleration);
-        ud.core().background.wake();
         Ok(())
     }
 }
@@ -182,8 +186,8 @@ unsafe fn index(args: Args) -> Ret<i64> {
 }
 
 unsafe fn state(args: Args) -> Ret<Name> {
-    // SAFETY: live peer.
-    unsafe { Ok(Name::of_state((*args.live_peer(1)?.1).state)) }
+    let state = args.peer(1)?.read(|p| p.state as u32, field::STATE)?;
+    Ok(Name::of_state(state as c_int))
 }
 
 /// `tostring(peer)`: `a.b.c.d:port` or `[ipv6]:port`, the last known address once the host is gone.
@@ -211,11 +215,8 @@ const PACKET_THROTTLE_SCALE: f64 = enet::ENET_PEER_PACKET_THROTTLE_SCALE as f64;
 
 /// `peer:packet_loss()`: mean loss of reliable packets, 0..1.
 unsafe fn packet_loss(args: Args) -> Ret<f64> {
-    // SAFETY: live peer.
-    unsafe {
-        let peer = &*args.live_peer(1)?.1;
-        Ok(f64::from(peer.packetLoss) / PACKET_LOSS_SCALE)
-    }
+    let loss = args.peer(1)?.read(|p| p.packetLoss, field::PACKET_LOSS)?;
+    Ok(f64::from(loss) / PACKET_LOSS_SCALE)
 }
 
 /// Every statistic of `peer:stats()`, read in the body, written into a table by the reply.
@@ -344,7 +345,7 @@ unsafe fn get_data(args: Args) -> Ret<GetData> {
 
 /// The peer methods, as Lua sees them.
 pub const METHODS: Methods = methods! {
-    c"connect_id" => peer_integer(|p| p.connectID.into()),
+    c"connect_id" => peer_integer(|p| p.connectID, field::CONNECT_ID),
     c"disconnect" => with_data(enet::enet_peer_disconnect),
     c"disconnect_now" => with_data(enet::enet_peer_disconnect_now),
     c"disconnect_later" => with_data(enet::enet_peer_disconnect_later),
@@ -355,16 +356,27 @@ pub const METHODS: Methods = methods! {
     c"send" [2, 4] => send,
     c"state" => state,
     c"receive" => receive,
-    c"round_trip_time" => peer_u32_field(|p| &mut p.roundTripTime),
-    c"last_round_trip_time" => peer_u32_field(|p| &mut p.lastRoundTripTime),
+    c"round_trip_time" => peer_u32_field(
+        |p| &mut p.roundTripTime,
+        |p| p.roundTripTime,
+        field::ROUND_TRIP_TIME,
+    ),
+    c"last_round_trip_time" => peer_u32_field(
+        |p| &mut p.lastRoundTripTime,
+        |p| p.lastRoundTripTime,
+        field::LAST_ROUND_TRIP_TIME,
+    ),
     c"throttle_configure" => throttle_configure,
     c"timeout" => timeout,
     // additions
     c"address" => peer_address,
     c"packet_loss" => packet_loss,
-    c"round_trip_time_variance" => peer_integer(|p| p.roundTripTimeVariance.into()),
-    c"mtu" => peer_integer(|p| p.mtu.into()),
-    c"channel_count" => peer_integer(|p| p.channelCount as u64),
+    c"round_trip_time_variance" => peer_integer(
+        |p| p.roundTripTimeVariance,
+        field::ROUND_TRIP_TIME_VARIANCE,
+    ),
+    c"mtu" => peer_integer(|p| p.mtu, field::MTU),
+    c"channel_count" => peer_integer(|p| p.channelCount as u32, field::CHANNEL_COUNT),
     c"stats" => stats,
     c"set_data" => set_data,
     c"get_data" => get_data,
