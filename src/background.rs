@@ -209,20 +209,23 @@ thread_local! {
     static HELD_COUNT: Cell<u8> = const { Cell::new(0) };
 }
 
-/// How many background threads run in the process (any Lua state). While none does, no body
-/// can hold a lock, and [`release_all`] returns without touching the thread-locals: a
-/// thread-local in a shared library costs a `__tls_get_addr` call, which on LuaJIT made every
-/// call of a host that never uses the thread 2-3 ns slower (bench/run: `call_round_trip_time`
-/// 0.90 of the build without this module). The test costs two instructions per call.
-static THREADS: AtomicUsize = AtomicUsize::new(0);
+/// How many host locks method bodies hold in the process (any Lua state, any OS thread):
+/// `HELD` entries, counted when made and when dropped. While it is 0, this OS thread's body
+/// holds none, and [`release_all`] returns without touching the thread-locals: a thread-local
+/// in a shared library costs a `__tls_get_addr` call, which on LuaJIT made every call of a
+/// host that never uses the thread 2-3 ns slower (bench/run: `call_round_trip_time` 0.90 of
+/// the build without this module). Counting the locks rather than the threads spares the
+/// lock-free getters of a background host the thread-local too. The test is a load and a
+/// branch per call.
+static HOLDING: AtomicUsize = AtomicUsize::new(0);
 
 /// Releases every host lock the body that just ended took (`lua::call`, after the body),
 /// after publishing what it changed, and makes the wake-ups it asked for.
 #[inline(always)]
 pub fn release_all() {
-    // A lock held by this OS thread's body belongs to a host whose thread runs (only `stop`,
-    // from this same OS thread, ends it, after releasing the lock), so THREADS is not 0 then.
-    if THREADS.load(Ordering::Relaxed) != 0 {
+    // A lock this OS thread's body holds was counted by this OS thread, before this load in
+    // its program order, and is uncounted only when its entry is dropped: HOLDING is not 0.
+    if HOLDING.load(Ordering::Relaxed) != 0 {
         release_held();
     }
 }
@@ -234,7 +237,7 @@ pub fn release_all_raising() {
 }
 
 /// `release_all`'s thread-local part, out of line: inlined, LLVM hoists the thread-local's
-/// address (a `__tls_get_addr` call) above the test of THREADS.
+/// address (a `__tls_get_addr` call) above the test of HOLDING.
 #[cold]
 #[inline(never)]
 fn release_held() {
@@ -255,6 +258,7 @@ fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
             }
             let Some(h) = slot.take() else { continue };
             HELD_COUNT.with(|n| n.set(n.get() - 1));
+            HOLDING.fetch_sub(1, Ordering::Relaxed);
             if finish {
                 // SAFETY: a held entry's block lives until `stop` releases it (this entry is
                 // still held, so it has not), and its lock is held until `h.guard` drops.
@@ -440,7 +444,6 @@ impl Background {
                 // SAFETY: the thread never touches this field.
                 unsafe { (*running).thread = Some(thread) };
                 self.running.set(running);
-                THREADS.fetch_add(1, Ordering::Relaxed);
                 true
             }
             None => {
@@ -468,7 +471,6 @@ impl Background {
         if let Some(thread) = running.thread.take() {
             join(thread);
         }
-        THREADS.fetch_sub(1, Ordering::Relaxed);
         let mut before = self.before.get();
         for (sum, counter) in before.iter_mut().zip(&running.shared.counters) {
             *sum += counter.load(Ordering::Relaxed);
@@ -585,6 +587,7 @@ fn hold(running: &Running, access: Access, slot: usize) {
             slot,
         });
         HELD_COUNT.with(|n| n.set(n.get() + 1));
+        HOLDING.fetch_add(1, Ordering::Relaxed);
     });
 }
 
@@ -743,7 +746,8 @@ fn run(running: &Running) {
             // skip the system call) and go out in one pass, a fraction of a frame later.
             std::thread::sleep(Duration::from_micros(GATHER_US));
         }
-        if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
+        let lua = woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst);
+        if lua {
             shared.waker.drain();
         }
         // Cleared after the drain and before the pass: a `wake` that finds it set queued its
@@ -752,8 +756,10 @@ fn run(running: &Running) {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
+        // A pass that serves a wake-up from Lua counts as one, whatever ended the wait.
         count(
             match woken {
+                _ if lua => LUA_WAKEUPS,
                 Woken::Socket => SOCKET_WAKEUPS,
                 Woken::Wake => LUA_WAKEUPS,
                 Woken::Timer => TIMER_WAKEUPS,
