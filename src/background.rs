@@ -132,16 +132,37 @@ struct Shared {
     stop: AtomicBool,
     /// A wake-up is on its way: `wake` writes the waker only when this was clear.
     wake_pending: AtomicBool,
+    /// Lua queued something to send since the thread's last pass began (set by `wake`, taken
+    /// by the thread before each pass, which then sends it).
+    queued: AtomicBool,
+    /// The thread is between two waits (its next wait comes after it looks at `queued`
+    /// again), so `wake` needs no system call.
+    awake: AtomicBool,
+    /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
+    /// system call).
+    waiting: AtomicUsize,
+    /// ENet's dispatch queue was not empty when its last user released the lock: a
+    /// `service(0)`/`check_events` that finds it clear returns no event without the lock (a
+    /// hint only: a stale value costs a call's event or a lock, never correctness).
+    events: AtomicBool,
     waker: Waker,
     counters: [AtomicU64; COUNTERS],
 }
 
 impl Shared {
-    /// Wakes the thread unless a wake-up is already pending: a burst of sends costs one.
+    /// Tells the thread that Lua queued something to send, waking it only if it sleeps and no
+    /// wake-up is on its way: a burst of sends costs one system call at most, none while the
+    /// thread runs (it takes `queued` before its next wait and makes another pass).
     fn wake(&self) {
-        if !self.wake_pending.load(Ordering::Relaxed)
-            && !self.wake_pending.swap(true, Ordering::SeqCst)
-        {
+        // Already queued: the thread has not taken it yet, so its next pass, after this
+        // body's lock was released, sends what this body queued too.
+        if self.queued.load(Ordering::SeqCst) {
+            return;
+        }
+        self.queued.store(true, Ordering::SeqCst);
+        // With `run`'s `awake.store(false)` then `queued.load()`, both SeqCst: either the
+        // thread sees `queued` before it waits, or this sees it asleep and writes the waker.
+        if !self.awake.load(Ordering::SeqCst) && !self.wake_pending.swap(true, Ordering::SeqCst) {
             self.waker.wake();
         }
     }
@@ -285,11 +306,27 @@ fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
 unsafe fn publish_held(running: &Running, access: Access, slot: usize) {
     // SAFETY: the caller's contract.
     unsafe {
+        publish_events(running);
         if access.has(Access::ALL) {
             publish_used(running);
         } else if slot != NO_SLOT {
             publish_slot(running, slot);
         }
+    }
+}
+
+/// Publishes whether ENet's dispatch queue holds a peer ([`Shared::events`]).
+///
+/// # Safety
+/// The caller holds `running`'s lock.
+unsafe fn publish_events(running: &Running) {
+    // SAFETY: the lock makes the host ours; the queue's sentinel lives with the host.
+    let ready = unsafe {
+        let queue = &(*running.host.0).dispatchQueue.sentinel;
+        !ptr::eq(queue.next, queue)
+    };
+    if running.shared.events.load(Ordering::Relaxed) != ready {
+        running.shared.events.store(ready, Ordering::Relaxed);
     }
 }
 
@@ -382,6 +419,13 @@ impl Background {
         Some(running.host.0)
     }
 
+    /// The thread's ENet host, without its lock (`None` when off): for `service` and
+    /// `check_events`, which take it in [`Background::next_event`] only when they need it.
+    #[inline(never)]
+    pub fn host(&self) -> Option<*mut ENetHost> {
+        Some(self.get()?.host.0)
+    }
+
     /// The published field `field` of peer slot `slot`, with the thread running (`None` when
     /// off). No lock: a relaxed load of what the last holder of the lock published.
     #[inline(never)]
@@ -418,6 +462,10 @@ impl Background {
                 ready: Condvar::new(),
                 stop: AtomicBool::new(false),
                 wake_pending: AtomicBool::new(false),
+                queued: AtomicBool::new(false),
+                awake: AtomicBool::new(true),
+                waiting: AtomicUsize::new(0),
+                events: AtomicBool::new(false),
                 waker,
                 counters: Default::default(),
             },
@@ -434,6 +482,7 @@ impl Background {
         // SAFETY: no thread runs yet, so this OS thread is the only user of the host and of
         // `used` (as if it held the lock); every slot is below peerCount.
         unsafe {
+            publish_events(&*running);
             for slot in 0..peers {
                 publish_slot(&*running, slot);
             }
@@ -483,9 +532,13 @@ impl Background {
     /// within `timeout` ms (0: do not wait). Publishes the fields of the event's peer, which
     /// dispatching may change (a state, a reset).
     ///
+    /// Takes the host's lock for the rest of the body, unless `timeout` is 0 and the thread
+    /// published that ENet has no event ready (then returns 0 at once: a game loop's
+    /// `service(0)` does not contend with the thread for nothing).
+    ///
     /// # Safety
-    /// The body contract (lua.rs); the thread runs, `host` is its ENet host, and the running
-    /// body holds its lock (it reached `host` through [`Background::hold`]).
+    /// The body contract (lua.rs); the thread runs and `host` is its ENet host
+    /// ([`Background::host`]).
     pub unsafe fn next_event(
         &self,
         host: *mut ENetHost,
@@ -495,9 +548,13 @@ impl Background {
         let Some(running) = self.get() else {
             return -1;
         };
-        // SAFETY: the lock is held (the contract), so ENet is ours.
-        let mut rc = unsafe { enet::enet_host_check_events(host, event) };
         let timeout = enet_wait_ms(timeout);
+        if timeout == 0 && !running.shared.events.load(Ordering::Relaxed) {
+            return 0;
+        }
+        hold(running, Access::READ, NO_SLOT);
+        // SAFETY: the lock is held (just taken), so ENet is ours.
+        let mut rc = unsafe { enet::enet_host_check_events(host, event) };
         if rc == 0 && timeout != 0 {
             let deadline = Instant::now() + Duration::from_millis(timeout.into());
             loop {
@@ -611,11 +668,15 @@ fn wait_ready(running: &Running, left: Duration) {
         else {
             return;
         };
+        // Counted under the lock: the thread reads the count under it after its pass, so it
+        // signals every waiter that waited before that pass.
+        running.shared.waiting.fetch_add(1, Ordering::Relaxed);
         let (guard, _) = running
             .shared
             .ready
             .wait_timeout(guard, left)
             .unwrap_or_else(PoisonError::into_inner);
+        running.shared.waiting.fetch_sub(1, Ordering::Relaxed);
         *slot = Some(Held {
             running: this,
             guard,
@@ -739,30 +800,39 @@ fn run(running: &Running) {
     let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);
     loop {
         let timeout = if active { TICK_MS } else { IDLE_MS };
-        // After a socket error, sleep a tick instead of finding the socket readable at once.
-        let woken = shared.waker.wait((!failing).then_some(socket), timeout);
+        // `awake` cleared, then `queued` looked at (both SeqCst, see `Shared::wake`): what Lua
+        // queued during the last pass is sent now, without a wait or a wake-up.
+        shared.awake.store(false, Ordering::SeqCst);
+        let woken = if shared.queued.load(Ordering::SeqCst) {
+            Woken::Queued
+        } else {
+            // After a socket error, sleep a tick instead of finding the socket readable at
+            // once.
+            shared.waker.wait((!failing).then_some(socket), timeout)
+        };
+        shared.awake.store(true, Ordering::SeqCst);
         if woken == Woken::Wake {
-            // Lua is queueing: let a burst of sends gather (they find the wake-up pending and
-            // skip the system call) and go out in one pass, a fraction of a frame later.
+            // Lua is queueing and woke the thread: let the burst gather (its other sends find
+            // the thread awake and skip the system call) and go out in one pass, a fraction
+            // of a frame later.
             std::thread::sleep(Duration::from_micros(GATHER_US));
         }
-        let lua = woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst);
-        if lua {
+        if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
             shared.waker.drain();
         }
         // Cleared after the drain and before the pass: a `wake` that finds it set queued its
         // work before this point, so the pass below sends it.
         shared.wake_pending.store(false, Ordering::SeqCst);
+        let lua = shared.queued.swap(false, Ordering::SeqCst) || woken == Woken::Wake;
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
-        // A pass that serves a wake-up from Lua counts as one, whatever ended the wait.
+        // A pass that serves Lua's sends counts as a Lua wake-up, whatever ended the wait.
         count(
             match woken {
                 _ if lua => LUA_WAKEUPS,
                 Woken::Socket => SOCKET_WAKEUPS,
-                Woken::Wake => LUA_WAKEUPS,
-                Woken::Timer => TIMER_WAKEUPS,
+                _ => TIMER_WAKEUPS,
             },
             1,
         );
@@ -770,17 +840,19 @@ fn run(running: &Running) {
         let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: the host lives until this thread is joined (HostPtr), and the lock makes it
         // ours: with no event, ENet sends, receives and checks timeouts, and dispatches nothing;
-        // then the getters' rows are published (publish_used's contract: the lock is held).
-        let (rc, ready) = unsafe {
+        // then the getters' rows and the events hint are published (their contract: the lock
+        // is held).
+        let rc = unsafe {
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
-            let queue = &(*host).dispatchQueue.sentinel;
-            let ready = !ptr::eq(queue.next, queue);
+            publish_events(running);
             publish_used(running);
-            (rc, ready)
+            rc
         };
+        let signal =
+            shared.events.load(Ordering::Relaxed) && shared.waiting.load(Ordering::Relaxed) != 0;
         drop(guard);
-        if ready {
+        if signal {
             shared.ready.notify_all();
         }
         failing = rc < 0;

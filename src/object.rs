@@ -213,16 +213,25 @@ impl HostCore {
     }
 
     /// [`HostCore::live`] for `service` and `check_events`, which work differently in
-    /// background mode: `true` with the host when its thread runs (the lock then held, with
-    /// nothing to publish at its release). The flag comes from the cold path, so a host with no
-    /// thread pays no test for it.
+    /// background mode: `true` with the host when its thread runs, and then **without** its
+    /// lock (`Background::next_event` takes it when there is an event to take or wait for).
+    /// The flag comes from the cold path, so a host with no thread pays no test for it.
     #[inline(always)]
     pub fn live_events(&self) -> Result<(*mut ENetHost, bool), Raise> {
         let host = self.enet.get();
         if host.is_null() {
-            return self.live_background(Access::READ).map(|host| (host, true));
+            return self.live_events_background();
         }
         Ok((host, false))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn live_events_background(&self) -> Result<(*mut ENetHost, bool), Raise> {
+        match self.background.host() {
+            Some(host) => Ok((host, true)),
+            None => Err(Raise::Msg(c"Tried to index a nil host!")),
+        }
     }
 
     /// The ENet host of a host in background mode, its lock held by the running body; the

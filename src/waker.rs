@@ -13,6 +13,8 @@ pub enum Woken {
     Wake,
     /// The timeout passed, or the wait failed (EINTR): the caller services anyway.
     Timer,
+    /// No wait: Lua had queued something already (background.rs).
+    Queued,
 }
 
 #[cfg(unix)]
