@@ -3,10 +3,10 @@
 //! read here leaves the Lua state as it was and never allocates, raises or runs Lua code (lua.rs
 //! says why that matters). The class checks are here too: [`Args::host`] and [`Args::peer`]
 //! (and their `live_*` forms) are the one way a body reaches a host or a peer.
-use crate::background::Access;
 use crate::ffi::{ENetHost, ENetPeer};
 use crate::lua::{ffi, Raise, State, HOST_MT, PEER_MT};
 use crate::object::{HostCore, HostUd, PeerUd};
+use crate::published::Access;
 use std::marker::PhantomData;
 use std::os::raw::{c_char, c_int, c_void};
 

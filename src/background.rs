@@ -18,27 +18,25 @@
 //!   ([`Background::hold`], called by the cold paths of `HostCore::live` and `PeerUd::live`) and
 //!   `lua::call` releases it when the body ends ([`release_all`]), before the reply phase, where
 //!   Lua (and a finalizer) may run: no lock is ever held while Lua code runs.
-//! - The getters of the peer fields the thread changes (state, round trip times, MTU, ...) take
-//!   no lock: each peer slot has a row of atomics ([`FIELDS`]) that the holder of the lock
-//!   publishes (relaxed stores) after the thread's every pass and after every body that held
-//!   the lock (the slot it reached, or every slot in use after a host method), and a getter
-//!   reads with a relaxed load. ENet's own fields are only ever touched under the lock, the
-//!   rows only through atomics, so no memory is accessed both ways.
+//! - The getters of the peer fields the thread changes take no lock: the holder of the lock
+//!   publishes them into atomics (published.rs) after each of the thread's passes and when a
+//!   body releases the lock ([`Access`] says what it changed); a getter reads with a relaxed load.
 //! - A body that queued something to send asks for a wake-up ([`Access::WAKE`]), made after its
-//!   lock is released and only when none is pending: a burst of sends costs one wake-up, and the
-//!   thread's next pass sends everything queued.
+//!   lock is released, with no system call while the thread is awake (`Shared::wake`).
 //! - `service(timeout)` waits on [`Shared::ready`], which the thread signals after a pass that
-//!   left ENet's dispatch queue non-empty.
+//!   left ENet's dispatch queue non-empty; `service(0)` with none takes no lock.
 //! - Stopping (`background(false)`, `HostCore::destroy`, so also `__gc`, `__close` and
 //!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
 //!   destroyed.
-use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetPeer, ENetSocket};
-use crate::waker::{Waker, Woken};
-use std::cell::{Cell, RefCell, UnsafeCell};
+use crate::ffi::{self as enet, ENetEvent, ENetHost, ENetSocket};
+use crate::osthread::{self, Thread};
+use crate::published::{slots_in_use, Access, Published};
+use crate::waker::{enet_wait_ms, Waker, Woken};
+use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -69,59 +67,6 @@ pub const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"errors",
 ];
 
-/// The peer fields published per slot for the lock-free getters (peer.rs), by index.
-pub mod field {
-    pub const STATE: usize = 0;
-    pub const ROUND_TRIP_TIME: usize = 1;
-    pub const LAST_ROUND_TRIP_TIME: usize = 2;
-    pub const ROUND_TRIP_TIME_VARIANCE: usize = 3;
-    pub const CONNECT_ID: usize = 4;
-    pub const MTU: usize = 5;
-    pub const CHANNEL_COUNT: usize = 6;
-    pub const PACKET_LOSS: usize = 7;
-}
-/// How many fields a slot's row has.
-pub const FIELDS: usize = 8;
-
-/// One slot's published fields (a 32-byte row).
-type Row = [AtomicU32; FIELDS];
-
-/// The fields of `peer`, in [`field`] order.
-fn fields(peer: &ENetPeer) -> [u32; FIELDS] {
-    [
-        peer.state as u32,
-        peer.roundTripTime,
-        peer.lastRoundTripTime,
-        peer.roundTripTimeVariance,
-        peer.connectID,
-        peer.mtu,
-        peer.channelCount as u32,
-        peer.packetLoss,
-    ]
-}
-
-/// What a body's access to a background host asks for when its lock is released: bits.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Access(u8);
-
-impl Access {
-    /// Reads only, or changes nothing a getter publishes: nothing to do.
-    pub const READ: Access = Access(0);
-    /// Publish every slot in use (a host method, which may change any peer).
-    pub const ALL: Access = Access(1);
-    /// Wake the thread once the lock is released: the body queued something to send.
-    pub const WAKE: Access = Access(2);
-
-    /// Both.
-    pub const fn with(self, other: Access) -> Access {
-        Access(self.0 | other.0)
-    }
-
-    const fn has(self, other: Access) -> bool {
-        self.0 & other.0 != 0
-    }
-}
-
 /// What the Lua side and the thread share.
 struct Shared {
     /// Held by whoever uses the ENet host: the thread for one pass, a method body for its
@@ -141,10 +86,6 @@ struct Shared {
     /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
     /// system call).
     waiting: AtomicUsize,
-    /// ENet's dispatch queue was not empty when its last user released the lock: a
-    /// `service(0)`/`check_events` that finds it clear returns no event without the lock (a
-    /// hint only: a stale value costs a call's event or a lock, never correctness).
-    events: AtomicBool,
     waker: Waker,
     counters: [AtomicU64; COUNTERS],
 }
@@ -170,29 +111,23 @@ impl Shared {
 
 /// A running thread and what it shares, in one block that `start` allocates without aborting
 /// when memory is short (docs/contract.md §1.2) and `stop` frees after the join. The thread
-/// reads `shared`, `host`, `socket`, `rows` and `used`; only the Lua side touches `thread`.
+/// reads `shared`, `host`, `socket` and `published`; only the Lua side touches `thread`.
 struct Running {
     shared: Shared,
     host: HostPtr,
     socket: ENetSocket,
-    /// The published fields of every peer slot (`peerCount` rows): atomics only.
-    rows: Box<[Row]>,
-    /// A set bit for each slot whose published state is not DISCONNECTED (so it is published
-    /// again after it leaves ENet's in-use bitmap). Touched only under `shared.lock`.
-    used: UnsafeCell<Box<[u32]>>,
+    /// What the getters and `service(0)` read without the lock (published.rs).
+    published: Published,
     thread: Option<Thread>,
 }
 
-#[cfg(unix)]
-type Thread = libc::pthread_t;
-#[cfg(windows)]
-type Thread = std::thread::JoinHandle<()>;
-
-/// `Running` handed to its thread (it outlives the thread: `stop` joins before freeing it).
-struct RunningPtr(*const Running);
-// SAFETY: the thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host` and
-// `used` (under the lock, see HostPtr), `rows` (atomics) and `socket`, never `thread`.
-unsafe impl Send for RunningPtr {}
+/// The thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host` and
+/// `published` (under the lock, see HostPtr, or atomics) and `socket`, never `thread`.
+impl osthread::Run for Running {
+    fn run(&self) {
+        run(self);
+    }
+}
 
 /// The host's background state, in its core (object.rs). Only the Lua thread that owns the
 /// core touches it, so its fields are `Cell`s.
@@ -304,86 +239,15 @@ fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
 /// # Safety
 /// The caller holds `running`'s lock.
 unsafe fn publish_held(running: &Running, access: Access, slot: usize) {
-    // SAFETY: the caller's contract.
+    let (published, host) = (&running.published, running.host.0);
+    // SAFETY: the caller's contract; a held slot is one of the host's.
     unsafe {
-        publish_events(running);
+        published.publish_events(host);
         if access.has(Access::ALL) {
-            publish_used(running);
+            published.publish_used(host);
         } else if slot != NO_SLOT {
-            publish_slot(running, slot);
+            published.publish_slot(host, slot);
         }
-    }
-}
-
-/// Publishes whether ENet's dispatch queue holds a peer ([`Shared::events`]).
-///
-/// # Safety
-/// The caller holds `running`'s lock.
-unsafe fn publish_events(running: &Running) {
-    // SAFETY: the lock makes the host ours; the queue's sentinel lives with the host.
-    let ready = unsafe {
-        let queue = &(*running.host.0).dispatchQueue.sentinel;
-        !ptr::eq(queue.next, queue)
-    };
-    if running.shared.events.load(Ordering::Relaxed) != ready {
-        running.shared.events.store(ready, Ordering::Relaxed);
-    }
-}
-
-/// Publishes one slot's fields (relaxed stores of the values that changed) and keeps `used`.
-///
-/// # Safety
-/// The caller holds `running`'s lock; `slot < peerCount`.
-unsafe fn publish_slot(running: &Running, slot: usize) {
-    // SAFETY: the lock makes the ENet host (alive until the thread is joined) and `used` ours;
-    // the slot is inside the peer array (the contract).
-    unsafe {
-        let peer = &*(*running.host.0).peers.add(slot);
-        let values = fields(peer);
-        let row = &running.rows[slot];
-        for (cell, value) in row.iter().zip(values) {
-            if cell.load(Ordering::Relaxed) != value {
-                cell.store(value, Ordering::Relaxed);
-            }
-        }
-        let used = &mut *running.used.get();
-        let bit = 1u32 << (slot % 32);
-        if values[field::STATE] != 0 {
-            used[slot / 32] |= bit;
-        } else {
-            used[slot / 32] &= !bit;
-        }
-    }
-}
-
-/// Publishes every slot in use in ENet's bitmap, and every slot published as in use before.
-///
-/// # Safety
-/// The caller holds `running`'s lock.
-unsafe fn publish_used(running: &Running) {
-    // SAFETY: the lock makes the host and `used` ours; ENet allocates `slotWords` words of
-    // its free bitmap for the host's life, and `used` has as many.
-    unsafe {
-        let host = &*running.host.0;
-        for word in 0..host.slotWords {
-            let free = *host.slotBits.add(word);
-            let mut bits = (!free & valid_bits(host, word)) | (*running.used.get())[word];
-            while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                publish_slot(running, word * 32 + bit);
-            }
-        }
-    }
-}
-
-/// The bits of bitmap word `word` that stand for a slot (the last word may be partial).
-fn valid_bits(host: &ENetHost, word: usize) -> u32 {
-    let tail = host.peerCount % 32;
-    if word + 1 < host.slotWords || tail == 0 {
-        u32::MAX
-    } else {
-        (1u32 << tail) - 1
     }
 }
 
@@ -431,7 +295,7 @@ impl Background {
     #[inline(never)]
     pub fn published(&self, slot: usize, field: usize) -> Option<u32> {
         let running = self.get()?;
-        Some(running.rows.get(slot)?[field].load(Ordering::Relaxed))
+        running.published.get(slot, field)
     }
 
     /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
@@ -445,17 +309,15 @@ impl Background {
             return true;
         }
         // SAFETY: a live host (the contract).
-        let (peers, words, socket) =
-            unsafe { ((*host).peerCount, (*host).slotWords, (*host).socket) };
-        let (Some(rows), Some(used)) = (try_boxed_slice::<Row>(peers), try_boxed_slice(words))
-        else {
-            set_errno_enomem();
+        let (socket, published) = unsafe { ((*host).socket, Published::new(&*host)) };
+        let Some(published) = published else {
+            osthread::set_errno_enomem();
             return false;
         };
         let Some(waker) = Waker::new() else {
             return false;
         };
-        pin_library();
+        osthread::pin_library();
         let running = Running {
             shared: Shared {
                 lock: Mutex::new(()),
@@ -465,30 +327,24 @@ impl Background {
                 queued: AtomicBool::new(false),
                 awake: AtomicBool::new(true),
                 waiting: AtomicUsize::new(0),
-                events: AtomicBool::new(false),
                 waker,
                 counters: Default::default(),
             },
             host: HostPtr(host),
             socket,
-            rows,
-            used: UnsafeCell::new(used),
+            published,
             thread: None,
         };
-        let Some(running) = try_box(running) else {
-            set_errno_enomem();
+        let Some(running) = osthread::try_box(running) else {
+            osthread::set_errno_enomem();
             return false;
         };
-        // SAFETY: no thread runs yet, so this OS thread is the only user of the host and of
-        // `used` (as if it held the lock); every slot is below peerCount.
-        unsafe {
-            publish_events(&*running);
-            for slot in 0..peers {
-                publish_slot(&*running, slot);
-            }
-        }
-        // SAFETY: `running` is ours and outlives the thread (`stop` joins it first).
-        match unsafe { spawn(RunningPtr(running)) } {
+        // SAFETY: no thread runs yet, so this OS thread is the only user of the host (as if it
+        // held the lock).
+        unsafe { (*running).published.publish_all(host) };
+        // SAFETY: `running` is ours and outlives the thread (`stop` joins it first); the thread
+        // uses only what it may (see `Running`).
+        match unsafe { osthread::spawn(running.cast_const()) } {
             Some(thread) => {
                 // SAFETY: the thread never touches this field.
                 unsafe { (*running).thread = Some(thread) };
@@ -518,7 +374,7 @@ impl Background {
         running.shared.stop.store(true, Ordering::SeqCst);
         running.shared.waker.wake();
         if let Some(thread) = running.thread.take() {
-            join(thread);
+            osthread::join(thread);
         }
         let mut before = self.before.get();
         for (sum, counter) in before.iter_mut().zip(&running.shared.counters) {
@@ -549,7 +405,7 @@ impl Background {
             return -1;
         };
         let timeout = enet_wait_ms(timeout);
-        if timeout == 0 && !running.shared.events.load(Ordering::Relaxed) {
+        if timeout == 0 && !running.published.events() {
             return 0;
         }
         hold(running, Access::READ, NO_SLOT);
@@ -574,7 +430,7 @@ impl Background {
             // SAFETY: ENet filled `event.peer` with a peer of `host`'s array; the lock is held.
             unsafe {
                 let slot = event.peer.offset_from((*host).peers) as usize;
-                publish_slot(running, slot);
+                running.published.publish_slot(host, slot);
             }
         }
         rc
@@ -592,34 +448,16 @@ impl Background {
     }
 }
 
-/// ENet's clock wraps (vendor/enet/include/enet/time.h): `enet_host_service(host, event, t)`
-/// adds `t` to its service time and compares with `ENET_TIME_OVERFLOW`, so a `t` within a day
-/// below 2^32 (a negative timeout from Lua, wrapped like the C field, docs/contract.md §5) has
-/// already expired and returns at once, and a `t` of a day or more waits `2^32 - t` ms. The
-/// same wait here, so `service(-1)` keeps its meaning with the thread running.
-fn enet_wait_ms(timeout: u32) -> u32 {
-    const ENET_TIME_OVERFLOW: u32 = 86_400_000;
-    if timeout < ENET_TIME_OVERFLOW {
-        return timeout;
-    }
-    let back = timeout.wrapping_neg();
-    if back < ENET_TIME_OVERFLOW {
-        0
-    } else {
-        back
-    }
-}
-
 /// Takes `running`'s lock for the running body, unless it holds it already, and adds `access`
 /// and `slot` to what its release does.
 fn hold(running: &Running, access: Access, slot: usize) {
     let this: *const Running = running;
     HELD.with_borrow_mut(|held| {
         if let Some(h) = held.iter_mut().flatten().find(|h| ptr::eq(h.running, this)) {
-            h.access = Access(h.access.0 | access.0);
+            h.access = h.access.with(access);
             if slot != NO_SLOT && h.slot != slot {
                 if h.slot != NO_SLOT {
-                    h.access = Access(h.access.0 | Access::ALL.0);
+                    h.access = h.access.with(Access::ALL);
                 }
                 h.slot = slot;
             }
@@ -686,112 +524,6 @@ fn wait_ready(running: &Running, left: Duration) {
     });
 }
 
-/// A boxed slice of `len` default values, or `None` instead of an abort when memory is short.
-fn try_boxed_slice<T: Default>(len: usize) -> Option<Box<[T]>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).ok()?;
-    v.resize_with(len, T::default);
-    Some(v.into_boxed_slice())
-}
-
-/// `Box::new` that returns `None` instead of aborting when the allocation fails.
-fn try_box<T>(value: T) -> Option<*mut T> {
-    let layout = std::alloc::Layout::new::<T>();
-    // SAFETY: `T` (Running) is not zero-sized; a block from the global allocator with `T`'s
-    // layout is what `Box::from_raw` frees.
-    let block = unsafe { std::alloc::alloc(layout) }.cast::<T>();
-    if block.is_null() {
-        return None;
-    }
-    // SAFETY: a fresh block for one `T`.
-    unsafe { block.write(value) };
-    Some(block)
-}
-
-/// Leaves ENOMEM in `errno` for the failure value (`Failure::os`) after `try_box` failed.
-fn set_errno_enomem() {
-    // SAFETY: the calling thread's errno.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    unsafe {
-        *libc::__errno_location() = libc::ENOMEM;
-    }
-    // SAFETY: as above.
-    #[cfg(target_vendor = "apple")]
-    unsafe {
-        *libc::__error() = libc::ENOMEM;
-    }
-}
-
-/// Starts the thread with pthreads, whose only allocation (the stack) fails with an error code
-/// rather than an abort (std::thread's spawn allocates with `Box::new` and `Arc::new`).
-/// `None` with the reason in `errno` when it cannot.
-///
-/// # Safety
-/// `running` outlives the thread (it is joined before it is freed).
-#[cfg(unix)]
-unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
-    extern "C" fn entry(arg: *mut std::ffi::c_void) -> *mut std::ffi::c_void {
-        let running = arg.cast_const().cast::<Running>();
-        // A panic must not unwind out of an extern "C" function (that aborts).
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            // SAFETY: `spawn`'s contract: `running` lives until this thread is joined.
-            let running = unsafe { &*running };
-            run(running);
-        }));
-        ptr::null_mut()
-    }
-    // SAFETY: plain pthread calls on local, initialised values.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_attr_init(&mut attr) != 0 {
-            return None;
-        }
-        libc::pthread_attr_setstacksize(&mut attr, 1 << 20);
-        let mut thread: libc::pthread_t = std::mem::zeroed();
-        let arg = running.0.cast_mut().cast();
-        let rc = libc::pthread_create(&mut thread, &attr, entry, arg);
-        libc::pthread_attr_destroy(&mut attr);
-        if rc != 0 {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            {
-                *libc::__errno_location() = rc;
-            }
-            return None;
-        }
-        #[cfg(target_os = "linux")]
-        libc::pthread_setname_np(thread, c"enet background".as_ptr());
-        Some(thread)
-    }
-}
-
-/// Windows: std::thread (whose spawn still aborts if memory runs out exactly then).
-///
-/// # Safety
-/// As the Unix one.
-#[cfg(windows)]
-unsafe fn spawn(running: RunningPtr) -> Option<Thread> {
-    std::thread::Builder::new()
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let running = running;
-            // SAFETY: `spawn`'s contract.
-            let running = unsafe { &*running.0 };
-            run(running);
-        })
-        .ok()
-}
-
-#[cfg(unix)]
-fn join(thread: Thread) {
-    // SAFETY: a joinable thread from `spawn`, joined once.
-    unsafe { libc::pthread_join(thread, ptr::null_mut()) };
-}
-
-#[cfg(windows)]
-fn join(thread: Thread) {
-    let _ = thread.join();
-}
-
 /// The thread: waits without the lock, then services the host with it, until told to stop.
 fn run(running: &Running) {
     let (shared, host, socket) = (&running.shared, running.host.0, running.socket);
@@ -845,12 +577,11 @@ fn run(running: &Running) {
         let rc = unsafe {
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
-            publish_events(running);
-            publish_used(running);
+            running.published.publish_events(host);
+            running.published.publish_used(host);
             rc
         };
-        let signal =
-            shared.events.load(Ordering::Relaxed) && shared.waiting.load(Ordering::Relaxed) != 0;
+        let signal = running.published.events() && shared.waiting.load(Ordering::Relaxed) != 0;
         drop(guard);
         if signal {
             shared.ready.notify_all();
@@ -860,49 +591,4 @@ fn run(running: &Running) {
         count(PASSES, 1);
         count(BUSY_US, start.elapsed().as_micros() as u64);
     }
-}
-
-/// Whether any peer slot is in use (not disconnected), from ENet's bitmap of free slots
-/// (vendor/enet/patches/0024-handshake-records.patch: a set bit is a free slot).
-fn slots_in_use(host: &ENetHost) -> bool {
-    (0..host.slotWords).any(|word| {
-        let valid = valid_bits(host, word);
-        // SAFETY: ENet allocates 3 * slotWords + 1 words of bitmaps for the host's life.
-        let free = unsafe { *host.slotBits.add(word) };
-        !free & valid != 0
-    })
-}
-
-/// Keeps this library loaded for the rest of the process once a thread runs from it: a thread
-/// of a host that Lua never finalizes (one created by a finalizer during `lua_close`, which Lua
-/// does not finalize) must not outlive the code it runs when Lua unloads the module.
-fn pin_library() {
-    static PINNED: std::sync::Once = std::sync::Once::new();
-    PINNED.call_once(|| {
-        #[cfg(unix)]
-        // SAFETY: dladdr fills `info` for an address inside this library; dlopen with
-        // RTLD_NOLOAD only adds a reference (never kept) to a library already loaded, and
-        // RTLD_NODELETE makes it stay.
-        unsafe {
-            let mut info: libc::Dl_info = std::mem::zeroed();
-            let here = pin_library as *const std::os::raw::c_void;
-            if libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null() {
-                let flags = libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE;
-                libc::dlopen(info.dli_fname, flags);
-            }
-        }
-        #[cfg(windows)]
-        // SAFETY: GetModuleHandleExW with FROM_ADDRESS | PIN pins the module that contains the
-        // address (this function); the handle needs no release.
-        unsafe {
-            extern "system" {
-                fn GetModuleHandleExW(flags: u32, name: *const u16, module: *mut isize) -> i32;
-            }
-            const FROM_ADDRESS: u32 = 0x4;
-            const PIN: u32 = 0x1;
-            let mut module = 0isize;
-            let here = pin_library as *const u16;
-            GetModuleHandleExW(FROM_ADDRESS | PIN, here, &mut module);
-        }
-    });
 }

@@ -3,12 +3,13 @@
 //! its ENet host is in object.rs.
 use crate::address;
 use crate::args::Args;
-use crate::background::{self, Access};
+use crate::background;
 use crate::event::Event;
 use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
 use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
 use crate::object::{self, Admission, HostCore, PeerObject};
 use crate::packet::Message;
+use crate::published::Access;
 use crate::text::{text, Failure, Text};
 use std::os::raw::c_int;
 

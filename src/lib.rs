@@ -31,8 +31,10 @@ mod host;
 mod lua;
 mod object;
 mod os;
+mod osthread;
 mod packet;
 mod peer;
+mod published;
 mod text;
 mod waker;
 

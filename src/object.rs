@@ -36,9 +36,10 @@
 //!   host!` (peers: `enet: peer of a destroyed host`).
 //! - A method body (lua.rs) runs no Lua code, so the ENet host cannot vanish under it; the
 //!   reply phase that follows may run finalizers, and uses only plain data and these objects.
-use crate::background::{Access, Background};
+use crate::background::Background;
 use crate::ffi::{self as enet, ENetAddress, ENetHost, ENetPeer};
 use crate::lua::{self, ffi, push_constant, Push, Raise, State, HOST_MT, K_CORE_MT, PEER_MT};
+use crate::published::Access;
 use std::cell::Cell;
 use std::os::raw::c_int;
 use std::ptr;
@@ -65,7 +66,7 @@ pub struct PeerUd {
 /// what it owns. Bodies share it (module comment): what they change is in `Cell`s.
 pub struct HostCore {
     /// The ENet host; null before creation, once destroyed, and while the background thread
-    /// runs (which then has it: [`HostCore::live`]'s cold path reaches it under its lock).
+    /// has it ([`HostCore::live`]'s cold path reaches it then).
     enet: Cell<*mut ENetHost>,
     /// What the binding remembers per peer slot (empty until the host exists).
     slots: Vec<Slot>,
@@ -74,8 +75,7 @@ pub struct HostCore {
     /// Bound to `"[::]"` written out: its socket address prints as `[::]`, not as the
     /// `0.0.0.0` that `"*"` and unbound hosts keep (docs/api.md, "Addresses").
     pub bound_ipv6_any: bool,
-    /// The thread of `host:background(true)`, if it runs (background.rs): then the ENet host
-    /// is reached only through [`HostCore::live`] and [`PeerUd::live`], which take its lock.
+    /// The thread of `host:background(true)`, if it runs (background.rs).
     pub background: Background,
 }
 
@@ -192,17 +192,15 @@ impl Admission {
 }
 
 impl HostCore {
-    /// The live ENet host, or the reference's error once it is destroyed. With a background
-    /// thread, the running body holds the host's lock from here on, and every slot in use is
-    /// published when it ends (background.rs).
+    /// The live ENet host, or the reference's error once it is destroyed. A background host's
+    /// lock is held by the body from here on, and every slot in use published when it ends.
     #[inline]
     pub fn live(&self) -> Result<*mut ENetHost, Raise> {
         self.live_as(Access::ALL)
     }
 
-    /// [`HostCore::live`], with what the release of a background host's lock does: the test
-    /// is the one a host with no thread makes anyway (its pointer is null while the thread
-    /// runs), so `access` costs nothing then.
+    /// [`HostCore::live`], with what the release of a background host's lock does (the test is
+    /// the one a host with no thread makes anyway: `access` costs nothing then).
     #[inline(always)]
     pub fn live_as(&self, access: Access) -> Result<*mut ENetHost, Raise> {
         let host = self.enet.get();
@@ -212,10 +210,8 @@ impl HostCore {
         Ok(host)
     }
 
-    /// [`HostCore::live`] for `service` and `check_events`, which work differently in
-    /// background mode: `true` with the host when its thread runs, and then **without** its
-    /// lock (`Background::next_event` takes it when there is an event to take or wait for).
-    /// The flag comes from the cold path, so a host with no thread pays no test for it.
+    /// [`HostCore::live`] for `service` and `check_events`: `true` with the host while its thread
+    /// runs, **without** its lock (`Background::next_event` takes it), from the cold path.
     #[inline(always)]
     pub fn live_events(&self) -> Result<(*mut ENetHost, bool), Raise> {
         let host = self.enet.get();
@@ -228,25 +224,18 @@ impl HostCore {
     #[cold]
     #[inline(never)]
     fn live_events_background(&self) -> Result<(*mut ENetHost, bool), Raise> {
-        match self.background.host() {
-            Some(host) => Ok((host, true)),
-            None => Err(Raise::Msg(c"Tried to index a nil host!")),
-        }
+        Ok((self.background.host().ok_or(NIL_HOST)?, true))
     }
 
-    /// The ENet host of a host in background mode, its lock held by the running body; the
-    /// reference's error once it is destroyed.
+    /// The ENet host of a background host, its lock held by the body; or the destroyed error.
     #[cold]
     #[inline(never)]
     fn live_background(&self, access: Access) -> Result<*mut ENetHost, Raise> {
-        self.background
-            .hold(access, None)
-            .ok_or(Raise::Msg(c"Tried to index a nil host!"))
+        self.background.hold(access, None).ok_or(NIL_HOST)
     }
 
     /// Starts the background thread (background.rs) for the live host; `false` (the reason in
-    /// `errno`) when it cannot. From here on the host is reached only through `live`'s cold
-    /// path, which takes its lock.
+    /// `errno`) when it cannot. The host is then reached only through `live`'s cold path.
     pub fn start_background(&self) -> bool {
         let host = self.enet.get();
         if host.is_null() {
@@ -308,8 +297,7 @@ impl HostCore {
         self.slots.get(slot)
     }
 
-    /// Destroys the ENet host, once, after joining its background thread; every peer slot
-    /// keeps its last address.
+    /// Destroys the ENet host once (after joining its thread); every slot keeps its last address.
     pub fn destroy(&self) {
         self.stop_background();
         let host = self.enet.replace(ptr::null_mut());
@@ -343,6 +331,11 @@ impl HostUd {
     }
 }
 
+/// A peer's method once its host is destroyed.
+const DESTROYED: Raise = Raise::Msg(c"enet: peer of a destroyed host");
+/// A host's method once it is destroyed (the reference's words).
+const NIL_HOST: Raise = Raise::Msg(c"Tried to index a nil host!");
+
 impl PeerUd {
     pub fn slot(&self) -> usize {
         self.slot
@@ -357,16 +350,14 @@ impl PeerUd {
         unsafe { &*self.core }
     }
 
-    /// The live ENet peer, or a clear error once the host is destroyed. With a background
-    /// thread, the running body holds the host's lock from here on, and the slot is published
-    /// when it ends (background.rs).
+    /// The live ENet peer, or a clear error once the host is destroyed. A background host's
+    /// lock is held by the body from here on, and the slot published when it ends.
     #[inline]
     pub fn live(&self) -> Result<*mut ENetPeer, Raise> {
         self.live_as(Access::READ)
     }
 
-    /// [`PeerUd::live`], with what the release of a background host's lock does besides
-    /// publishing the slot (see [`HostCore::live_as`]: nothing more when no thread runs).
+    /// [`PeerUd::live`], with what a background host's release does besides publishing the slot.
     #[inline(always)]
     pub fn live_as(&self, access: Access) -> Result<*mut ENetPeer, Raise> {
         let host = self.core().enet.get();
@@ -381,14 +372,14 @@ impl PeerUd {
     #[cold]
     #[inline(never)]
     fn live_background(&self, access: Access) -> Result<*mut ENetPeer, Raise> {
-        let host = self.core().background.hold(access, Some(self.slot));
-        let host = host.ok_or(Raise::Msg(c"enet: peer of a destroyed host"))?;
+        let background = &self.core().background;
+        let host = background.hold(access, Some(self.slot)).ok_or(DESTROYED)?;
         // SAFETY: as in `live_as`: the thread's host is the live one.
         Ok(unsafe { (*host).peers.add(self.slot) })
     }
 
-    /// One field of the live peer, without the lock in background mode: `read` of the ENet
-    /// peer normally, the slot's published `field` (background.rs) while the thread runs.
+    /// One field of the live peer: `read` of the ENet peer, or the slot's published `field`
+    /// (published.rs) while the thread runs, without its lock.
     #[inline(always)]
     pub fn read(&self, read: fn(&ENetPeer) -> u32, field: usize) -> Result<u32, Raise> {
         let host = self.core().enet.get();
@@ -403,8 +394,10 @@ impl PeerUd {
     #[cold]
     #[inline(never)]
     fn published(&self, field: usize) -> Result<u32, Raise> {
-        let value = self.core().background.published(self.slot, field);
-        value.ok_or(Raise::Msg(c"enet: peer of a destroyed host"))
+        self.core()
+            .background
+            .published(self.slot, field)
+            .ok_or(DESTROYED)
     }
 
     /// The slot's current address, or the last known one once the host is gone.

@@ -2,11 +2,12 @@
 //! are kept and how they keep their host alive).
 use crate::address;
 use crate::args::Args;
-use crate::background::{field, Access};
 use crate::ffi::{self as enet, ENetPeer};
 use crate::lua::{ffi, methods, Methods, Name, Push, Ret, State};
 use crate::object::{GetData, SetData};
 use crate::packet::{self, Message, Owned};
+use crate::published::field;
+use crate::published::Access;
 use crate::text::{text, Text};
 use std::os::raw::c_int;
 

@@ -17,6 +17,24 @@ pub enum Woken {
     Queued,
 }
 
+/// ENet's clock wraps (vendor/enet/include/enet/time.h): `enet_host_service(host, event, t)`
+/// adds `t` to its service time and compares with `ENET_TIME_OVERFLOW`, so a `t` within a day
+/// below 2^32 (a negative timeout from Lua, wrapped like the C field, docs/contract.md §5) has
+/// already expired and returns at once, and a `t` of a day or more waits `2^32 - t` ms. The
+/// same wait here, so `service(-1)` keeps its meaning with the thread running.
+pub fn enet_wait_ms(timeout: u32) -> u32 {
+    const ENET_TIME_OVERFLOW: u32 = 86_400_000;
+    if timeout < ENET_TIME_OVERFLOW {
+        return timeout;
+    }
+    let back = timeout.wrapping_neg();
+    if back < ENET_TIME_OVERFLOW {
+        0
+    } else {
+        back
+    }
+}
+
 #[cfg(unix)]
 pub use unix::Waker;
 #[cfg(windows)]
