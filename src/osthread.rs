@@ -1,6 +1,5 @@
 //! The OS side of background.rs's thread: starting it without aborting when memory is short
 //! (docs/contract.md §1.2), joining it, and keeping the module loaded while one runs.
-use std::ptr;
 
 /// What a thread runs ([`spawn`]).
 pub trait Run {
@@ -28,7 +27,7 @@ pub unsafe fn spawn<T: Run + 'static>(arg: *const T) -> Option<Thread> {
             // SAFETY: `spawn`'s contract: `arg` lives until this thread is joined.
             unsafe { &*arg }.run();
         }));
-        ptr::null_mut()
+        std::ptr::null_mut()
     }
     // SAFETY: plain pthread calls on local, initialised values.
     unsafe {
@@ -77,7 +76,7 @@ pub unsafe fn spawn<T: Run + 'static>(arg: *const T) -> Option<Thread> {
 #[cfg(unix)]
 pub fn join(thread: Thread) {
     // SAFETY: a joinable thread from `spawn`, joined once.
-    unsafe { libc::pthread_join(thread, ptr::null_mut()) };
+    unsafe { libc::pthread_join(thread, std::ptr::null_mut()) };
 }
 
 #[cfg(windows)]
