@@ -440,5 +440,49 @@ server_index_consistent (char * why, size_t cap)
        snprintf (why, cap, "%zu peers are marked indexed, the endpoint chains hold %zu", indexed, chained);
        return 0;
     }
+    return server_busy_consistent (why, cap);
+}
+
+/* INV-busy (vendor patch 0038): the send pass visits only busy and unverified peers except in a
+   full pass, so every peer in use with anything queued or in flight must be marked busy, and an
+   idle one's next ping must not fall due before the next full pass (or a full pass is due now). */
+int
+server_busy_consistent (char * why, size_t cap)
+{
+    const enet_uint32 * unverifiedBits = & host -> slotBits [2 * host -> slotWords],
+                      * busyBits = & host -> slotBits [3 * host -> slotWords];
+    enet_uint32 ahead = host -> nextFullSendPass - host -> serviceTime;
+    int fullDue = ahead == 0 || ahead >= 0x80000000u || ahead > 1000;
+    size_t i;
+
+    for (i = 0; i < host -> peerCount; ++ i)
+    {
+       const ENetPeer * peer = & host -> peers [i];
+       enet_uint32 bit = 1u << (i % 32), due, late;
+       int marked = ((busyBits [i / 32] | unverifiedBits [i / 32]) & bit) != 0,
+           work;
+
+       if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+         continue;
+       work = ! enet_list_empty (& peer -> acknowledgements) ||
+              ! enet_list_empty (& peer -> outgoingCommands) ||
+              ! enet_list_empty (& peer -> outgoingSendReliableCommands) ||
+              ! enet_list_empty (& peer -> sentReliableCommands) ||
+              (peer -> flags & ENET_PEER_FLAG_CONTINUE_SENDING) ||
+              peer -> state == ENET_PEER_STATE_DISCONNECT_LATER;
+       if (work && ! marked)
+       {
+          snprintf (why, cap, "slot %zu (state %d) has work queued or in flight but is not marked busy", i, (int) peer -> state);
+          return 0;
+       }
+       due = peer -> lastReceiveTime + peer -> pingInterval;
+       late = host -> nextFullSendPass - due;
+       if (! work && ! marked && ! fullDue && late != 0 && late < 0x80000000u)
+       {
+          snprintf (why, cap, "slot %zu (state %d) is idle and its ping falls due at %u, the next full send pass is at %u (service time %u)",
+                    i, (int) peer -> state, due, host -> nextFullSendPass, host -> serviceTime);
+          return 0;
+       }
+    }
     return 1;
 }
