@@ -484,5 +484,17 @@ server_busy_consistent (char * why, size_t cap)
           return 0;
        }
     }
+    /* The other way (review 5): the next full pass is the earliest ping of a verified idle peer,
+       which falls due at most a service or two ago (a visit sends a ping that is due), so after a
+       service it is never long overdue. An overdue one makes every service after the 10 ms minimum
+       a full pass: an unverified peer, which never pings (lastReceiveTime 0), once set it to
+       pingInterval, so that one forged CONNECT made the pass visit every peer every 10 ms. */
+    if (host -> serviceTime - host -> nextFullSendPass < 0x80000000u &&
+        host -> serviceTime - host -> nextFullSendPass > 1000)
+    {
+       snprintf (why, cap, "the next full send pass is at %u, %u ms before the service time %u",
+                 host -> nextFullSendPass, host -> serviceTime - host -> nextFullSendPass, host -> serviceTime);
+       return 0;
+    }
     return 1;
 }
