@@ -1176,6 +1176,13 @@ enet_protocol_sync_busy (ENetHost * host, ENetPeer * peer)
     if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE ||
         enet_protocol_peer_unverified (peer))
       return;
+    /* The ping test is ENET_TIME_DIFFERENCE (serviceTime, lastReceiveTime) >= pingInterval, whose
+       difference wraps after ENET_TIME_OVERFLOW (a day): with an interval of a day or more (2^32 - 1
+       to never ping) the peer pings after a day of silence if at all, and lastReceiveTime +
+       pingInterval is no time of a ping (2^31 or more wraps it into the past, which made every pass
+       after the 10 ms minimum a full one). Such a peer is left to the full pass every 1000 ms. */
+    if (peer -> pingInterval >= ENET_TIME_OVERFLOW)
+      return;
     due = peer -> lastReceiveTime + peer -> pingInterval;
     if (due - host -> nextFullSendPass >= 0x80000000u)
       host -> nextFullSendPass = due;
