@@ -1169,7 +1169,19 @@ enet_protocol_sync_busy (ENetHost * host, ENetPeer * peer)
        return;
     }
     * busy &= ~ bit;
-    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+    /* An unverified peer is visited by every pass (its own bitmap) and has no ping of its own to
+       time: its lastReceiveTime is 0, and its "ping" at pingInterval after the clock's start would
+       make every pass after the 10 ms minimum a full one for as long as any handshake is half
+       open, which one forged CONNECT makes it. */
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE ||
+        enet_protocol_peer_unverified (peer))
+      return;
+    /* The ping test is ENET_TIME_DIFFERENCE (serviceTime, lastReceiveTime) >= pingInterval, whose
+       difference wraps after ENET_TIME_OVERFLOW (a day): with an interval of a day or more (2^32 - 1
+       to never ping) the peer pings after a day of silence if at all, and lastReceiveTime +
+       pingInterval is no time of a ping (2^31 or more wraps it into the past, which made every pass
+       after the 10 ms minimum a full one). Such a peer is left to the full pass every 1000 ms. */
+    if (peer -> pingInterval >= ENET_TIME_OVERFLOW)
       return;
     due = peer -> lastReceiveTime + peer -> pingInterval;
     if (due - host -> nextFullSendPass >= 0x80000000u)
