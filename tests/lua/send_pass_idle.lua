@@ -22,6 +22,12 @@ local function step(server, clients, wait, handler)
   end
 end
 
+-- services both sides for ms of the server's clock with nothing sent by the script
+local function idle(server, clients, ms)
+  local start = server:service_time()
+  while server:service_time() - start < ms do step(server, clients, 1) end
+end
+
 -- A server and n client hosts, each with one connection to it. Returns server, clients, the
 -- client-side peers and the server-side peers (in the clients' order).
 local function connect(n)
@@ -173,8 +179,7 @@ end)
 
 T.test("disconnect_later sends what is queued, then disconnects", function()
   local server, clients, cpeers, speers = connect(1)
-  local start = server:service_time()
-  while server:service_time() - start < 1100 do step(server, clients, 1) end -- idle
+  idle(server, clients, 1100)
   for i = 1, 20 do speers[1]:send(string.rep("d", 600) .. i, 0, "reliable") end
   speers[1]:disconnect_later(7)
   local got, clientGone, serverGone = 0, nil, nil
@@ -196,8 +201,7 @@ end)
 
 T.test("a flush sends at once to a peer that was idle", function()
   local server, clients, cpeers, speers = connect(1)
-  local start = server:service_time()
-  while server:service_time() - start < 1100 do step(server, clients, 1) end -- idle
+  idle(server, clients, 1100)
   speers[1]:send("now", 0, "reliable")
   server:flush()
   -- the server is not serviced again: only the flush can have sent it
