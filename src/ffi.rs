@@ -301,6 +301,9 @@ pub struct ENetHost {
     pub connectRecordsExpired: u32,
     pub connectsCompleted: u32,
     pub connectsDropped: u32,
+    /// Local patch 0038: when the send pass must next visit every peer in use, and when it last did.
+    pub nextFullSendPass: u32,
+    pub lastFullSendPass: u32,
 }
 
 pub const ENET_DISCONNECT_REASON_LOCAL: u32 = 1;

@@ -54,6 +54,9 @@ server_memory_bound (void)
 /* ---- the app's view of who is connected, since a DISCONNECT event's peer is already reset */
 typedef struct { int connected; sim_ep ep; uint32_t cid; } app_slot;
 static app_slot * appSlots;
+/* host -> serviceTime after the last enet_host_service (a flush moves serviceTime on too, but its
+   send pass is never a full one): INV-busy's overdue full pass is measured from it. */
+static enet_uint32 lastServiceTime;
 
 static sim_ep
 ep_of (const ENetAddress * a)
@@ -82,6 +85,7 @@ server_create (const server_config * config)
     sim_ours_address (& address, cfg.ep.ip, cfg.ep.port);
     host = enet_host_create (& address, cfg.slots, cfg.channelLimit, 0, 0);
     if (host == NULL) return -1;
+    lastServiceTime = host -> serviceTime;
     /* host.c mixes the host's heap address into its seed (and so into the secret); replace
        both with the run's seeded values so that a seed replays exactly (checked by tests/sim.rs). */
     host -> randomSeed = sim_ours_platform_random ();
@@ -109,6 +113,8 @@ server_service (server_event * out)
 {
     ENetEvent event;
     int r = enet_host_service (host, & event, 0);
+
+    lastServiceTime = host -> serviceTime;
 
     memset (out, 0, sizeof (* out));
     if (r <= 0) return 0;
@@ -172,9 +178,13 @@ int
 server_meddle (uint32_t pick)
 {
     size_t inUse = 0, i;
-    uint32_t what = pick % 5;
+    uint32_t what = pick % 5, interval;
 
     pick /= 5;
+    /* The ping interval set (review 5 of vendor patch 0038, which times the send pass's visits to
+       idle peers by their pings): the default, pings never (the largest interval: stock ENet's
+       wrapping time difference pings only after a day of silence), or 1-2000 ms. */
+    interval = (pick / 7) % 3 == 0 ? 0 : (pick / 7) % 3 == 1 ? 0xFFFFFFFFu : 1 + (pick / 21) % 2000;
     for (i = 0; i < host -> peerCount; ++ i)
       if (host -> peers [i].state != ENET_PEER_STATE_DISCONNECTED) ++ inUse;
     if (inUse == 0) return -1;
@@ -187,7 +197,7 @@ server_meddle (uint32_t pick)
          case 0: enet_peer_throttle_configure (peer, 1000 + (uint32_t) i % 4000, 1 + (uint32_t) i % 7, 1 + (uint32_t) i % 5); break;
          case 1: enet_peer_ping (peer); break;
          case 2: enet_peer_timeout (peer, 0, 0, 0); break;
-         case 3: enet_peer_ping_interval (peer, 0); break;
+         case 3: enet_peer_ping_interval (peer, interval); break;
          default: enet_host_flush (host); break;
          }
          return (int) i;
@@ -438,6 +448,68 @@ server_index_consistent (char * why, size_t cap)
     if (chained != indexed)
     {
        snprintf (why, cap, "%zu peers are marked indexed, the endpoint chains hold %zu", indexed, chained);
+       return 0;
+    }
+    return server_busy_consistent (why, cap);
+}
+
+/* INV-busy (vendor patch 0038): the send pass visits only busy and unverified peers except in a
+   full pass, so every peer in use with anything queued or in flight must be marked busy, and an
+   idle one's next ping must not fall due before the next full pass (or a full pass is due now). */
+int
+server_busy_consistent (char * why, size_t cap)
+{
+    const enet_uint32 * unverifiedBits = & host -> slotBits [2 * host -> slotWords],
+                      * busyBits = & host -> slotBits [3 * host -> slotWords];
+    enet_uint32 ahead = host -> nextFullSendPass - host -> serviceTime;
+    int fullDue = ahead == 0 || ahead >= 0x80000000u || ahead > 1000;
+    size_t i;
+
+    for (i = 0; i < host -> peerCount; ++ i)
+    {
+       const ENetPeer * peer = & host -> peers [i];
+       enet_uint32 bit = 1u << (i % 32), due, late;
+       int marked = ((busyBits [i / 32] | unverifiedBits [i / 32]) & bit) != 0,
+           work;
+
+       if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE)
+         continue;
+       work = ! enet_list_empty (& peer -> acknowledgements) ||
+              ! enet_list_empty (& peer -> outgoingCommands) ||
+              ! enet_list_empty (& peer -> outgoingSendReliableCommands) ||
+              ! enet_list_empty (& peer -> sentReliableCommands) ||
+              (peer -> flags & ENET_PEER_FLAG_CONTINUE_SENDING) ||
+              peer -> state == ENET_PEER_STATE_DISCONNECT_LATER;
+       if (work && ! marked)
+       {
+          snprintf (why, cap, "slot %zu (state %d) has work queued or in flight but is not marked busy", i, (int) peer -> state);
+          return 0;
+       }
+       /* an interval of a day or more is left to the full pass every 1000 ms (vendor/enet/protocol.c
+          enet_protocol_sync_busy) */
+       due = peer -> lastReceiveTime + peer -> pingInterval;
+       late = host -> nextFullSendPass - due;
+       if (! work && ! marked && ! fullDue && late != 0 && late < 0x80000000u && peer -> pingInterval < ENET_TIME_OVERFLOW)
+       {
+          snprintf (why, cap, "slot %zu (state %d) is idle and its ping falls due at %u, the next full send pass is at %u (service time %u)",
+                    i, (int) peer -> state, due, host -> nextFullSendPass, host -> serviceTime);
+          return 0;
+       }
+    }
+    /* The other way (review 5): the next full pass is the earliest ping of a verified idle peer.
+       A full pass sends every ping that is due, and each due folded in after it is the ping of a
+       peer idle since, so it is no earlier than that pass: after a service the next full pass is
+       overdue only while the 10 ms minimum since the last one holds it back. One overdue for
+       longer makes every service after that minimum a full pass: an unverified peer, which never
+       pings (lastReceiveTime 0), set it to pingInterval after the clock's start, so that one
+       forged CONNECT made the pass visit every peer every 10 ms; so did a peer whose ping
+       interval is 2^31 ms or more, whose ping time wrapped into the past. Measured at the last
+       enet_host_service: a flush since (meddle) moves serviceTime on without a full pass. */
+    if (lastServiceTime - host -> nextFullSendPass < 0x80000000u &&
+        lastServiceTime - host -> nextFullSendPass > 10)
+    {
+       snprintf (why, cap, "the next full send pass is at %u, %u ms before the last service at %u (last full pass %u)",
+                 host -> nextFullSendPass, lastServiceTime - host -> nextFullSendPass, lastServiceTime, host -> lastFullSendPass);
        return 0;
     }
     return 1;

@@ -53,6 +53,7 @@ size_t   server_record_limit (void);
 size_t   server_longest_record_chain (void);
 /* INV-index: the slot bitmaps and the endpoint index agree with the peers (0, and why, if not). */
 int      server_index_consistent (char * why, size_t cap);
+int      server_busy_consistent (char * why, size_t cap);
 /* The live record for client, if any (for traces): its offered slot, or -1. */
 int      server_record_slot (sim_ep client, uint32_t cid);
 void     server_counters (char * out, size_t cap);

@@ -83,7 +83,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     /* Local patch 0024: what a CONNECT needs to know about the slots without walking them. */
     host -> slotWords = (peerCount + 31) / 32;
     for (host -> endpointChainCount = 1; host -> endpointChainCount < peerCount; host -> endpointChainCount *= 2) ;
-    host -> slotBits = (enet_uint32 *) enet_malloc ((3 * host -> slotWords + 1) * sizeof (enet_uint32));
+    host -> slotBits = (enet_uint32 *) enet_malloc ((4 * host -> slotWords + 1) * sizeof (enet_uint32));
     host -> endpointChains = (enet_uint32 *) enet_malloc (host -> endpointChainCount * sizeof (enet_uint32));
     if (host -> slotBits == NULL || host -> endpointChains == NULL)
     {
@@ -94,7 +94,7 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
 
        return NULL;
     }
-    memset (host -> slotBits, 0, (3 * host -> slotWords + 1) * sizeof (enet_uint32));
+    memset (host -> slotBits, 0, (4 * host -> slotWords + 1) * sizeof (enet_uint32));
     memset (host -> endpointChains, 0, host -> endpointChainCount * sizeof (enet_uint32));
 
     host -> addressFamily = enet_host_address_family (address);
@@ -152,6 +152,8 @@ enet_host_create (const ENetAddress * address, size_t peerCount, size_t channelL
     host -> connectRecordsExpired = 0;
     host -> connectsCompleted = 0;
     host -> connectsDropped = 0;
+    host -> nextFullSendPass = 0;
+    host -> lastFullSendPass = 0;
     host -> channelLimit = channelLimit;
     host -> incomingBandwidth = incomingBandwidth;
     host -> outgoingBandwidth = outgoingBandwidth;
@@ -261,6 +263,21 @@ enet_host_sync_slot (ENetHost * host, ENetPeer * peer)
     reservedBits [word] = isFree && peer -> connectReservation != 0 ? reservedBits [word] | bit : reservedBits [word] & ~ bit;
     unverifiedBits [word] = peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_CONNECT && (peer -> flags & ENET_PEER_FLAG_UNVERIFIED) ?
                               unverifiedBits [word] | bit : unverifiedBits [word] & ~ bit;
+    /* Local patch 0038: a peer whose slot changed gets a visit from the next send pass, which
+       marks it idle and tells the host when its first ping falls due (a verified handshake can
+       bring a peer into use with nothing queued for it). */
+    if (! isFree)
+      enet_host_mark_busy (host, peer);
+}
+
+/** Local patch 0038: marks a peer busy (something queued for it to send, or a timer of its own to
+    check), so that every send pass visits it until a visit finds it idle; the pass visits idle
+    peers only when a ping falls due (host -> nextFullSendPass).
+*/
+void
+enet_host_mark_busy (ENetHost * host, ENetPeer * peer)
+{
+    host -> slotBits [3 * host -> slotWords + peer -> incomingPeerID / 32] |= 1u << (peer -> incomingPeerID % 32);
 }
 
 /** Local patch: the chain of host -> endpointChains that holds an address and port's peers. */

@@ -805,6 +805,9 @@ void
 enet_peer_ping_interval (ENetPeer * peer, enet_uint32 pingInterval)
 {
     peer -> pingInterval = pingInterval ? pingInterval : ENET_PEER_PING_INTERVAL;
+
+    /* Local patch 0038: a visit tells the send pass when this peer's next ping falls due. */
+    enet_host_mark_busy (peer -> host, peer);
 }
 
 /** Sets the timeout parameters for a peer.
@@ -965,6 +968,7 @@ enet_peer_queue_acknowledgement (ENetPeer * peer, const ENetProtocol * command, 
     acknowledgement -> command = * command;
     
     enet_list_insert (enet_list_end (& peer -> acknowledgements), acknowledgement);
+    enet_host_mark_busy (peer -> host, peer);
     
     return acknowledgement;
 }
@@ -1145,6 +1149,8 @@ enet_peer_setup_outgoing_command (ENetPeer * peer, ENetOutgoingCommand * outgoin
       enet_list_insert (enet_list_end (& peer -> outgoingSendReliableCommands), outgoingCommand);
     else
       enet_list_insert (enet_list_end (& peer -> outgoingCommands), outgoingCommand);
+
+    enet_host_mark_busy (peer -> host, peer);
 }
 
 ENetOutgoingCommand *

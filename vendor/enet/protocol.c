@@ -1119,16 +1119,84 @@ enet_protocol_find_slot (ENetHost * host, int kind, size_t start, const enet_uin
     return NULL;
 }
 
+/* Local patch 0038: the send pass visits every peer in use only when a ping may fall due (a
+   "full" pass, at most ENET_SEND_PASS_FULL_MAXIMUM ms apart and, unless a pass was cut short, at
+   least ENET_SEND_PASS_FULL_MINIMUM ms apart); every other pass visits the busy peers (something
+   queued to send, a reliable command in flight: enet_host_mark_busy) and the unverified ones.
+   A peer with nothing queued and nothing in flight has nothing to do in a pass but its ping, so
+   a server's pass costs what its active peers cost, not what its slots do. */
+#define ENET_SEND_PASS_FULL_MAXIMUM 1000
+#define ENET_SEND_PASS_FULL_MINIMUM 10
+
+static enet_uint32
+enet_protocol_send_word (const ENetHost * host, size_t word, int full)
+{
+    if (full)
+      return enet_protocol_slot_word (host, ENET_SLOT_ANY, word) & ~ host -> slotBits [word];
+    return host -> slotBits [3 * host -> slotWords + word] | host -> slotBits [2 * host -> slotWords + word];
+}
+
+static int
+enet_protocol_full_send_pass_due (const ENetHost * host)
+{
+    enet_uint32 ahead = host -> nextFullSendPass - host -> serviceTime;
+
+    if (ahead != 0 && ahead <= ENET_SEND_PASS_FULL_MAXIMUM)
+      return 0;
+    if (ahead > ENET_SEND_PASS_FULL_MAXIMUM && ahead < 0x80000000u)
+      return 1;
+    return host -> serviceTime - host -> lastFullSendPass >= ENET_SEND_PASS_FULL_MINIMUM;
+}
+
+/* After the send pass visited a peer: it stays busy while it has anything to send or in flight;
+   otherwise the next full pass comes no later than its next ping. */
+static void
+enet_protocol_sync_busy (ENetHost * host, ENetPeer * peer)
+{
+    enet_uint32 * busy = & host -> slotBits [3 * host -> slotWords + peer -> incomingPeerID / 32],
+                bit = 1u << (peer -> incomingPeerID % 32),
+                due;
+
+    if (peer -> state != ENET_PEER_STATE_DISCONNECTED && peer -> state != ENET_PEER_STATE_ZOMBIE &&
+        (! enet_list_empty (& peer -> acknowledgements) ||
+         ! enet_list_empty (& peer -> outgoingCommands) ||
+         ! enet_list_empty (& peer -> outgoingSendReliableCommands) ||
+         ! enet_list_empty (& peer -> sentReliableCommands) ||
+         (peer -> flags & ENET_PEER_FLAG_CONTINUE_SENDING) ||
+         peer -> state == ENET_PEER_STATE_DISCONNECT_LATER))
+    {
+       * busy |= bit;
+       return;
+    }
+    * busy &= ~ bit;
+    /* An unverified peer is visited by every pass (its own bitmap) and has no ping of its own to
+       time: its lastReceiveTime is 0, and its "ping" at pingInterval after the clock's start would
+       make every pass after the 10 ms minimum a full one for as long as any handshake is half
+       open, which one forged CONNECT makes it. */
+    if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE ||
+        enet_protocol_peer_unverified (peer))
+      return;
+    /* The ping test is ENET_TIME_DIFFERENCE (serviceTime, lastReceiveTime) >= pingInterval, whose
+       difference wraps after ENET_TIME_OVERFLOW (a day): with an interval of a day or more (2^32 - 1
+       to never ping) the peer pings after a day of silence if at all, and lastReceiveTime +
+       pingInterval is no time of a ping (2^31 or more wraps it into the past, which made every pass
+       after the 10 ms minimum a full one). Such a peer is left to the full pass every 1000 ms. */
+    if (peer -> pingInterval >= ENET_TIME_OVERFLOW)
+      return;
+    due = peer -> lastReceiveTime + peer -> pingInterval;
+    if (due - host -> nextFullSendPass >= 0x80000000u)
+      host -> nextFullSendPass = due;
+}
+
 /* Local patch 0029: the first bitmap word from `word` on whose 32 slots hold a peer, or
-   slotWords. Local patch 0037: the send pass asks it at the start of each word and walks the
+   slotWords (0038: of the peers this pass visits). Local patch 0037: the send pass asks it at the start of each word and walks the
    slots of a word that holds a peer one by one, as stock ENet walks them all: stepping from
    peer to peer through the bitmap (0029's first form) made each step wait on the one before,
    and cost a server with 2,000 peers in use 60 % more CPU than stock ENet's walk. */
 static size_t
-enet_protocol_first_used_word (const ENetHost * host, size_t word)
+enet_protocol_first_used_word (const ENetHost * host, size_t word, int full)
 {
-    while (word < host -> slotWords &&
-           (enet_protocol_slot_word (host, ENET_SLOT_ANY, word) & ~ host -> slotBits [word]) == 0)
+    while (word < host -> slotWords && enet_protocol_send_word (host, word, full) == 0)
       ++ word;
     return word;
 }
@@ -2842,12 +2910,17 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
     ENetProtocolHeader * header = (ENetProtocolHeader *) headerData;
     int sentLength = 0;
     size_t shouldCompress = 0, slot;
+    int fullPass;
     ENetList sentUnreliableCommands;
 
     enet_list_clear (& sentUnreliableCommands);
 
     if (checkForTimeouts != 0 && host -> connectRecords != NULL)
       enet_protocol_sweep_connect_records (host);
+
+    fullPass = checkForTimeouts != 0 && enet_protocol_full_send_pass_due (host);
+    if (fullPass)
+      host -> nextFullSendPass = host -> serviceTime + ENET_SEND_PASS_FULL_MAXIMUM;
 
     for (int sendPass = 0, continueSending = 0; sendPass <= continueSending; ++ sendPass)
     for (ENetPeer * currentPeer = (slot = 0, host -> peers);
@@ -2858,7 +2931,7 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
            once, so that an idle service costs about the same on 4,095 slots as on 64. */
         if (slot % 32 == 0)
         {
-            size_t next = enet_protocol_first_used_word (host, slot / 32) * 32;
+            size_t next = enet_protocol_first_used_word (host, slot / 32, fullPass && sendPass == 0) * 32;
 
             if (next > slot)
             {
@@ -2870,10 +2943,18 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
             }
         }
 
+        if (! (fullPass && sendPass == 0) &&
+            ! (enet_protocol_send_word (host, slot / 32, 0) & (1u << (slot % 32))))
+          continue;
+
         if (currentPeer -> state == ENET_PEER_STATE_DISCONNECTED ||
             currentPeer -> state == ENET_PEER_STATE_ZOMBIE ||
             (sendPass > 0 && ! (currentPeer -> flags & ENET_PEER_FLAG_CONTINUE_SENDING)))
-          continue;
+        {
+            if (sendPass == 0)
+              enet_protocol_sync_busy (host, currentPeer);
+            continue;
+        }
 
         currentPeer -> flags &= ~ ENET_PEER_FLAG_CONTINUE_SENDING;
 
@@ -2886,10 +2967,14 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
             {
                 ++ host -> connectRecordsExpired;
                 enet_protocol_end_unverified_peer (host, currentPeer, 0);
+                enet_protocol_sync_busy (host, currentPeer);
                 continue;
             }
             if (enet_list_empty (& currentPeer -> outgoingCommands))
-              continue;
+            {
+                enet_protocol_sync_busy (host, currentPeer);
+                continue;
+            }
         }
 
         host -> headerFlags = 0;
@@ -2906,7 +2991,12 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
             enet_protocol_check_timeouts (host, currentPeer, event) == 1)
         {
             if (event != NULL && event -> type != ENET_EVENT_TYPE_NONE)
-              return 1;
+            {
+                enet_protocol_sync_busy (host, currentPeer);
+                if (fullPass)
+                  host -> nextFullSendPass = host -> serviceTime;
+                return 1;
+            }
             else
               goto nextPeer;
         }
@@ -3002,7 +3092,12 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
         enet_protocol_remove_sent_unreliable_commands (currentPeer, & sentUnreliableCommands);
 
         if (sentLength < 0)
-          return -1;
+        {
+            enet_protocol_sync_busy (host, currentPeer);
+            if (fullPass)
+              host -> nextFullSendPass = host -> serviceTime;
+            return -1;
+        }
 
         host -> totalSentData += sentLength;
         host -> totalSentPackets ++;
@@ -3010,7 +3105,11 @@ enet_protocol_send_outgoing_commands (ENetHost * host, ENetEvent * event, int ch
     nextPeer:
         if (currentPeer -> flags & ENET_PEER_FLAG_CONTINUE_SENDING)
           continueSending = sendPass + 1;
+        enet_protocol_sync_busy (host, currentPeer);
     }
+
+    if (fullPass)
+      host -> lastFullSendPass = host -> serviceTime;
    
     return 0;
 }

@@ -501,7 +501,7 @@ typedef struct _ENetHost
    size_t               connectRecordSlot;           /**< local patch: where the search for a slot to offer again starts */
    enet_uint32 *        endpointChains;              /**< local patch: the peers in use (index + 1) by the keyed hash of address and port */
    size_t               endpointChainCount;          /**< local patch: chains in endpointChains, a power of 2 */
-   enet_uint32 *        slotBits;                    /**< local patch: three bitmaps of slotWords words over the slots: free, free and reserved by a record, unverified */
+   enet_uint32 *        slotBits;                    /**< local patch: four bitmaps of slotWords words over the slots: free, free and reserved by a record, unverified, and (0038) busy: a peer with something to send or a timer to check */
    size_t               slotWords;                   /**< local patch: words in each of those bitmaps */
    enet_uint32          connectTimeout;              /**< local patch: how long an unverified handshake lives, in ms */
    enet_uint32          connectSecret [4];           /**< local patch: the random key behind sent times and the record table's hash */
@@ -514,6 +514,8 @@ typedef struct _ENetHost
    enet_uint32          connectRecordsExpired;       /**< local patch: records and unverified half-open peers that ended unanswered */
    enet_uint32          connectsCompleted;           /**< local patch: handshakes completed by their echoes */
    enet_uint32          connectsDropped;             /**< local patch: handshakes refused (slot taken, duplicate peers, wrong echoes, displaced) */
+   enet_uint32          nextFullSendPass;            /**< local patch 0038: service time by which the send pass must visit every peer in use again (a ping falls due) */
+   enet_uint32          lastFullSendPass;            /**< local patch 0038: service time of the last send pass that visited every peer in use */
 } ENetHost;
 
 /**
@@ -717,6 +719,7 @@ extern  void enet_host_random_secret (enet_uint32 *, size_t);
 extern  int enet_address_same_source (const ENetAddress *, const ENetAddress *);
 extern  unsigned long long enet_host_hash (const ENetHost *, unsigned long long, unsigned long long);
 extern  void enet_host_sync_slot (ENetHost *, ENetPeer *);
+extern  void enet_host_mark_busy (ENetHost *, ENetPeer *);
 extern  void enet_host_index_peer (ENetHost *, ENetPeer *);
 extern  enet_uint32 enet_host_endpoint_chain (ENetHost *, const ENetAddress *);
 extern  void enet_host_unindex_peer (ENetHost *, ENetPeer *);
