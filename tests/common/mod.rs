@@ -271,10 +271,21 @@ impl LuaProcess {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        // The reader threads end at EOF; collect what is left.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
-            on_line(&line);
-            self.output.push(line);
+        // The reader threads end at EOF; collect what is left until they do. A loaded machine
+        // can keep them from running for a while after the exit (a 500 ms wait for the next
+        // line lost a case's summary), so wait up to 10 s for EOF; only a grandchild holding
+        // the pipe open makes that wait run out.
+        let drain_until = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    on_line(&line);
+                    self.output.push(line);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() > drain_until => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
         }
         let text = self.output.join("\n");
         let summary_ok = !want_summary || text.lines().rev().any(|l| summary_counts(l).is_some());
