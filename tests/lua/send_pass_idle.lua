@@ -51,6 +51,29 @@ local function connect(n)
   return server, clients, cpeers, speers
 end
 
+-- Services the server and the live clients until the server's peer `dead` disconnects (at most
+-- 6 s of the server's clock); `each` runs before every step and `on_event` gets every other
+-- event. Returns the ms it took (nil: never) and the longest service step seen (a loaded
+-- machine's slack for the bounds).
+local function until_timed_out(server, live, dead, wait, each, on_event)
+  local gone, t0 = nil, server:service_time()
+  local worstStep, last = 0, t0
+  while not gone and server:service_time() - t0 < 6000 do
+    if each then each() end
+    worstStep = math.max(worstStep, server:service_time() - last)
+    last = server:service_time()
+    step(server, live, wait, function(h, e)
+      if e.type == "disconnect" then
+        T.eq(e.peer, dead, "only the dead remote's peer disconnects")
+        gone = server:service_time() - t0
+      elseif on_event then
+        on_event(h, e)
+      end
+    end)
+  end
+  return gone, worstStep
+end
+
 local function destroy(server, clients)
   for _, c in ipairs(clients) do c:destroy() end
   server:destroy()
@@ -130,21 +153,14 @@ T.test("a dead remote times out while another peer is busy", function()
   speers[1]:timeout(32, 300, 1000)
   -- client 1 dies: never serviced again; client 2 keeps a reliable stream going
   local live = { clients[2] }
-  local gone, t0 = nil, server:service_time()
-  local echoes, worstStep, last = 0, 0, t0
-  while not gone and server:service_time() - t0 < 6000 do
-    cpeers[2]:send("x", 0, "reliable")
-    worstStep = math.max(worstStep, server:service_time() - last)
-    last = server:service_time()
-    step(server, live, 1, function(h, e)
-      if e.type == "disconnect" then
-        T.eq(e.peer, speers[1], "the dead remote's peer disconnects")
-        gone = server:service_time() - t0
-      elseif e.type == "receive" then
+  local echoes = 0
+  local gone, worstStep = until_timed_out(server, live, speers[1], 1,
+    function() cpeers[2]:send("x", 0, "reliable") end,
+    function(h, e)
+      if e.type == "receive" then
         if h == server then e.peer:send(e.data, 0, "reliable") else echoes = echoes + 1 end
       end
     end)
-  end
   print(string.format("dead remote timed out after %s ms; %d echoes meanwhile", tostring(gone), echoes))
   -- ping at 100 ms, then the 1000 ms timeout maximum, noticed when a doubling retransmission
   -- timer fires: before twice that
@@ -160,18 +176,7 @@ T.test("an idle dead remote times out among idle peers", function()
     speers[i]:timeout(32, 300, 800)
   end
   local live = { clients[2], clients[3], clients[4] }
-  local gone, t0 = nil, server:service_time()
-  local worstStep, last = 0, t0
-  while not gone and server:service_time() - t0 < 6000 do
-    worstStep = math.max(worstStep, server:service_time() - last)
-    last = server:service_time()
-    step(server, live, 2, function(h, e)
-      if e.type == "disconnect" then
-        T.eq(e.peer, speers[1], "only the dead remote's peer disconnects")
-        gone = server:service_time() - t0
-      end
-    end)
-  end
+  local gone, worstStep = until_timed_out(server, live, speers[1], 2)
   print(string.format("idle dead remote timed out after %s ms", tostring(gone)))
   T.ok(gone and gone <= 200 + 2 * 800 + 3 * worstStep + 500, "the idle dead remote timed out in time")
   destroy(server, clients)
