@@ -283,7 +283,9 @@ impl LuaProcess {
                     self.output.push(line);
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() > drain_until => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() > drain_until => {
+                    break
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
         }
