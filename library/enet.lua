@@ -289,8 +289,10 @@ function Host:shutdown(timeout_ms, data) end
 
 ---Starts (`true`) or stops (`false`) the OS thread that services this host while Lua does not
 ---(acknowledgements, pings, retransmissions, timeouts, queued sends); with no argument, says
----whether it runs. While it runs, `service(timeout)` only returns the next event the thread made
----ready (waiting up to `timeout` ms). Off by default. `nil, message` when it cannot start.
+---whether it runs. While it runs, `service(timeout)` does the network work itself when the
+---thread is not doing it (the thread then keeps out of the way for 2 ms), and otherwise waits
+---up to `timeout` ms for an event the thread makes ready. Off by default. `nil, message` when it
+---cannot start.
 ---@param on boolean?
 ---@return boolean|nil running
 ---@return string? message
@@ -304,6 +306,7 @@ function Host:background(on) end
 ---@field timer_wakeups integer passes started by the 10 ms tick
 ---@field busy_us integer microseconds spent servicing
 ---@field errors integer passes whose socket call failed
+---@field lua_passes integer passes that `service` calls made themselves
 
 ---What the background thread did, over every run of it (filled into `t` when given).
 ---@param t table?

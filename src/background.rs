@@ -23,8 +23,14 @@
 //!   body releases the lock ([`Access`] says what it changed); a getter reads with a relaxed load.
 //! - A body that queued something to send asks for a wake-up ([`Access::WAKE`]), made after its
 //!   lock is released, with no system call while the thread is awake (`Shared::wake`).
-//! - `service(timeout)` waits on [`Shared::ready`], which the thread signals after a pass that
-//!   left ENet's dispatch queue non-empty; `service(0)` with none takes no lock.
+//! - `service` makes a pass of its own when the lock is free ([`lua_pass`]), as
+//!   `enet_host_service` does without the thread, and the thread then stays out of its way
+//!   for [`BACKOFF_MS`]: a game that services often does its network work on its own thread,
+//!   at the cost it has without the thread (with glibc's malloc, a block allocated on one
+//!   thread and freed on another costs several times a local one), and the thread takes over
+//!   within [`BACKOFF_MS`] when the game stops servicing.
+//! - `service(timeout)` then waits on [`Shared::ready`], which the thread signals after a pass
+//!   that left ENet's dispatch queue non-empty; `check_events` with none takes no lock.
 //! - Stopping (`background(false)`, `HostCore::destroy`, so also `__gc`, `__close` and
 //!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
 //!   destroyed.
@@ -36,8 +42,8 @@ use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 /// The longest the thread sleeps while any peer slot is in use: ENet's timers (pings every
@@ -48,6 +54,11 @@ const TICK_MS: i32 = 10;
 const IDLE_MS: i32 = 1000;
 /// How long a wake-up from Lua waits for more sends before the pass that sends them.
 const GATHER_US: u64 = 100;
+/// How long the thread stays out of the way after Lua's `service` made a pass of its own
+/// ([`Background::next_event`]): a loop that services at least this often does the network
+/// work on its own thread, as without the thread, and the thread takes over within this long
+/// after it stops.
+const BACKOFF_MS: i32 = 2;
 
 /// The counters of `host:background_stats()`, in this order.
 const PASSES: usize = 0;
@@ -56,7 +67,10 @@ const LUA_WAKEUPS: usize = 2;
 const TIMER_WAKEUPS: usize = 3;
 const BUSY_US: usize = 4;
 const ERRORS: usize = 5;
-pub const COUNTERS: usize = 6;
+/// Passes Lua's `service` made itself. Written with a load and a store under the lock (one
+/// writer at a time); the thread backs off while it grows.
+const LUA_PASSES: usize = 6;
+pub const COUNTERS: usize = 7;
 /// Their names in `host:background_stats()`.
 pub const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"passes",
@@ -65,6 +79,7 @@ pub const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"timer_wakeups",
     c"busy_us",
     c"errors",
+    c"lua_passes",
 ];
 
 /// What the Lua side and the thread share.
@@ -91,6 +106,13 @@ struct Shared {
 }
 
 impl Shared {
+    /// Wakes the thread if it sleeps and no wake-up is on its way, without queueing anything.
+    fn nudge(&self) {
+        if !self.awake.load(Ordering::SeqCst) && !self.wake_pending.swap(true, Ordering::SeqCst) {
+            self.waker.wake();
+        }
+    }
+
     /// Tells the thread that Lua queued something to send, waking it only if it sleeps and no
     /// wake-up is on its way: a burst of sends costs one system call at most, none while the
     /// thread runs (it takes `queued` before its next wait and makes another pass).
@@ -103,9 +125,7 @@ impl Shared {
         self.queued.store(true, Ordering::SeqCst);
         // With `run`'s `awake.store(false)` then `queued.load()`, both SeqCst: either the
         // thread sees `queued` before it waits, or this sees it asleep and writes the waker.
-        if !self.awake.load(Ordering::SeqCst) && !self.wake_pending.swap(true, Ordering::SeqCst) {
-            self.waker.wake();
-        }
+        self.nudge();
     }
 }
 
@@ -118,6 +138,8 @@ struct Running {
     socket: ENetSocket,
     /// What the getters and `service(0)` read without the lock (published.rs).
     published: Published,
+    /// ENet's service time when Lua's own pass last published every slot (`lua_pass`).
+    lua_published: AtomicU32,
     thread: Option<Thread>,
 }
 
@@ -333,6 +355,7 @@ impl Background {
             host: HostPtr(host),
             socket,
             published,
+            lua_published: AtomicU32::new(0),
             thread: None,
         };
         let Some(running) = osthread::try_box(running) else {
@@ -388,9 +411,11 @@ impl Background {
     /// within `timeout` ms (0: do not wait). Publishes the fields of the event's peer, which
     /// dispatching may change (a state, a reset).
     ///
-    /// Takes the host's lock for the rest of the body, unless `timeout` is 0 and the thread
-    /// published that ENet has no event ready (then returns 0 at once: a game loop's
-    /// `service(0)` does not contend with the thread for nothing).
+    /// With `help` (`service`), when the thread is not in a pass (the lock is free), makes a
+    /// pass itself first ([`lua_pass`]), which may find the event. Otherwise (`check_events`,
+    /// or the thread is in a pass) takes the host's lock for the rest of the body, unless
+    /// `timeout` is 0 and the thread published that ENet has no event ready (then returns 0 at
+    /// once: a game loop's `check_events` does not contend with the thread for nothing).
     ///
     /// # Safety
     /// The body contract (lua.rs); the thread runs and `host` is its ENet host
@@ -400,17 +425,27 @@ impl Background {
         host: *mut ENetHost,
         event: &mut ENetEvent,
         timeout: u32,
+        help: bool,
     ) -> c_int {
         let Some(running) = self.get() else {
             return -1;
         };
         let timeout = enet_wait_ms(timeout);
-        if timeout == 0 && !running.published.events() {
-            return 0;
+        let mut rc;
+        if help && take(running, Access::READ, NO_SLOT, false) {
+            // SAFETY: the lock is held (just taken).
+            rc = unsafe { lua_pass(running, host, event) };
+            if rc != 0 {
+                return rc;
+            }
+        } else {
+            if timeout == 0 && !running.published.events() {
+                return 0;
+            }
+            hold(running, Access::READ, NO_SLOT);
+            // SAFETY: the lock is held (just taken), so ENet is ours.
+            rc = unsafe { enet::enet_host_check_events(host, event) };
         }
-        hold(running, Access::READ, NO_SLOT);
-        // SAFETY: the lock is held (just taken), so ENet is ours.
-        let mut rc = unsafe { enet::enet_host_check_events(host, event) };
         if rc == 0 && timeout != 0 {
             let deadline = Instant::now() + Duration::from_millis(timeout.into());
             loop {
@@ -451,6 +486,11 @@ impl Background {
 /// Takes `running`'s lock for the running body, unless it holds it already, and adds `access`
 /// and `slot` to what its release does.
 fn hold(running: &Running, access: Access, slot: usize) {
+    take(running, access, slot, true);
+}
+
+/// [`hold`], which with `wait` false gives up when another holds the lock (`false`: not held).
+fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
     let this: *const Running = running;
     HELD.with_borrow_mut(|held| {
         if let Some(h) = held.iter_mut().flatten().find(|h| ptr::eq(h.running, this)) {
@@ -461,13 +501,18 @@ fn hold(running: &Running, access: Access, slot: usize) {
                 }
                 h.slot = slot;
             }
-            return;
+            return true;
         }
-        let guard = running
-            .shared
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let lock = &running.shared.lock;
+        let guard = if wait {
+            lock.lock().unwrap_or_else(PoisonError::into_inner)
+        } else {
+            match lock.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return false,
+            }
+        };
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
         // body ends, or by `Background::stop` before the `Running` block can be freed (its
         // thread is joined there before the block is freed), so it never outlives the mutex.
@@ -483,7 +528,45 @@ fn hold(running: &Running, access: Access, slot: usize) {
         });
         HELD_COUNT.with(|n| n.set(n.get() + 1));
         HOLDING.fetch_add(1, Ordering::Relaxed);
-    });
+        true
+    })
+}
+
+/// Lua's own pass (`service`, when the thread is not in one): what the thread's pass does,
+/// with the first event dispatched into `event` as without the thread. The thread stays out
+/// of the way for [`BACKOFF_MS`] after it (`run`), so a game that services often does its
+/// network work on its own thread, with its own allocations freed there, as without the
+/// thread. Publishes every slot in use when a datagram came in, an event is returned or
+/// [`TICK_MS`] passed since it last did (timeouts reset half-open peers without either),
+/// else nothing: a `service(0)` loop over many idle peers costs what it costs without the
+/// thread.
+///
+/// # Safety
+/// The caller holds `running`'s lock and `host` is its ENet host.
+unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent) -> c_int {
+    let shared = &running.shared;
+    // One writer at a time (the lock), so a load and a store.
+    let passes = &shared.counters[LUA_PASSES];
+    passes.store(passes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    // `queued` stays as it is, although this pass sends what it stands for: while it is set a
+    // send skips the wake-up (`Shared::wake`), so a loop that sends and services often makes
+    // no system call to wake a thread that is backing off; the thread's next pass, once Lua
+    // stops servicing, clears it.
+    // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
+    unsafe {
+        let received = (*host).totalReceivedPackets;
+        let rc = enet::enet_host_service(host, event, 0);
+        let now = (*host).serviceTime;
+        let last = running.lua_published.load(Ordering::Relaxed);
+        if rc != 0
+            || (*host).totalReceivedPackets != received
+            || now.wrapping_sub(last) >= TICK_MS as u32
+        {
+            running.lua_published.store(now, Ordering::Relaxed);
+            running.published.publish_used(host);
+        }
+        rc
+    }
 }
 
 /// Waits up to `left` for the thread to signal events, with the lock released meanwhile and
@@ -509,6 +592,8 @@ fn wait_ready(running: &Running, left: Duration) {
         // Counted under the lock: the thread reads the count under it after its pass, so it
         // signals every waiter that waited before that pass.
         running.shared.waiting.fetch_add(1, Ordering::Relaxed);
+        // A thread backing off after a pass of Lua's (`run`) looks at `waiting` again now.
+        running.shared.nudge();
         let (guard, _) = running
             .shared
             .ready
@@ -530,19 +615,47 @@ fn run(running: &Running) {
     let mut active = true;
     let mut failing = false;
     let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);
+    let lua_passes = || shared.counters[LUA_PASSES].load(Ordering::Relaxed);
+    let mut seen = lua_passes();
     loop {
-        let timeout = if active { TICK_MS } else { IDLE_MS };
+        // Lua's `service` made a pass since the last look, and no body waits for events: Lua
+        // is doing the network work, so stay out of its way (no socket, no pass) for a while.
+        let passes = lua_passes();
+        let back_off = passes != seen && shared.waiting.load(Ordering::Relaxed) == 0;
+        seen = passes;
+        let timeout = match () {
+            _ if back_off => BACKOFF_MS,
+            _ if active => TICK_MS,
+            _ => IDLE_MS,
+        };
         // `awake` cleared, then `queued` looked at (both SeqCst, see `Shared::wake`): what Lua
         // queued during the last pass is sent now, without a wait or a wake-up.
         shared.awake.store(false, Ordering::SeqCst);
-        let woken = if shared.queued.load(Ordering::SeqCst) {
+        let woken = if !back_off && shared.queued.load(Ordering::SeqCst) {
             Woken::Queued
         } else {
             // After a socket error, sleep a tick instead of finding the socket readable at
-            // once.
-            shared.waker.wait((!failing).then_some(socket), timeout)
+            // once; while backing off, datagrams wait for Lua's next pass (or this one's end).
+            shared
+                .waker
+                .wait((!failing && !back_off).then_some(socket), timeout)
         };
         shared.awake.store(true, Ordering::SeqCst);
+        if back_off {
+            if woken == Woken::Wake {
+                // A send (or a waiting body) woke it: give Lua's next `service` the moment it
+                // usually comes within, then look again.
+                std::thread::sleep(Duration::from_micros(GATHER_US));
+            }
+            if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
+                shared.waker.drain();
+            }
+            shared.wake_pending.store(false, Ordering::SeqCst);
+            if shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            continue;
+        }
         if woken == Woken::Wake {
             // Lua is queueing and woke the thread: let the burst gather (its other sends find
             // the thread awake and skip the system call) and go out in one pass, a fraction

@@ -150,7 +150,7 @@ unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
         let mut event = ENetEvent::empty();
         let rc = if background {
             // The thread does the network work; this only takes (or waits for) an event.
-            core.background.next_event(host, &mut event, timeout)
+            core.background.next_event(host, &mut event, timeout, true)
         } else {
             enet::enet_host_service(host, &mut event, timeout)
         };
@@ -166,7 +166,7 @@ unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
         let (host, background) = core.live_events()?;
         let mut event = ENetEvent::empty();
         let rc = if background {
-            core.background.next_event(host, &mut event, 0)
+            core.background.next_event(host, &mut event, 0, false)
         } else {
             enet::enet_host_check_events(host, &mut event)
         };

@@ -46,7 +46,7 @@ T.test("off by default; on, off and the getter", function()
   T.eq(h:background(1), true, "any true value")
   local st = h:background_stats()
   T.eq(st.running, true, "stats.running")
-  for _, k in ipairs({ "passes", "socket_wakeups", "lua_wakeups", "timer_wakeups", "busy_us", "errors" }) do
+  for _, k in ipairs({ "passes", "socket_wakeups", "lua_wakeups", "timer_wakeups", "busy_us", "errors", "lua_passes" }) do
     T.eq(math.type and math.type(st[k]) or type(st[k]), math.type and "integer" or "number", k)
   end
   local t = {}
@@ -260,6 +260,39 @@ T.test("the thread stops with destroy, __gc, __close and a finalizer", function(
     T.raises("Tried to index a nil host!", h.background, h)
   end
   server:destroy()
+end)
+
+T.test("service makes its own pass; the thread takes over when Lua stops", function()
+  local server, client, cpeer = T.pair()
+  server:background(true)
+  client:background(true)
+  local before = server:background_stats().lua_passes
+  local got = 0
+  for i = 1, 100 do
+    cpeer:send("m" .. i, 0, "reliable")
+    client:service(0)
+    local deadline = now() + 2000
+    repeat
+      local e = server:service(0)
+      if e and e.type == "receive" then got = got + 1 end
+    until got == i or now() > deadline
+  end
+  T.eq(got, 100, "every message, servicing with service(0)")
+  T.ok(server:background_stats().lua_passes > before, "service(0) made passes of its own")
+  -- check_events does no network work, with or without the thread
+  local passes = server:background_stats().lua_passes
+  for _ = 1, 10 do server:check_events() end
+  T.eq(server:background_stats().lua_passes, passes, "check_events makes no pass")
+  -- A send right after a service of Lua's (the thread is keeping out of its way) leaves while
+  -- Lua stalls: only the client's thread can send it, and only the server's receive it.
+  client:service(0)
+  cpeer:send("during the stall", 0, "reliable")
+  stall(0.5)
+  local e = within(5, function() return server:check_events() end)
+  T.eq(e.type, "receive", "received")
+  T.eq(e.data, "during the stall", "sent by the client's thread")
+  server:destroy()
+  client:destroy()
 end)
 
 T.test("a negative timeout returns at once, as without the thread", function()
