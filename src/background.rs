@@ -98,6 +98,10 @@ struct Shared {
     /// The thread is between two waits (its next wait comes after it looks at `queued`
     /// again), so `wake` needs no system call.
     awake: AtomicBool,
+    /// The thread's last pass found a peer slot in use, so it ticks every [`TICK_MS`] (else it
+    /// sleeps [`IDLE_MS`]). Written under the lock, by the thread after its pass and by
+    /// [`lua_pass`], which wakes the thread when its own pass put a slot in use first.
+    active: AtomicBool,
     /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
     /// system call).
     waiting: AtomicUsize,
@@ -348,6 +352,7 @@ impl Background {
                 wake_pending: AtomicBool::new(false),
                 queued: AtomicBool::new(false),
                 awake: AtomicBool::new(true),
+                active: AtomicBool::new(true),
                 waiting: AtomicUsize::new(0),
                 waker,
                 counters: Default::default(),
@@ -556,6 +561,13 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
     unsafe {
         let received = (*host).totalReceivedPackets;
         let rc = enet::enet_host_service(host, event, 0);
+        // A slot this pass put in use (a connect it received) while the thread, which saw
+        // none, sleeps a second at a time or backs off: have it make a pass of its own, which
+        // sees the slot, before its next long sleep (`queued` is looked at before each).
+        if !shared.active.load(Ordering::Relaxed) && slots_in_use(&*host) {
+            shared.active.store(true, Ordering::Relaxed);
+            shared.wake();
+        }
         let now = (*host).serviceTime;
         let last = running.lua_published.load(Ordering::Relaxed);
         if rc != 0
@@ -690,6 +702,7 @@ fn run(running: &Running) {
         let rc = unsafe {
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
+            shared.active.store(active, Ordering::Relaxed);
             running.published.publish_events(host);
             running.published.publish_used(host);
             rc
