@@ -84,4 +84,33 @@ do
   end
 end
 
+T.test("the thread keeps acknowledging while Lua takes a backlog one event a call", function()
+  -- During a stall the server's thread receives (and acknowledges) a backlog; then a loop
+  -- takes it one event per service(0), every ~0.5 ms. A service that returns an event ENet
+  -- already had does no network work (ENet returns it before sending or receiving), so it must
+  -- not keep the thread backing off: the client's pings must still be answered (the client
+  -- times the server out after 100-300 ms without an acknowledgement).
+  local server, client, cpeer = T.pair()
+  server:background(true)
+  client:background(true)
+  local n = 3000
+  for i = 1, n do cpeer:send("m" .. i, 0, "reliable") end
+  local t0 = now()
+  repeat stall(0.005) until now() - t0 > 300 -- the threads deliver the backlog
+  cpeer:ping_interval(20)
+  cpeer:timeout(1, 100, 300)
+  local got, worst, last = 0, 0, now()
+  t0 = now()
+  while got < n and now() - t0 < 20000 do
+    local e = server:service(0)
+    if e and e.type == "receive" then got = got + 1 end
+    stall(0.0005)
+    T.ok(cpeer:state() == "connected", "the client keeps the server (state " .. cpeer:state()
+      .. " after " .. got .. " events in " .. (now() - t0) .. " ms)")
+  end
+  T.eq(got, n, "every message")
+  server:destroy()
+  client:destroy()
+end)
+
 T.done()
