@@ -440,9 +440,6 @@ impl Background {
         if help && take(running, Access::READ, NO_SLOT, false) {
             // SAFETY: the lock is held (just taken).
             rc = unsafe { lua_pass(running, host, event) };
-            if rc != 0 {
-                return rc;
-            }
         } else {
             if timeout == 0 && !running.published.events() {
                 return 0;
@@ -550,6 +547,19 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
 /// The caller holds `running`'s lock and `host` is its ENet host.
 unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent) -> c_int {
     let shared = &running.shared;
+    // An event ENet already has is returned before any network work, as `enet_host_service`
+    // returns it: not a pass, so the thread does not back off (and stop acknowledging) while a
+    // loop takes a backlog one event a call.
+    // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
+    unsafe {
+        let queue = &(*host).dispatchQueue.sentinel;
+        if !ptr::eq(queue.next, queue) {
+            let rc = enet::enet_host_check_events(host, event);
+            if rc != 0 {
+                return rc;
+            }
+        }
+    }
     // One writer at a time (the lock), so a load and a store.
     let passes = &shared.counters[LUA_PASSES];
     passes.store(passes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
