@@ -113,4 +113,24 @@ T.test("the thread keeps acknowledging while Lua takes a backlog one event a cal
   client:destroy()
 end)
 
+T.test("a getter shows what the host's own service changed, at once", function()
+  -- docs/api.md: the getters read "what the thread published after its last pass (and what
+  -- your own last call changed)". A service(0) that makes a pass of its own sends a queued
+  -- unreliable message and so turns a disconnect_later peer into a disconnecting one, with no
+  -- datagram received and no event: peer:state() must say so right after it, as without the
+  -- thread (the client is not serviced, so nothing else changes the peer meanwhile).
+  for _ = 1, 5 do
+    local server, client, _, speer = T.pair()
+    server:background(true)
+    server:service(0)
+    speer:send("x", 0, "unreliable")
+    speer:disconnect_later()
+    T.eq(speer:state(), "disconnect_later", "before the service")
+    server:service(0)
+    T.eq(speer:state(), "disconnecting", "right after the service")
+    server:destroy()
+    client:destroy()
+  end
+end)
+
 T.done()
