@@ -538,8 +538,8 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
 /// with the first event dispatched into `event` as without the thread. The thread stays out
 /// of the way for [`BACKOFF_MS`] after it (`run`), so a game that services often does its
 /// network work on its own thread, with its own allocations freed there, as without the
-/// thread. Publishes every slot in use when a datagram came in, an event is returned or
-/// [`TICK_MS`] passed since it last did (timeouts reset half-open peers without either),
+/// thread. Publishes every slot in use when a datagram came in, an event is returned, the count
+/// of connected peers changed or [`TICK_MS`] passed since it last did (timeouts reset half-open peers without either),
 /// else nothing: a `service(0)` loop over many idle peers costs what it costs without the
 /// thread.
 ///
@@ -570,6 +570,9 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
     // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
     unsafe {
         let received = (*host).totalReceivedPackets;
+        // A peer that leaves or enters the connected states without a datagram or an event (a
+        // disconnect_later peer whose last message went out, a timeout) changes this count.
+        let connected = (*host).connectedPeers;
         let rc = enet::enet_host_service(host, event, 0);
         // A slot this pass put in use (a connect it received) while the thread, which saw
         // none, sleeps a second at a time or backs off: have it make a pass of its own, which
@@ -582,6 +585,7 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
         let last = running.lua_published.load(Ordering::Relaxed);
         if rc != 0
             || (*host).totalReceivedPackets != received
+            || (*host).connectedPeers != connected
             || now.wrapping_sub(last) >= TICK_MS as u32
         {
             running.lua_published.store(now, Ordering::Relaxed);
