@@ -538,9 +538,10 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
 /// with the first event dispatched into `event` as without the thread. The thread stays out
 /// of the way for [`BACKOFF_MS`] after it (`run`), so a game that services often does its
 /// network work on its own thread, with its own allocations freed there, as without the
-/// thread. Publishes every slot in use when a datagram came in, an event is returned, the count
-/// of connected peers changed or [`TICK_MS`] passed since it last did (timeouts reset half-open peers without either),
-/// else nothing: a `service(0)` loop over many idle peers costs what it costs without the
+/// thread. Publishes every slot in use when a datagram came in, an event is returned, the
+/// count of connected peers changed (a disconnect_later peer whose last message left, a
+/// timeout) or [`TICK_MS`] passed since it last did (timeouts reset half-open peers without
+/// any of these), else nothing: a `service(0)` loop over many idle peers costs what it costs without the
 /// thread.
 ///
 /// # Safety
@@ -570,16 +571,17 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
     // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
     unsafe {
         let received = (*host).totalReceivedPackets;
-        // A peer that leaves or enters the connected states without a datagram or an event (a
-        // disconnect_later peer whose last message went out, a timeout) changes this count.
+        // A peer that leaves or enters the connected states without a datagram or an event
+        // changes this count.
         let connected = (*host).connectedPeers;
         let rc = enet::enet_host_service(host, event, 0);
         // A slot this pass put in use (a connect it received) while the thread, which saw
         // none, sleeps a second at a time or backs off: have it make a pass of its own, which
-        // sees the slot, before its next long sleep (`queued` is looked at before each).
+        // sees the slot, before its next long sleep (`queued` is looked at before each). The
+        // wake-up is made when the body releases the lock (this body holds it already).
         if !shared.active.load(Ordering::Relaxed) && slots_in_use(&*host) {
             shared.active.store(true, Ordering::Relaxed);
-            shared.wake();
+            hold(running, Access::WAKE, NO_SLOT);
         }
         let now = (*host).serviceTime;
         let last = running.lua_published.load(Ordering::Relaxed);
