@@ -98,6 +98,10 @@ struct Shared {
     /// The thread is between two waits (its next wait comes after it looks at `queued`
     /// again), so `wake` needs no system call.
     awake: AtomicBool,
+    /// The thread's last pass found a peer slot in use, so it ticks every [`TICK_MS`] (else it
+    /// sleeps [`IDLE_MS`]). Written under the lock, by the thread after its pass and by
+    /// [`lua_pass`], which wakes the thread when its own pass put a slot in use first.
+    active: AtomicBool,
     /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
     /// system call).
     waiting: AtomicUsize,
@@ -348,6 +352,7 @@ impl Background {
                 wake_pending: AtomicBool::new(false),
                 queued: AtomicBool::new(false),
                 awake: AtomicBool::new(true),
+                active: AtomicBool::new(true),
                 waiting: AtomicUsize::new(0),
                 waker,
                 counters: Default::default(),
@@ -435,9 +440,6 @@ impl Background {
         if help && take(running, Access::READ, NO_SLOT, false) {
             // SAFETY: the lock is held (just taken).
             rc = unsafe { lua_pass(running, host, event) };
-            if rc != 0 {
-                return rc;
-            }
         } else {
             if timeout == 0 && !running.published.events() {
                 return 0;
@@ -536,15 +538,29 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
 /// with the first event dispatched into `event` as without the thread. The thread stays out
 /// of the way for [`BACKOFF_MS`] after it (`run`), so a game that services often does its
 /// network work on its own thread, with its own allocations freed there, as without the
-/// thread. Publishes every slot in use when a datagram came in, an event is returned or
-/// [`TICK_MS`] passed since it last did (timeouts reset half-open peers without either),
-/// else nothing: a `service(0)` loop over many idle peers costs what it costs without the
+/// thread. Publishes every slot in use when a datagram came in, an event is returned, the
+/// count of connected peers changed (a disconnect_later peer whose last message left, a
+/// timeout) or [`TICK_MS`] passed since it last did (timeouts reset half-open peers without
+/// any of these), else nothing: a `service(0)` loop over many idle peers costs what it costs without the
 /// thread.
 ///
 /// # Safety
 /// The caller holds `running`'s lock and `host` is its ENet host.
 unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent) -> c_int {
     let shared = &running.shared;
+    // An event ENet already has is returned before any network work, as `enet_host_service`
+    // returns it: not a pass, so the thread does not back off (and stop acknowledging) while a
+    // loop takes a backlog one event a call.
+    // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
+    unsafe {
+        let queue = &(*host).dispatchQueue.sentinel;
+        if !ptr::eq(queue.next, queue) {
+            let rc = enet::enet_host_check_events(host, event);
+            if rc != 0 {
+                return rc;
+            }
+        }
+    }
     // One writer at a time (the lock), so a load and a store.
     let passes = &shared.counters[LUA_PASSES];
     passes.store(passes.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -555,11 +571,23 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
     // SAFETY: the caller holds the lock, so the host is ours; ENet fills `event`.
     unsafe {
         let received = (*host).totalReceivedPackets;
+        // A peer that leaves or enters the connected states without a datagram or an event
+        // changes this count.
+        let connected = (*host).connectedPeers;
         let rc = enet::enet_host_service(host, event, 0);
+        // A slot this pass put in use (a connect it received) while the thread, which saw
+        // none, sleeps a second at a time or backs off: have it make a pass of its own, which
+        // sees the slot, before its next long sleep (`queued` is looked at before each). The
+        // wake-up is made when the body releases the lock (this body holds it already).
+        if !shared.active.load(Ordering::Relaxed) && slots_in_use(&*host) {
+            shared.active.store(true, Ordering::Relaxed);
+            hold(running, Access::WAKE, NO_SLOT);
+        }
         let now = (*host).serviceTime;
         let last = running.lua_published.load(Ordering::Relaxed);
         if rc != 0
             || (*host).totalReceivedPackets != received
+            || (*host).connectedPeers != connected
             || now.wrapping_sub(last) >= TICK_MS as u32
         {
             running.lua_published.store(now, Ordering::Relaxed);
@@ -690,6 +718,7 @@ fn run(running: &Running) {
         let rc = unsafe {
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
+            shared.active.store(active, Ordering::Relaxed);
             running.published.publish_events(host);
             running.published.publish_used(host);
             rc

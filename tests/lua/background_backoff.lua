@@ -1,0 +1,136 @@
+-- host:background(true) with a Lua loop that services often (src/background.rs, `lua_pass` and
+-- the thread's back-off): what the thread must still do once the loop stops.
+local T = require "t"
+require "enet"
+
+-- Spins (no call into the module) for `seconds` of this process's CPU time.
+local function stall(seconds)
+  local t0, spin = os.clock(), 0
+  while os.clock() - t0 < seconds do spin = spin + 1 end
+  return spin
+end
+
+-- A wall clock in milliseconds: ENet's service time of a host of its own.
+local clock = assert(enet.host_create(nil, 1))
+local function now()
+  clock:service(0)
+  return clock:service_time()
+end
+
+-- Services `hosts` with service(0) every ~0.2 ms (so a background host's thread keeps backing
+-- off) until cond() is true or `ms` pass; handler(host, event) sees every event.
+local function busy(hosts, ms, cond, handler)
+  local t0 = now()
+  repeat
+    for _, h in ipairs(hosts) do
+      local e = h:service(0)
+      while e do
+        if handler then handler(h, e) end
+        e = h:check_events()
+      end
+    end
+    if cond and cond() then return true end
+    stall(0.0002)
+  until now() - t0 > ms
+  return cond == nil
+end
+
+do
+  -- The server's thread makes its first pass with no peer (so it would next sleep a second,
+  -- as an idle host's thread does), then backs off while Lua services; the client connects
+  -- during Lua's own passes and then goes silent (its host is not serviced during the stall).
+  -- The thread must service the server at least every 10 ms once a peer slot is in use: ping
+  -- the silent client and time it out (50 ms ping interval, 100-200 ms timeout) well within
+  -- a 500 ms stall (it sleeps a second when it last saw no slot in use). Retried: a
+  -- scheduling gap longer than the back-off lets the thread see the connection itself, which
+  -- is not the case under test.
+  local tried, verdict = 0, nil
+  repeat
+    tried = tried + 1
+    local server = assert(enet.host_create("127.0.0.1:*", 4))
+    server:background(true)
+    busy({ server }, 60) -- the thread's first pass (no peer), then it backs off
+    local passes = server:background_stats().passes
+    local client = assert(enet.host_create(nil, 1))
+    client:connect(server:get_socket_address())
+    local speer, connected
+    busy({ server, client }, 3000, function() return speer and connected end, function(h, e)
+      if e.type == "connect" then
+        if h == server then speer = e.peer else connected = true end
+      end
+    end)
+    assert(speer and connected, "connected")
+    speer:ping_interval(50)
+    speer:timeout(1, 100, 200)
+    busy({ server, client }, 20)
+    if server:background_stats().passes == passes then
+      -- the case under test: every pass since the connect was Lua's
+      -- 500 ms of wall time without a call into the server
+      local t0 = now()
+      repeat stall(0.001) until now() - t0 >= 500
+      verdict = speer:state()
+    end
+    server:destroy()
+    client:destroy()
+  until verdict or tried == 10
+  local name = "a peer that connected during Lua's passes is timed out while Lua stalls"
+  if verdict then
+    T.test(name, function()
+      T.ok(verdict == "zombie" or verdict == "disconnected",
+        "timed out by the thread during the stall (state " .. verdict .. ")")
+    end)
+  else
+    T.skip(name, "the thread made a pass while Lua serviced, in every try")
+  end
+end
+
+T.test("the thread keeps acknowledging while Lua takes a backlog one event a call", function()
+  -- During a stall the server's thread receives (and acknowledges) a backlog; then a loop
+  -- takes it one event per service(0), every ~0.5 ms. A service that returns an event ENet
+  -- already had does no network work (ENet returns it before sending or receiving), so it must
+  -- not keep the thread backing off: the client's pings must still be answered (the client
+  -- times the server out after 100-300 ms without an acknowledgement).
+  local server, client, cpeer = T.pair()
+  server:background(true)
+  client:background(true)
+  local n = 3000
+  for i = 1, n do cpeer:send("m" .. i, 0, "reliable") end
+  local t0 = now()
+  repeat stall(0.005) until now() - t0 > 300 -- the threads deliver the backlog
+  cpeer:ping_interval(20)
+  cpeer:timeout(1, 100, 300)
+  local got, worst, last = 0, 0, now()
+  t0 = now()
+  while got < n and now() - t0 < 20000 do
+    local e = server:service(0)
+    if e and e.type == "receive" then got = got + 1 end
+    stall(0.0005)
+    T.ok(cpeer:state() == "connected", "the client keeps the server (state " .. cpeer:state()
+      .. " after " .. got .. " events in " .. (now() - t0) .. " ms)")
+  end
+  T.eq(got, n, "every message")
+  server:destroy()
+  client:destroy()
+end)
+
+T.test("a getter shows what the host's own service changed, at once", function()
+  -- docs/api.md: the getters read "what the thread published after its last pass (and what
+  -- your own last call changed)". A service(0) that makes a pass of its own sends a queued
+  -- unreliable message and so turns a disconnect_later peer into a disconnecting one, with no
+  -- datagram received and no event: peer:state() must say so right after it, as without the
+  -- thread (the client is not serviced, so nothing else changes the peer meanwhile).
+  for _ = 1, 5 do
+    local server, client, _, speer = T.pair()
+    server:background(true)
+    server:service(0)
+    speer:send("x", 0, "unreliable")
+    speer:disconnect_later()
+    T.eq(speer:state(), "disconnect_later", "before the service")
+    server:service(0)
+    T.eq(speer:state(), "disconnecting", "right after the service")
+    server:destroy()
+    client:destroy()
+  end
+end)
+
+T.done()
