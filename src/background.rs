@@ -541,8 +541,8 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
 /// thread. Publishes every slot in use when a datagram came in, an event is returned, the
 /// count of connected peers changed (a disconnect_later peer whose last message left, a
 /// timeout) or [`TICK_MS`] passed since it last did (timeouts reset half-open peers without
-/// any of these), else nothing: a `service(0)` loop over many idle peers costs what it costs without the
-/// thread.
+/// any of these), else nothing: a `service(0)` loop over many idle peers costs what it costs
+/// without the thread.
 ///
 /// # Safety
 /// The caller holds `running`'s lock and `host` is its ENet host.
