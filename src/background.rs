@@ -59,6 +59,10 @@ const GATHER_US: u64 = 100;
 /// work on its own thread, as without the thread, and the thread takes over within this long
 /// after it stops.
 const BACKOFF_MS: i32 = 2;
+/// How long, in steps of how many microseconds, the thread waits before a pass while a body
+/// waits for the lock (`run`).
+const CONTENDED_WAITS: u32 = 20;
+const CONTENDED_WAIT_US: u64 = 50;
 
 /// The counters of `host:background_stats()`, in this order.
 const PASSES: usize = 0;
@@ -105,6 +109,9 @@ struct Shared {
     /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
     /// system call).
     waiting: AtomicUsize,
+    /// How many Lua bodies wait for the lock (`take`): the thread lets them have it before its
+    /// next pass.
+    contending: AtomicUsize,
     waker: Waker,
     counters: [AtomicU64; COUNTERS],
 }
@@ -354,6 +361,7 @@ impl Background {
                 awake: AtomicBool::new(true),
                 active: AtomicBool::new(true),
                 waiting: AtomicUsize::new(0),
+                contending: AtomicUsize::new(0),
                 waker,
                 counters: Default::default(),
             },
@@ -506,13 +514,17 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
             return true;
         }
         let lock = &running.shared.lock;
-        let guard = if wait {
-            lock.lock().unwrap_or_else(PoisonError::into_inner)
-        } else {
-            match lock.try_lock() {
-                Ok(guard) => guard,
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => return false,
+        let guard = match lock.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) if !wait => return false,
+            Err(TryLockError::WouldBlock) => {
+                // Counted while it waits: the thread lets it go first (`run`).
+                let contending = &running.shared.contending;
+                contending.fetch_add(1, Ordering::SeqCst);
+                let guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                contending.fetch_sub(1, Ordering::SeqCst);
+                guard
             }
         };
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
@@ -709,6 +721,16 @@ fn run(running: &Running) {
             },
             1,
         );
+        // A mutex is not fair: released at the end of a pass and taken again at once for the
+        // next (a flood keeps the socket readable), it would starve a body waiting for it,
+        // which needs the scheduler to wake it first. So a waiting body goes first (up to
+        // 1 ms, then the pass goes ahead: a body never holds the lock long).
+        for _ in 0..CONTENDED_WAITS {
+            if shared.contending.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(CONTENDED_WAIT_US));
+        }
         let start = Instant::now();
         let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: the host lives until this thread is joined (HostPtr), and the lock makes it
