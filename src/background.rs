@@ -112,6 +112,7 @@ struct Shared {
     /// How many Lua bodies wait for the lock (`take`): the thread lets them have it before its
     /// next pass.
     contending: AtomicUsize,
+
     waker: Waker,
     counters: [AtomicU64; COUNTERS],
 }
@@ -527,6 +528,7 @@ fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool {
                 guard
             }
         };
+
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
         // body ends, or by `Background::stop` before the `Running` block can be freed (its
         // thread is joined there before the block is freed), so it never outlives the mutex.
@@ -722,9 +724,10 @@ fn run(running: &Running) {
             1,
         );
         // A mutex is not fair: released at the end of a pass and taken again at once for the
-        // next (a flood keeps the socket readable), it would starve a body waiting for it,
-        // which needs the scheduler to wake it first. So a waiting body goes first (up to
-        // 1 ms, then the pass goes ahead: a body never holds the lock long).
+        // next (a flood keeps the socket readable), it could starve a body waiting for it,
+        // which needs the scheduler to wake it first. So a waiting body goes first (the pass
+        // waits 50 us at a time, up to 1 ms, then goes ahead: a body never holds the lock
+        // long).
         for _ in 0..CONTENDED_WAITS {
             if shared.contending.load(Ordering::SeqCst) == 0 {
                 break;

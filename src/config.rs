@@ -3,6 +3,7 @@
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetHost};
 use crate::lua::{methods, Methods, Raise, Ret};
+use crate::published::Access;
 use crate::text::Failure;
 use std::os::raw::c_int;
 use std::ptr;
@@ -132,7 +133,7 @@ unsafe fn flood_defence(args: Args) -> Ret<(bool, i64, i64)> {
 unsafe fn flood_statistics(args: Args) -> Ret<[i64; 5]> {
     // SAFETY: live host, read by shared reference inside the body.
     unsafe {
-        let host = &*args.live_host(1)?.1;
+        let host = &*args.live_host_as(1, Access::READ)?.1;
         Ok([
             host.connectsAnswered.into(),
             host.connectRecordsEvicted.into(),

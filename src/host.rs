@@ -304,7 +304,7 @@ unsafe fn host_integer(args: Args, read: fn(&ENetHost) -> u64) -> Ret<i64> {
 unsafe fn get_peer(args: Args) -> Ret<PeerObject> {
     // SAFETY: live host; the slot is range-checked before use.
     unsafe {
-        let (_, host) = args.live_host(1)?;
+        let (_, host) = args.live_host_as(1, Access::READ)?;
         let index = args.u32(2)? as i32;
         if index < 1 || index as usize > (*host).peerCount {
             return Err(Raise::Arg(2, c"Invalid peer index"));
@@ -340,7 +340,7 @@ fn shows_ipv6_any(core: &HostCore, addr: &ENetAddress) -> bool {
 unsafe fn get_socket_address(args: Args) -> Ret<Text> {
     // SAFETY: live host.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        let (core, host) = args.live_host_as(1, Access::READ)?;
         let addr = socket_address(host);
         if core.bound_ipv6_any {
             return Ok(text!("{}", address::DisplayIpv6Any(&addr)));
@@ -353,7 +353,7 @@ unsafe fn get_socket_address(args: Args) -> Ret<Text> {
 unsafe fn get_socket_ip_port(args: Args) -> Ret<(Text, i64, Name)> {
     // SAFETY: live host.
     unsafe {
-        let (core, host) = args.live_host(1)?;
+        let (core, host) = args.live_host_as(1, Access::READ)?;
         let addr = socket_address(host);
         if shows_ipv6_any(core, &addr) {
             return Ok((text!("::"), addr.port.into(), Name::Inet6));
