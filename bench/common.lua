@@ -12,13 +12,17 @@ local M = {}
 M.enet = enet
 M.clock = os.clock
 -- ENET_BENCH_WALL=1 (LuaJIT): wall-clock time instead (CLOCK_MONOTONIC), for background mode,
--- where a second thread works beside Lua and CPU time adds both threads' work
-if os.getenv("ENET_BENCH_WALL") == "1" then
+-- where a second thread works beside Lua and CPU time adds both threads' work;
+-- ENET_BENCH_WALL=thread: the CPU time of Lua's thread alone (CLOCK_THREAD_CPUTIME_ID), what a
+-- call costs the game's own thread
+local wall = os.getenv("ENET_BENCH_WALL")
+if wall == "1" or wall == "thread" then
+  local clock_id = wall == "1" and 1 or 3
   local ffi = require "ffi"
   ffi.cdef "typedef struct { long tv_sec; long tv_nsec; } bench_timespec; int clock_gettime(int, bench_timespec *);"
   local ts = ffi.new("bench_timespec")
   M.clock = function()
-    ffi.C.clock_gettime(1, ts)
+    ffi.C.clock_gettime(clock_id, ts)
     return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
   end
 end

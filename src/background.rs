@@ -59,6 +59,12 @@ const GATHER_US: u64 = 100;
 /// work on its own thread, as without the thread, and the thread takes over within this long
 /// after it stops.
 const BACKOFF_MS: i32 = 2;
+/// `service(0)` makes a pass of its own at most this often (microseconds), unless Lua queued
+/// or changed something since the last ([`Running::pass_due`]); a call in between returns an
+/// event already received, or none, without the lock when none is ready. A loop calling
+/// `service(0)` millions of times a second then does its network work in passes of many
+/// datagrams, and each other call costs a clock read.
+const COALESCE_US: u64 = 50;
 /// How long, in steps of how many microseconds, the thread waits before a pass while a body
 /// waits for the lock (`run`).
 const CONTENDED_WAITS: u32 = 20;
@@ -152,7 +158,29 @@ struct Running {
     published: Published,
     /// ENet's service time when Lua's own pass last published every slot (`lua_pass`).
     lua_published: AtomicU32,
+    /// When `service(0)` last made a pass of its own, in microseconds after `epoch`
+    /// ([`Running::pass_due`]; the Lua side's only).
+    lua_pass_at: AtomicU64,
+    epoch: Instant,
+    /// A body queued or changed something since `service(0)`'s last pass of its own (set when
+    /// a body with [`Access::WAKE`] or [`Access::ALL`] releases the lock; the Lua side's only).
+    lua_changed: AtomicBool,
     thread: Option<Thread>,
+}
+
+impl Running {
+    /// Whether `service(0)` should make a pass of its own: Lua queued or changed something
+    /// since its last one, or that was at least [`COALESCE_US`] ago (then this one counts as
+    /// made). Only the Lua side calls it.
+    fn pass_due(&self) -> bool {
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let changed = self.lua_changed.swap(false, Ordering::Relaxed);
+        if !changed && now.wrapping_sub(self.lua_pass_at.load(Ordering::Relaxed)) < COALESCE_US {
+            return false;
+        }
+        self.lua_pass_at.store(now, Ordering::Relaxed);
+        true
+    }
 }
 
 /// The thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host` and
@@ -255,6 +283,10 @@ fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
                 unsafe { publish_held(&*h.running, h.access, h.slot) };
                 if h.access.has(Access::WAKE) {
                     *wake = h.running;
+                }
+                if h.access.has(Access::WAKE.with(Access::ALL)) {
+                    // SAFETY: as above.
+                    unsafe { (*h.running).lua_changed.store(true, Ordering::Relaxed) };
                 }
             }
             drop(h.guard);
@@ -370,6 +402,9 @@ impl Background {
             socket,
             published,
             lua_published: AtomicU32::new(0),
+            lua_pass_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+            lua_changed: AtomicBool::new(false),
             thread: None,
         };
         let Some(running) = osthread::try_box(running) else {
@@ -446,7 +481,10 @@ impl Background {
         };
         let timeout = enet_wait_ms(timeout);
         let mut rc;
-        if help && take(running, Access::READ, NO_SLOT, false) {
+        if help
+            && (timeout != 0 || running.pass_due())
+            && take(running, Access::READ, NO_SLOT, false)
+        {
             // SAFETY: the lock is held (just taken).
             rc = unsafe { lua_pass(running, host, event) };
         } else {
