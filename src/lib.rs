@@ -27,6 +27,7 @@ mod background;
 mod config;
 mod event;
 mod ffi;
+mod held;
 mod host;
 mod lua;
 mod object;

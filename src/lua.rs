@@ -265,11 +265,11 @@ pub unsafe fn call<R: Push, const N: usize>(
         // it (15 instructions more per idle `service` than the test itself).
         match outcome {
             Ok(reply) => {
-                crate::background::release_all();
+                crate::held::release_all();
                 reply.push(l)
             }
             Err(e) => {
-                crate::background::release_all_raising();
+                crate::held::release_all_raising();
                 // Type checks leave metatables above the arguments (args.rs); the message
                 // describes the arguments themselves.
                 ffi::lua_settop(l, args.top());
