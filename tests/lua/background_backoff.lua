@@ -120,18 +120,24 @@ T.test("a getter shows what the host's own service changed, at once", function()
   -- unreliable message and so turns a disconnect_later peer into a disconnecting one, with no
   -- datagram received and no event: peer:state() must say so right after it, as without the
   -- thread (the client is not serviced, so nothing else changes the peer meanwhile).
-  for _ = 1, 5 do
+  -- The send wakes the thread, which may make that pass itself first (after ~100 us): such a
+  -- try proves nothing and is not counted; most tries read the getter long before.
+  local conclusive = 0
+  for _ = 1, 10 do
     local server, client, _, speer = T.pair()
     server:background(true)
     server:service(0)
     speer:send("x", 0, "unreliable")
     speer:disconnect_later()
-    T.eq(speer:state(), "disconnect_later", "before the service")
-    server:service(0)
-    T.eq(speer:state(), "disconnecting", "right after the service")
+    if speer:state() == "disconnect_later" then
+      server:service(0)
+      T.eq(speer:state(), "disconnecting", "right after the service")
+      conclusive = conclusive + 1
+    end
     server:destroy()
     client:destroy()
   end
+  T.ok(conclusive > 0, "the thread made the pass before the getter in every try")
 end)
 
 T.done()
