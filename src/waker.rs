@@ -17,6 +17,19 @@ pub enum Woken {
     Queued,
 }
 
+impl Woken {
+    /// What ended a `poll`/`WSAPoll` that returned `rc`, the waker's entry first.
+    fn from_poll(rc: std::os::raw::c_int, waker_ready: bool) -> Woken {
+        if rc <= 0 {
+            Woken::Timer
+        } else if waker_ready {
+            Woken::Wake
+        } else {
+            Woken::Socket
+        }
+    }
+}
+
 /// ENet's clock wraps (vendor/enet/include/enet/time.h): `enet_host_service(host, event, t)`
 /// adds `t` to its service time and compares with `ENET_TIME_OVERFLOW`, so a `t` within a day
 /// below 2^32 (a negative timeout from Lua, wrapped like the C field, docs/contract.md §5) has
@@ -108,13 +121,7 @@ mod unix {
             let count = if socket.is_some() { 2 } else { 1 };
             // SAFETY: `fds` holds `count` valid pollfd entries for the duration of the call.
             let rc = unsafe { libc::poll(fds.as_mut_ptr(), count, timeout_ms) };
-            if rc <= 0 {
-                Woken::Timer
-            } else if fds[0].revents != 0 {
-                Woken::Wake
-            } else {
-                Woken::Socket
-            }
+            Woken::from_poll(rc, fds[0].revents != 0)
         }
     }
 
@@ -257,13 +264,7 @@ mod windows {
             let count = if socket.is_some() { 2 } else { 1 };
             // SAFETY: `fds` holds `count` valid entries for the duration of the call.
             let rc = unsafe { WSAPoll(fds.as_mut_ptr(), count, timeout_ms) };
-            if rc <= 0 {
-                Woken::Timer
-            } else if fds[0].revents != 0 {
-                Woken::Wake
-            } else {
-                Woken::Socket
-            }
+            Woken::from_poll(rc, fds[0].revents != 0)
         }
     }
 

@@ -5,30 +5,8 @@
 local T = require "t"
 require "enet"
 
--- Spins (no call into the module) for `seconds` of this process's CPU time.
-local function stall(seconds)
-  local t0, spin = os.clock(), 0
-  while os.clock() - t0 < seconds do spin = spin + 1 end
-  return spin
-end
-
--- A wall clock in milliseconds: ENet's service time of a host of its own.
-local clock = assert(enet.host_create(nil, 1))
-local function now()
-  clock:service(0)
-  return clock:service_time()
-end
-
--- Calls fn() until it returns a true value, spinning between calls, for at most `seconds`.
-local function within(seconds, fn)
-  local t0 = now()
-  repeat
-    local v = fn()
-    if v then return v end
-    stall(0.001)
-  until now() - t0 > seconds * 1000
-  error("not within " .. seconds .. " s", 2)
-end
+local timing = require "timing"
+local stall, now, within = timing.stall, timing.now, timing.within
 
 T.test("off by default; on, off and the getter", function()
   local h = assert(enet.host_create("127.0.0.1:*", 2))

@@ -3,19 +3,8 @@
 local T = require "t"
 require "enet"
 
--- Spins (no call into the module) for `seconds` of this process's CPU time.
-local function stall(seconds)
-  local t0, spin = os.clock(), 0
-  while os.clock() - t0 < seconds do spin = spin + 1 end
-  return spin
-end
-
--- A wall clock in milliseconds: ENet's service time of a host of its own.
-local clock = assert(enet.host_create(nil, 1))
-local function now()
-  clock:service(0)
-  return clock:service_time()
-end
+local timing = require "timing"
+local stall, now = timing.stall, timing.now
 
 -- Services `hosts` with service(0) every ~0.2 ms (so a background host's thread keeps backing
 -- off) until cond() is true or `ms` pass; handler(host, event) sees every event.
