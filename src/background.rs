@@ -12,11 +12,10 @@
 //!   0)`: with no event to fill, ENet dispatches nothing; received packets stay queued on their
 //!   peers (counted by the held-data limits, vendor/enet/patches/0014-held-data-limits.patch)
 //!   and connects and disconnects wait in ENet's dispatch queue, bounded by the peer count. So
-//!   there is no queue of our own: Lua's `service`/`check_events` take one event from ENet
-//!   (`enet_host_check_events`).
+//!   there is no queue of our own: Lua's `service`/`check_events` take their events from ENet.
 //! - A method body takes the lock when it reaches the live host or a peer
 //!   ([`Background::hold`], called by the cold paths of `HostCore::live` and `PeerUd::live`) and
-//!   `lua::call` releases it when the body ends ([`release_all`]), before the reply phase, where
+//!   `lua::call` releases it when the body ends (`held::release_all`), before the reply phase, where
 //!   Lua (and a finalizer) may run: no lock is ever held while Lua code runs.
 //! - The getters of the peer fields the thread changes take no lock: the holder of the lock
 //!   publishes them into atomics (published.rs) after each of the thread's passes and when a
@@ -128,7 +127,7 @@ impl Background {
     }
 
     /// With the thread running: takes the host's lock for the rest of the running body
-    /// (released by [`release_all`], which then does what `access` and `slot` ask: publish the
+    /// (released by [`crate::held::release_all`], which then does what `access` and `slot` ask: publish the
     /// slot the body reached, or every slot, and wake the thread) and returns the ENet host.
     /// `None` when off.
     #[inline(never)]

@@ -53,9 +53,9 @@ pub(crate) struct Shared {
     /// The thread is between two waits (its next wait comes after it looks at `queued`
     /// again), so `wake` needs no system call.
     pub(crate) awake: AtomicBool,
-    /// The thread's last pass found a peer slot in use, so it ticks every [`TICK_MS`] (else it
-    /// sleeps [`IDLE_MS`]). Written under the lock, by the thread after its pass and by
-    /// [`lua_pass`], which wakes the thread when its own pass put a slot in use first.
+    /// The thread's last pass found a peer slot in use, so it ticks every `TICK_MS` (else it
+    /// sleeps `IDLE_MS`; background.rs). Written under the lock, by the thread after its pass
+    /// and by `lua_pass`, which wakes the thread when its own pass put a slot in use first.
     pub(crate) active: AtomicBool,
     /// How many Lua bodies wait on `ready` (the thread signals it only then: a signal is a
     /// system call).
@@ -63,7 +63,6 @@ pub(crate) struct Shared {
     /// How many Lua bodies wait for the lock (`take`): the thread lets them have it before its
     /// next pass.
     pub(crate) contending: AtomicUsize,
-
     pub(crate) waker: Waker,
     pub(crate) counters: [AtomicU64; COUNTERS],
 }

@@ -149,7 +149,7 @@ unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
         let timeout = args.opt_u32(2, 0)?;
         let mut event = ENetEvent::empty();
         let rc = if background {
-            // The thread does the network work; this only takes (or waits for) an event.
+            // A pass of its own when the thread is not in one, then an event (or a wait).
             core.background.next_event(host, &mut event, timeout, true)
         } else {
             enet::enet_host_service(host, &mut event, timeout)
