@@ -403,11 +403,15 @@ pub fn finish(
 }
 
 /// `inner` (program, arguments, environment, directory) run under valgrind: memory errors and
-/// definite leaks make it exit with 99.
+/// definite leaks make it exit with 99. Valgrind runs one thread at a time; `--fair-sched=yes`
+/// hands the CPU round in turn, so a Lua loop that never calls in cannot starve a background
+/// host's thread (with the default lock it could keep the CPU for seconds, and the stall test
+/// of tests/lua/background.lua lost its peer in a CI run).
 pub fn under_valgrind(inner: &Command) -> Command {
     let mut cmd = Command::new("valgrind");
     cmd.args([
         "-q",
+        "--fair-sched=yes",
         "--error-exitcode=99",
         "--leak-check=full",
         "--errors-for-leak-kinds=definite",
