@@ -24,6 +24,7 @@ compile_error!("enet: pick a Lua flavour, e.g. `cargo build --release --features
 mod address;
 mod args;
 mod background;
+mod blocks;
 mod config;
 mod event;
 mod ffi;
@@ -125,8 +126,7 @@ const LUAL_NUMSIZES: usize =
 /// `enet_initialize` once per process; never deinitialized (no `atexit` from a loadable module).
 fn init_enet() -> bool {
     static INIT: std::sync::OnceLock<c_int> = std::sync::OnceLock::new();
-    // SAFETY: enet_initialize has no preconditions and runs once.
-    *INIT.get_or_init(|| unsafe { ffi::enet_initialize() }) == 0
+    *INIT.get_or_init(blocks::initialize) == 0
 }
 
 /// Builds the module table (and the global `enet`), leaving it on the stack.

@@ -131,6 +131,7 @@ fn defines(text: &str, name: &str) -> bool {
         let line = line.strip_prefix("pub ").unwrap_or(line);
         let line = line.strip_prefix("unsafe ").unwrap_or(line);
         let line = line.strip_prefix("extern \"C-unwind\" ").unwrap_or(line);
+        let line = line.strip_prefix("extern \"C\" ").unwrap_or(line);
         ITEMS.iter().any(|item| {
             line.strip_prefix(item)
                 .and_then(|rest| rest.strip_prefix(name))
