@@ -16,14 +16,26 @@
 //! no more memory than `malloc` would have given it (a hostile peer's held messages stay
 //! within docs/contract.md's bounds), and pushes it on the freeing thread's list for the
 //! largest class it can hold while the thread's lists hold less than [`CACHED_BYTES`]; a
-//! larger block, or one beyond that, goes to `free`.
-//! `ENET_BLOCK_CACHE=off` in the environment when the module loads leaves ENet on plain
-//! `malloc` and `free`: the test suite sets it under valgrind and AddressSanitizer, which see
-//! a use after free only in memory that went back to `free`.
+//! larger block, or one beyond that, goes to `free`. So a thread holds at most 256 KB of
+//! cached blocks (a background host's thread included); a thread's lists go back to `free`
+//! when it ends, the main thread's at `exit`.
+//!
+//! As glibc's own per-thread cache does, a cached block's second word holds a per-process key
+//! (a second free of a block still on the list is then found and ignored) and its link is
+//! masked with its own address and that key: a write into a freed block cannot choose the
+//! address a later allocation returns (it does not know the key), and a link that unmasks to
+//! a misaligned pointer (15 times in 16) drops the rest of the list.
+//!
+//! `ENET_BLOCK_CACHE=off` (or `0`, `no`, `false`) in the environment when the module loads
+//! leaves ENet on plain `malloc` and `free` (docs/api.md, "ENet's own allocations"): the test suite sets it
+//! under valgrind and AddressSanitizer, which see a use after free only in memory given back
+//! to `free`, except for tests/lua/block_cache.lua, which checks the cache under valgrind.
 
 use crate::ffi;
 use std::cell::UnsafeCell;
+use std::collections::hash_map::RandomState;
 use std::ffi::c_void;
+use std::hash::{BuildHasher, Hasher};
 use std::ptr;
 
 /// Size classes: blocks of `SMALLEST + 16 k` bytes, up to `LARGEST` (on 64-bit glibc, the
@@ -31,6 +43,8 @@ use std::ptr;
 const SMALLEST: usize = 24;
 const LARGEST: usize = 520;
 const CLASSES: usize = (LARGEST - SMALLEST) / 16 + 1;
+/// What `malloc` aligns every block to (`MALLOC_ALIGNMENT`): a link to a block is a multiple.
+const ALIGN: usize = 2 * std::mem::size_of::<usize>();
 /// Bytes a thread keeps cached, all classes together, before freeing for real.
 const CACHED_BYTES: usize = 256 * 1024;
 
@@ -38,8 +52,8 @@ const CACHED_BYTES: usize = 256 * 1024;
 /// convention on every target we build).
 #[repr(C)]
 struct ENetCallbacks {
-    malloc: Option<extern "C" fn(usize) -> *mut c_void>,
-    free: Option<extern "C" fn(*mut c_void)>,
+    malloc: Option<unsafe extern "C" fn(usize) -> *mut c_void>,
+    free: Option<unsafe extern "C" fn(*mut c_void)>,
     no_memory: Option<extern "C" fn()>,
 }
 
@@ -56,9 +70,24 @@ extern "C" {
     fn enet_initialize_with_callbacks(version: u32, inits: *const ENetCallbacks) -> i32;
 }
 
-/// A cached block: its first word (after the header) links to the next one.
+/// A cached block: its first word links to the next one (masked, [`mask`]), its second holds
+/// [`key`]. Every class's blocks have room for both (SMALLEST bytes).
 struct Free {
-    next: *mut Free,
+    next: usize,
+    key: usize,
+}
+
+/// The per-process key of cached blocks, set once by [`initialize`] before ENet can allocate.
+static KEY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn key() -> usize {
+    KEY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The stored form of a link from the block at `at` to `next` (and back: it is its own
+/// inverse), as glibc's safe-linking: the address bits that vary, and the key.
+fn mask(at: *mut Free, next: usize) -> usize {
+    next ^ (at as usize >> 12) ^ key()
 }
 
 struct Cache {
@@ -75,7 +104,7 @@ impl Drop for Cache {
                 // SAFETY: every cached block came from `malloc` and is on exactly one list, which
                 // is this thread's own.
                 unsafe {
-                    let next = (*p).next;
+                    let next = mask(p, (*p).next) as *mut Free;
                     free(p.cast());
                     p = next;
                 }
@@ -109,10 +138,13 @@ const fn size_of_class(c: usize) -> usize {
 }
 
 /// `ENetCallbacks::malloc`.
-extern "C" fn block_malloc(size: usize) -> *mut c_void {
+///
+/// # Safety
+/// None beyond C's `malloc`: unsafe only to match [`block_free`]'s pointer type.
+unsafe extern "C" fn block_malloc(size: usize) -> *mut c_void {
     let Some(c) = class_of(size) else {
         // SAFETY: malloc with any size; a null result is passed on (ENet checks for it).
-        return unsafe { malloc(size) };
+        return unsafe { fresh(malloc(size)) };
     };
     // try_with fails only while this thread's cache is being destroyed: allocate afresh.
     let cached = CACHE
@@ -121,11 +153,23 @@ extern "C" fn block_malloc(size: usize) -> *mut c_void {
             // reference to it while this one lives.
             let cache = unsafe { &mut *cache.get() };
             let p = cache.heads[c];
-            if !p.is_null() {
-                // SAFETY: a listed block is a live allocation this list owns.
-                cache.heads[c] = unsafe { (*p).next };
-                cache.bytes -= size_of_class(c);
+            if p.is_null() {
+                return p;
             }
+            // SAFETY: a listed block is a live allocation this list owns.
+            let next = mask(p, unsafe { (*p).next });
+            if !next.is_multiple_of(ALIGN) {
+                // A link that something wrote over after the free: drop the rest of the list
+                // (leaked, not reused) rather than follow it; this block is still good.
+                cache.heads[c] = ptr::null_mut();
+                cache.bytes = 0;
+                return p;
+            }
+            // SAFETY: as above; clearing the key keeps ENet's use of the block from looking
+            // cached to a later free.
+            unsafe { (*p).key = 0 };
+            cache.heads[c] = next as *mut Free;
+            cache.bytes -= size_of_class(c);
             p
         })
         .unwrap_or(ptr::null_mut());
@@ -133,11 +177,27 @@ extern "C" fn block_malloc(size: usize) -> *mut c_void {
         return cached.cast();
     }
     // SAFETY: malloc with any size; a null result is passed on (ENet checks for it).
-    unsafe { malloc(size_of_class(c)) }
+    unsafe { fresh(malloc(size_of_class(c))) }
+}
+
+/// A block straight from `malloc`, with its key word cleared: `block_free` reads that word of
+/// every block it may cache, and it must not read memory nobody wrote.
+///
+/// # Safety
+/// `p` is null or a block of at least SMALLEST bytes from `malloc`, aligned for a Free.
+unsafe fn fresh(p: *mut c_void) -> *mut c_void {
+    if !p.is_null() {
+        // SAFETY: the caller's contract: the block has room for a Free.
+        unsafe { (*p.cast::<Free>()).key = 0 };
+    }
+    p
 }
 
 /// `ENetCallbacks::free`.
-extern "C" fn block_free(p: *mut c_void) {
+///
+/// # Safety
+/// `p` is null or a block [`block_malloc`] returned that nothing uses any more.
+unsafe extern "C" fn block_free(p: *mut c_void) {
     if p.is_null() {
         return;
     }
@@ -148,17 +208,19 @@ extern "C" fn block_free(p: *mut c_void) {
             .try_with(|cache| {
                 // SAFETY: as in block_malloc: this thread's cache, no other reference.
                 let cache = unsafe { &mut *cache.get() };
+                let block = p.cast::<Free>();
+                // SAFETY: the block holds at least SMALLEST bytes, room for a Free, and malloc
+                // aligned it for any type; ENet gave it up, so reading it is ours.
+                if unsafe { (*block).key } == key() && cache.holds(class, block) {
+                    // Freed twice and still on this list: the first free stands.
+                    return true;
+                }
                 if cache.bytes + size_of_class(class) > CACHED_BYTES {
                     return false;
                 }
-                let block = p.cast::<Free>();
-                // SAFETY: the block holds at least SMALLEST bytes, room for the link (malloc
-                // aligns it for any type); ENet gave it up, so this list owns it now.
-                unsafe {
-                    block.write(Free {
-                        next: cache.heads[class],
-                    })
-                };
+                let next = mask(block, cache.heads[class] as usize);
+                // SAFETY: as above; this list owns the block now.
+                unsafe { block.write(Free { next, key: key() }) };
                 cache.heads[class] = block;
                 cache.bytes += size_of_class(class);
                 true
@@ -172,14 +234,45 @@ extern "C" fn block_free(p: *mut c_void) {
     unsafe { free(p) }
 }
 
+impl Cache {
+    /// Whether `block` is on the list of `class` (a rare walk: only for a block that carries
+    /// the key, so that was freed before).
+    #[cold]
+    fn holds(&self, class: usize, block: *mut Free) -> bool {
+        let mut p = self.heads[class];
+        while !p.is_null() {
+            if p == block {
+                return true;
+            }
+            // SAFETY: a listed block is a live allocation this list owns.
+            let next = mask(p, unsafe { (*p).next });
+            if !next.is_multiple_of(ALIGN) {
+                return false;
+            }
+            p = next as *mut Free;
+        }
+        false
+    }
+}
+
 /// Initializes ENet with the cache unless `ENET_BLOCK_CACHE=off` (then plain `enet_initialize`).
 /// Returns ENet's result (0 on success).
 pub fn initialize() -> i32 {
-    let off = std::env::var_os("ENET_BLOCK_CACHE").is_some_and(|v| v == "off");
+    let off = std::env::var("ENET_BLOCK_CACHE").is_ok_and(|v| {
+        ["off", "0", "no", "false"]
+            .iter()
+            .any(|o| v.trim().eq_ignore_ascii_case(o))
+    });
     if off {
         // SAFETY: enet_initialize has no preconditions; called once (lib.rs's OnceLock).
         return unsafe { ffi::enet_initialize() };
     }
+    // A key no datagram can predict: std's hasher keys come from the OS's random source.
+    let key = RandomState::new().build_hasher().finish() as usize;
+    KEY.store(key | 1, std::sync::atomic::Ordering::Relaxed);
+    // The caches live in this library's thread-locals until their threads end: keep it loaded
+    // (glibc already does while a thread-local destructor is pending; Windows would not).
+    crate::osthread::pin_library();
     let callbacks = ENetCallbacks {
         malloc: Some(block_malloc),
         free: Some(block_free),
@@ -222,19 +315,70 @@ mod tests {
 
     #[test]
     fn blocks_are_reused_and_aligned() {
-        let a = block_malloc(40);
-        assert_eq!(a as usize % 16, 0);
-        // SAFETY: a has 40 writable bytes.
-        unsafe { ptr::write_bytes(a.cast::<u8>(), 0xab, 40) };
-        block_free(a);
-        let b = block_malloc(33);
-        assert_eq!(a, b, "the freed block of the same class comes back");
-        // SAFETY: b is a live block from malloc.
-        assert!(unsafe { malloc_usable_size(b) } >= 33);
-        let big = block_malloc(100_000);
-        assert!(!big.is_null());
-        block_free(big);
-        block_free(b);
-        assert!(block_malloc(usize::MAX - 8).is_null());
+        KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: every block is used within its size and freed once, except where a test
+        // frees one twice, as a broken ENet would, to see that the cache copes.
+        unsafe {
+            let a = block_malloc(40);
+            assert_eq!(a as usize % 16, 0);
+            ptr::write_bytes(a.cast::<u8>(), 0xab, 40);
+            block_free(a);
+            let b = block_malloc(33);
+            assert_eq!(a, b, "the freed block of the same class comes back");
+            assert!(malloc_usable_size(b) >= 33);
+            let big = block_malloc(100_000);
+            assert!(!big.is_null());
+            block_free(big);
+            block_free(b);
+            assert!(block_malloc(usize::MAX - 8).is_null());
+        }
+    }
+
+    #[test]
+    fn a_second_free_is_ignored() {
+        KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe {
+            let (a, other) = (block_malloc(100), block_malloc(100));
+            block_free(a);
+            block_free(other);
+            block_free(a);
+            let x = block_malloc(100);
+            let y = block_malloc(100);
+            assert!(x != y, "two live blocks never share memory");
+            assert!([a, other].contains(&x) && [a, other].contains(&y));
+            block_free(x);
+            block_free(y);
+        }
+    }
+
+    #[test]
+    fn a_link_written_over_is_not_followed() {
+        KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as above; the write after the free is what a use after free in ENet does.
+        unsafe {
+            let (a, b) = (block_malloc(200), block_malloc(200));
+            block_free(a);
+            block_free(b);
+            // b is on top and links to a; a stray write makes the link unmask to a misaligned
+            // address (one that does not know the key gets one 15 times in 16)
+            b.cast::<usize>()
+                .write(mask(b.cast(), 0x4141_4141_4141_4141));
+            let first = block_malloc(200);
+            assert_eq!(first, b);
+            let second = block_malloc(200);
+            assert!(
+                second != 0x4141_4141_4141_4141_usize as *mut c_void,
+                "not followed"
+            );
+            assert!(second != a, "the list after a bad link is dropped");
+            assert_eq!(
+                malloc_usable_size(second),
+                malloc_usable_size(a),
+                "a fresh block"
+            );
+            block_free(first);
+            block_free(second);
+        }
     }
 }

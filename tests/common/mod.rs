@@ -407,8 +407,8 @@ pub fn finish(
 /// hands the CPU round in turn, so a Lua loop that never calls in cannot starve a background
 /// host's thread (with the default lock it could keep the CPU for seconds, and the stall test
 /// of tests/lua/background.lua lost its peer in a CI run). ENet's blocks come straight from
-/// malloc (`ENET_BLOCK_CACHE=off`, src/blocks.rs): valgrind sees a use after free only in
-/// memory given back to free, not in a block the module's cache keeps for reuse.
+/// malloc (`ENET_BLOCK_CACHE=off`, src/blocks.rs) unless `inner` sets it: valgrind sees a
+/// use after free only in memory given back to free, not in a block the module's cache keeps.
 pub fn under_valgrind(inner: &Command) -> Command {
     let mut cmd = Command::new("valgrind");
     cmd.env("ENET_BLOCK_CACHE", "off");

@@ -1,17 +1,17 @@
--- ENet's blocks from the per-thread cache of src/blocks.rs: messages whose blocks sit on every
--- side of every size class (64 << k bytes with the 16-byte header, then the uncached sizes and
--- fragments) arrive intact and in order, in normal mode and in background mode, where a block
--- allocated on one thread is freed on the other and threads end with full caches; and the
--- memory the caches hold stays within their bound (7 classes of 64 KB a thread) however much
--- a burst frees through them. (valgrind and ASan run with ENET_BLOCK_CACHE=off, so the plain
--- runs are the ones that check the cache.)
+-- valgrind
+-- ENet's blocks from the per-thread cache of src/blocks.rs: messages whose blocks sit on both
+-- sides of size classes (24 + 16 k bytes up to 520, then the uncached sizes and fragments)
+-- arrive intact and in order, in normal mode and in background mode, where a block allocated
+-- on one thread is freed on the other and threads end with full caches; and the memory the
+-- caches hold stays within their bound (256 KB a thread) however much a burst frees through
+-- them. The suite runs valgrind and ASan with ENET_BLOCK_CACHE=off, except for this script,
+-- which valgrind runs with the cache on (tests/lua.rs).
 local T = require "t"
 require "enet"
 
 -- Payload sizes: ENet mallocs a packet's data at exactly its length, so these put the data
--- block on both sides of every class boundary (48/49, 112/113, ... 4080/4081) and past it.
-local SIZES = { 1, 48, 49, 112, 113, 240, 241, 496, 497, 1008, 1009, 2032, 2033, 4080, 4081,
-  5000, 70000 }
+-- block on both sides of class boundaries (24/25, 40/41, ... 504/505, 520/521) and past them.
+local SIZES = { 1, 24, 25, 40, 41, 100, 248, 249, 504, 505, 520, 521, 1000, 4081, 5000, 70000 }
 
 -- A message that names its index and size in every part of it: a block handed out twice, or
 -- reused while queued, shows as a wrong byte.
@@ -77,14 +77,14 @@ T.test("background mode, threads started and ended between bursts: messages inta
 end)
 
 -- The bound: a child process sends through background pairs, one way, 20 times what a thread
--- may keep, once with the cache and once without; the cache may add what it holds (7 x 64 KB
--- of blocks a thread, about 480 KB with malloc's overhead), not what went through it.
+-- may keep, once with the cache and once without; the cache may add what it holds (256 KB of
+-- blocks a thread, and malloc's overhead), not what went through it.
 if love or T.windows or not (arg and arg[-1] and io.popen and os.tmpname) then
   T.skip("the caches' memory stays bounded", "needs an interpreter to spawn and /proc")
 elseif (os.getenv("LD_PRELOAD") or ""):find("san", 1, true) then
   T.skip("the caches' memory stays bounded", "a sanitizer's allocator: resident memory means little")
 else
-  T.test("the caches' memory stays bounded: about 480 KB a thread at most", function()
+  T.test("the caches' memory stays bounded: about 256 KB a thread at most", function()
     local name = os.tmpname()
     local f = assert(io.open(name, "w"))
     f:write([==[
@@ -143,8 +143,8 @@ print(string.format("GROWTH %d THREADS %d", rss() - before, 2 * PAIRS))
     local per_thread = (on - off) / threads
     print(string.format("# resident growth: %d kB without the cache, %d kB with it (%+.0f kB a thread, %d threads)",
       off, on, per_thread, threads))
-    -- 480 KB of cached blocks a thread, and the noise of two runs' resident memory
-    T.ok(per_thread < 800, string.format("the cache kept %.0f kB a thread", per_thread))
+    -- 256 KB of cached blocks a thread, and the noise of two runs' resident memory
+    T.ok(per_thread < 500, string.format("the cache kept %.0f kB a thread", per_thread))
   end)
 end
 
