@@ -382,3 +382,132 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod attack_tests {
+    use super::*;
+
+    /// Bytes actually on this thread's lists (a walk of every list).
+    fn listed_bytes() -> usize {
+        CACHE.with(|cache| {
+            // SAFETY: this thread's cache; nothing else runs while we read it.
+            let cache = unsafe { &*cache.get() };
+            let mut total = 0;
+            for (c, &head) in cache.heads.iter().enumerate() {
+                let mut p = head;
+                while !p.is_null() {
+                    total += size_of_class(c);
+                    // SAFETY: a listed block.
+                    let next = mask(p, unsafe { (*p).next });
+                    if !next.is_multiple_of(ALIGN) {
+                        break;
+                    }
+                    p = next as *mut Free;
+                }
+            }
+            total
+        })
+    }
+
+    fn counted_bytes() -> usize {
+        // SAFETY: this thread's cache.
+        CACHE.with(|cache| unsafe { (*cache.get()).bytes })
+    }
+
+    /// (1) every size 0..2000, through block_malloc and through plain malloc: the class a block
+    /// comes back to is one it really holds, and a block allocated for class c comes back to c.
+    #[test]
+    fn every_size_comes_back_to_a_class_it_holds() {
+        KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+        for size in 0..2000usize {
+            // SAFETY: freed once, not used.
+            unsafe {
+                let p = block_malloc(size);
+                let usable = malloc_usable_size(p);
+                assert!(usable >= size, "{size}: usable {usable}");
+                if let Some(c) = class_holding(usable) {
+                    assert!(size_of_class(c) <= usable, "{size}: class {c} > usable {usable}");
+                }
+                if let Some(c0) = class_of(size) {
+                    assert_eq!(class_holding(usable), Some(c0), "{size}: usable {usable}");
+                }
+                block_free(p);
+                let q = malloc(size);
+                let usable = malloc_usable_size(q);
+                if let Some(c) = class_holding(usable) {
+                    assert!(size_of_class(c) <= usable, "malloc({size}): usable {usable}");
+                }
+                free(q);
+            }
+        }
+    }
+
+    /// (3) a bad link in one class's list resets the byte count of every class.
+    #[test]
+    fn a_dropped_list_keeps_the_other_classes_counted() {
+        KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as in tests::a_link_written_over_is_not_followed.
+        unsafe {
+            let others: Vec<_> = (0..4).map(|_| block_malloc(500)).collect();
+            for &o in &others {
+                block_free(o);
+            }
+            let (a, b) = (block_malloc(200), block_malloc(200));
+            block_free(a);
+            block_free(b);
+            assert_eq!(counted_bytes(), listed_bytes());
+            b.cast::<usize>().write(mask(b.cast(), 0x4141_4141_4141_4141));
+            let first = block_malloc(200);
+            // the 200-byte list is dropped (a is leaked); the 504-byte list still holds 4
+            assert_eq!(
+                counted_bytes(),
+                listed_bytes(),
+                "count {} vs listed {}: the next pop of a 504-byte block underflows",
+                counted_bytes(),
+                listed_bytes()
+            );
+            block_free(first);
+        }
+    }
+
+    /// (3) the thread-exit drop follows links as block_malloc does: a link written over after
+    /// the free is not followed (free() of a wild pointer: SIGABRT in debug builds on the
+    /// misaligned read, SIGSEGV in release). Runs in a child process, which the bug kills.
+    #[test]
+    fn a_thread_ending_with_a_bad_link_does_not_follow_it() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "blocks::attack_tests::child_ends_a_thread_with_a_bad_link",
+                "--ignored",
+                "--nocapture",
+            ])
+            .output()
+            .expect("the child runs");
+        assert!(
+            out.status.success(),
+            "the child died: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The child of the test above (ignored: run only from there).
+    #[test]
+    #[ignore]
+    fn child_ends_a_thread_with_a_bad_link() {
+        std::thread::spawn(|| {
+            KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
+            // SAFETY: as in tests::a_link_written_over_is_not_followed.
+            unsafe {
+                let (a, b) = (block_malloc(200), block_malloc(200));
+                block_free(a);
+                block_free(b);
+                b.cast::<usize>().write(mask(b.cast(), 0x4141_4141_4141_4141));
+            }
+        })
+        .join()
+        .unwrap();
+    }
+}
