@@ -92,8 +92,10 @@ fn mask(at: *mut Free, next: usize) -> usize {
 
 struct Cache {
     heads: [*mut Free; CLASSES],
-    /// Bytes on the lists, headers included.
+    /// Bytes on the lists, all classes together.
     bytes: usize,
+    /// Blocks on each class's list.
+    counts: [u32; CLASSES],
 }
 
 impl Drop for Cache {
@@ -104,9 +106,13 @@ impl Drop for Cache {
                 // SAFETY: every cached block came from `malloc` and is on exactly one list, which
                 // is this thread's own.
                 unsafe {
-                    let next = mask(p, (*p).next) as *mut Free;
+                    let next = mask(p, (*p).next);
+                    (*p).key = 0;
                     free(p.cast());
-                    p = next;
+                    if !next.is_multiple_of(ALIGN) {
+                        break;
+                    }
+                    p = next as *mut Free;
                 }
             }
             *head = ptr::null_mut();
@@ -116,7 +122,7 @@ impl Drop for Cache {
 
 thread_local! {
     static CACHE: UnsafeCell<Cache> = const {
-        UnsafeCell::new(Cache { heads: [ptr::null_mut(); CLASSES], bytes: 0 })
+        UnsafeCell::new(Cache { heads: [ptr::null_mut(); CLASSES], bytes: 0, counts: [0; CLASSES] })
     };
 }
 
@@ -162,7 +168,10 @@ unsafe extern "C" fn block_malloc(size: usize) -> *mut c_void {
                 // A link that something wrote over after the free: drop the rest of the list
                 // (leaked, not reused) rather than follow it; this block is still good.
                 cache.heads[c] = ptr::null_mut();
-                cache.bytes = 0;
+                cache.bytes -= cache.counts[c] as usize * size_of_class(c);
+                cache.counts[c] = 0;
+                // SAFETY: as below.
+                unsafe { (*p).key = 0 };
                 return p;
             }
             // SAFETY: as above; clearing the key keeps ENet's use of the block from looking
@@ -170,6 +179,7 @@ unsafe extern "C" fn block_malloc(size: usize) -> *mut c_void {
             unsafe { (*p).key = 0 };
             cache.heads[c] = next as *mut Free;
             cache.bytes -= size_of_class(c);
+            cache.counts[c] -= 1;
             p
         })
         .unwrap_or(ptr::null_mut());
@@ -223,6 +233,7 @@ unsafe extern "C" fn block_free(p: *mut c_void) {
                 unsafe { block.write(Free { next, key: key() }) };
                 cache.heads[class] = block;
                 cache.bytes += size_of_class(class);
+                cache.counts[class] += 1;
                 true
             })
             .unwrap_or(false);
@@ -414,7 +425,7 @@ mod attack_tests {
         CACHE.with(|cache| unsafe { (*cache.get()).bytes })
     }
 
-    /// (1) every size 0..2000, through block_malloc and through plain malloc: the class a block
+    /// Every size 0..2000, through block_malloc and through plain malloc: the class a block
     /// comes back to is one it really holds, and a block allocated for class c comes back to c.
     #[test]
     fn every_size_comes_back_to_a_class_it_holds() {
@@ -426,7 +437,10 @@ mod attack_tests {
                 let usable = malloc_usable_size(p);
                 assert!(usable >= size, "{size}: usable {usable}");
                 if let Some(c) = class_holding(usable) {
-                    assert!(size_of_class(c) <= usable, "{size}: class {c} > usable {usable}");
+                    assert!(
+                        size_of_class(c) <= usable,
+                        "{size}: class {c} > usable {usable}"
+                    );
                 }
                 if let Some(c0) = class_of(size) {
                     assert_eq!(class_holding(usable), Some(c0), "{size}: usable {usable}");
@@ -435,14 +449,17 @@ mod attack_tests {
                 let q = malloc(size);
                 let usable = malloc_usable_size(q);
                 if let Some(c) = class_holding(usable) {
-                    assert!(size_of_class(c) <= usable, "malloc({size}): usable {usable}");
+                    assert!(
+                        size_of_class(c) <= usable,
+                        "malloc({size}): usable {usable}"
+                    );
                 }
                 free(q);
             }
         }
     }
 
-    /// (3) a bad link in one class's list resets the byte count of every class.
+    /// A bad link in one class's list drops that list from the count, not the others.
     #[test]
     fn a_dropped_list_keeps_the_other_classes_counted() {
         KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
@@ -456,7 +473,8 @@ mod attack_tests {
             block_free(a);
             block_free(b);
             assert_eq!(counted_bytes(), listed_bytes());
-            b.cast::<usize>().write(mask(b.cast(), 0x4141_4141_4141_4141));
+            b.cast::<usize>()
+                .write(mask(b.cast(), 0x4141_4141_4141_4141));
             let first = block_malloc(200);
             // the 200-byte list is dropped (a is leaked); the 504-byte list still holds 4
             assert_eq!(
@@ -470,7 +488,7 @@ mod attack_tests {
         }
     }
 
-    /// (3) the thread-exit drop follows links as block_malloc does: a link written over after
+    /// The thread-exit drop follows links as block_malloc does: a link written over after
     /// the free is not followed (free() of a wild pointer: SIGABRT in debug builds on the
     /// misaligned read, SIGSEGV in release). Runs in a child process, which the bug kills.
     #[test]
@@ -504,7 +522,8 @@ mod attack_tests {
                 let (a, b) = (block_malloc(200), block_malloc(200));
                 block_free(a);
                 block_free(b);
-                b.cast::<usize>().write(mask(b.cast(), 0x4141_4141_4141_4141));
+                b.cast::<usize>()
+                    .write(mask(b.cast(), 0x4141_4141_4141_4141));
             }
         })
         .join()
