@@ -269,7 +269,11 @@ impl Background {
         };
         let timeout = enet_wait_ms(timeout);
         let mut rc;
+        // An event already received is returned first, as `enet_host_service` returns one
+        // before any network work: without a pass, or a look at the clock for one.
+        let ready = timeout == 0 && running.published.events();
         if help
+            && !ready
             && (timeout != 0 || running.pass_due())
             && take(running, Access::READ, NO_SLOT, false)
         {
