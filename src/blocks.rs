@@ -148,6 +148,15 @@ const fn size_of_class(c: usize) -> usize {
 /// # Safety
 /// None beyond C's `malloc`: unsafe only to match [`block_free`]'s pointer type.
 unsafe extern "C" fn block_malloc(size: usize) -> *mut c_void {
+    // SAFETY: the caller's contract is this function's.
+    keeping_last_error(|| unsafe { cached_malloc(size) })
+}
+
+/// [`block_malloc`]'s work.
+///
+/// # Safety
+/// As [`block_malloc`].
+unsafe fn cached_malloc(size: usize) -> *mut c_void {
     let Some(c) = class_of(size) else {
         // SAFETY: malloc with any size; a null result is passed on (ENet checks for it).
         return unsafe { fresh(malloc(size)) };
@@ -190,6 +199,31 @@ unsafe extern "C" fn block_malloc(size: usize) -> *mut c_void {
     unsafe { fresh(malloc(size_of_class(c))) }
 }
 
+/// Runs `f` with the thread's last OS error kept: ENet frees memory between a failed socket call
+/// and the module's reading of its cause (`host_create`'s "failed to create host (...: Only one
+/// usage of each socket address ...)"). On Windows (under Wine) that cause read as 0, "Success",
+/// once these callbacks ran in between: a successful Win32 call may reset the last error, and
+/// the thread-local and the C library's calls here are not promised to keep it. glibc's `free`
+/// keeps `errno`, and nothing else here sets it but a failed `malloc`, which is the cause then.
+#[inline(always)]
+fn keeping_last_error<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(windows)]
+    {
+        extern "system" {
+            fn GetLastError() -> u32;
+            fn SetLastError(code: u32);
+        }
+        // SAFETY: both only read or write the calling thread's last-error value.
+        let saved = unsafe { GetLastError() };
+        let result = f();
+        // SAFETY: as above.
+        unsafe { SetLastError(saved) };
+        result
+    }
+    #[cfg(not(windows))]
+    f()
+}
+
 /// A block straight from `malloc`, with its key word cleared: `block_free` reads that word of
 /// every block it may cache, and it must not read memory nobody wrote.
 ///
@@ -208,6 +242,15 @@ unsafe fn fresh(p: *mut c_void) -> *mut c_void {
 /// # Safety
 /// `p` is null or a block [`block_malloc`] returned that nothing uses any more.
 unsafe extern "C" fn block_free(p: *mut c_void) {
+    // SAFETY: the caller's contract is this function's.
+    keeping_last_error(|| unsafe { cached_free(p) })
+}
+
+/// [`block_free`]'s work.
+///
+/// # Safety
+/// As [`block_free`].
+unsafe fn cached_free(p: *mut c_void) {
     if p.is_null() {
         return;
     }
