@@ -406,18 +406,30 @@ mod tests {
         }
     }
 
+    /// Two 200-byte blocks freed, the second (on top, linking to the first) then written over
+    /// so that its link unmasks to a misaligned address, as a stray write that does not know
+    /// the key makes it 15 times in 16. Returns both.
+    ///
+    /// # Safety
+    /// The blocks are not to be used; the list of their class is left with a bad link.
+    pub(super) unsafe fn two_freed_then_written_over() -> (*mut c_void, *mut c_void) {
+        // SAFETY: the caller's contract; the write after the free is the point.
+        unsafe {
+            let (a, b) = (block_malloc(200), block_malloc(200));
+            block_free(a);
+            block_free(b);
+            b.cast::<usize>()
+                .write(mask(b.cast(), 0x4141_4141_4141_4141));
+            (a, b)
+        }
+    }
+
     #[test]
     fn a_link_written_over_is_not_followed() {
         KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
         // SAFETY: as above; the write after the free is what a use after free in ENet does.
         unsafe {
-            let (a, b) = (block_malloc(200), block_malloc(200));
-            block_free(a);
-            block_free(b);
-            // b is on top and links to a; a stray write makes the link unmask to a misaligned
-            // address (one that does not know the key gets one 15 times in 16)
-            b.cast::<usize>()
-                .write(mask(b.cast(), 0x4141_4141_4141_4141));
+            let (a, b) = two_freed_then_written_over();
             let first = block_malloc(200);
             assert_eq!(first, b);
             let second = block_malloc(200);
@@ -561,13 +573,7 @@ mod attack_tests {
         std::thread::spawn(|| {
             KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
             // SAFETY: as in tests::a_link_written_over_is_not_followed.
-            unsafe {
-                let (a, b) = (block_malloc(200), block_malloc(200));
-                block_free(a);
-                block_free(b);
-                b.cast::<usize>()
-                    .write(mask(b.cast(), 0x4141_4141_4141_4141));
-            }
+            unsafe { super::tests::two_freed_then_written_over() };
         })
         .join()
         .unwrap();
