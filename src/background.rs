@@ -33,6 +33,7 @@
 //! - Stopping (`background(false)`, `HostCore::destroy`, so also `__gc`, `__close` and
 //!   `lua_close`) sets [`Shared::stop`], wakes the thread and joins it before the ENet host is
 //!   destroyed.
+use crate::blocks;
 use crate::ffi::{self as enet, ENetEvent, ENetHost};
 use crate::held::{
     hold, release_where, take, wait_ready, HostPtr, Running, Shared, BUSY_US, ERRORS, LUA_PASSES,
@@ -406,6 +407,10 @@ fn run(running: &Running) {
             _ if active => TICK_MS,
             _ => IDLE_MS,
         };
+        if timeout == IDLE_MS {
+            // Nothing in use: what this thread freed goes back to the C library.
+            blocks::give_back();
+        }
         // `awake` cleared, then `queued` looked at (both SeqCst, see `Shared::wake`): what Lua
         // queued during the last pass is sent now, without a wait or a wake-up.
         shared.awake.store(false, Ordering::SeqCst);
