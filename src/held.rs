@@ -8,7 +8,7 @@ use crate::ffi::{ENetHost, ENetSocket};
 use crate::osthread::Thread;
 use crate::published::{Access, Published};
 use crate::waker::Waker;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -135,8 +135,6 @@ struct Held {
 thread_local! {
     /// The locks the body running on this OS thread holds (at most two hosts per call).
     static HELD: RefCell<[Option<Held>; 2]> = const { RefCell::new([None, None]) };
-    /// How many entries of `HELD` are set: `release_all`'s fast path.
-    static HELD_COUNT: Cell<u8> = const { Cell::new(0) };
 }
 
 /// How many host locks method bodies hold in the process (any Lua state, any OS thread):
@@ -167,13 +165,13 @@ pub fn release_all_raising() {
 }
 
 /// `release_all`'s thread-local part, out of line: inlined, LLVM hoists the thread-local's
-/// address (a `__tls_get_addr` call) above the test of HOLDING.
+/// address (a `__tls_get_addr` call) above the test of HOLDING. One thread-local access: a
+/// second one that counted the entries, to skip looking at two, cost more than the look (each
+/// is a `__tls_get_addr` call in a shared library; a background host's `send` made five).
 #[cold]
 #[inline(never)]
 fn release_held() {
-    if HELD_COUNT.with(Cell::get) != 0 {
-        release_where(|_| true, true);
-    }
+    release_where(|_| true, true);
 }
 
 /// Releases the held locks of the hosts that `matches`; `finish`: publish what the body
@@ -187,7 +185,6 @@ pub fn release_where(matches: impl Fn(*const Running) -> bool, finish: bool) {
                 continue;
             }
             let Some(h) = slot.take() else { continue };
-            HELD_COUNT.with(|n| n.set(n.get() - 1));
             HOLDING.fetch_sub(1, Ordering::Relaxed);
             if finish {
                 // SAFETY: a held entry's block lives until `stop` releases it (this entry is
@@ -277,7 +274,6 @@ pub fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool 
             access,
             slot,
         });
-        HELD_COUNT.with(|n| n.set(n.get() + 1));
         HOLDING.fetch_add(1, Ordering::Relaxed);
         true
     })
