@@ -171,7 +171,8 @@ fn counted_bytes() -> usize {
 }
 
 /// Every size 0..2000, through block_malloc and through plain malloc: the class a block
-/// comes back to is one it really holds, and a block allocated for class c comes back to c.
+/// comes back to is one it really holds, and a block allocated for class c comes back to c or
+/// a larger class.
 #[test]
 fn every_size_comes_back_to_a_class_it_holds() {
     KEY.store(0x5a5a_1235, std::sync::atomic::Ordering::Relaxed);
@@ -188,7 +189,14 @@ fn every_size_comes_back_to_a_class_it_holds() {
                 );
             }
             if let Some(c0) = class_of(size) {
-                assert_eq!(class_holding(usable), Some(c0), "{size}: usable {usable}");
+                // malloc may hand out a larger block than asked (glibc does when the rest of a
+                // free chunk would be too small to keep): it then serves a larger class, never
+                // a smaller one
+                let c = class_holding(usable);
+                assert!(
+                    c >= Some(c0),
+                    "{size}: usable {usable}, class {c:?} below {c0}"
+                );
             }
             block_free(p);
             let q = malloc(size);
