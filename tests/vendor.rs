@@ -4,6 +4,10 @@
 //! GNU patch, and their absence is a failure, never a skip. The upstream sources are the files
 //! of the commit vendor/enet/UPSTREAM names (their sha256, computed here), and every prefix of
 //! the series compiles (a C compiler is needed: `cc`, or `$CC`).
+//!
+//! None of it depends on the Lua flavour, so it runs with `--features lua54` only (as
+//! tests/sim.rs): once per `tests/run-all`, not six times (26 s each on CI's 2 cores).
+#![cfg(feature = "lua54")]
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
