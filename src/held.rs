@@ -166,8 +166,9 @@ pub fn release_all_raising() {
 
 /// `release_all`'s thread-local part, out of line: inlined, LLVM hoists the thread-local's
 /// address (a `__tls_get_addr` call) above the test of HOLDING. One thread-local access: a
-/// second one that counted the entries, to skip looking at two, cost more than the look (each
-/// is a `__tls_get_addr` call in a shared library; a background host's `send` made five).
+/// second thread-local that counted the entries, to skip looking at two, cost a
+/// `__tls_get_addr` call of its own at every take and release (a background host's `send` made
+/// five, now two; bench/calls.lua showed no difference either way).
 #[cold]
 #[inline(never)]
 fn release_held() {
