@@ -64,11 +64,16 @@ const GATHER_US: u64 = 100;
 /// after it stops.
 const BACKOFF_MS: i32 = 2;
 /// `service(0)` makes a pass of its own at most this often (microseconds), unless Lua queued
-/// or changed something since the last ([`Running::pass_due`]); a call in between returns an
-/// event already received, or none, without the lock when none is ready. A loop calling
-/// `service(0)` millions of times a second then does its network work in passes of many
-/// datagrams, and each other call costs a clock read.
+/// or changed something since the last, or traffic flows ([`Running::pass_due`]); a call in
+/// between returns an event already received, or none, without the lock when none is ready.
+/// An idle loop calling `service(0)` millions of times a second then costs a clock read a
+/// call, not a pass.
 const COALESCE_US: u64 = 50;
+/// Traffic flows while Lua's own last pass that received something was less than this long ago
+/// (microseconds): then every `service(0)` makes a pass, as without the thread. Coalescing
+/// there made each hop of a ping-pong between two hosts of one loop wait for the next 50 us
+/// (bench/pingpong.lua: 14,800 round trips per CPU second against 147,000 in normal mode).
+const TRAFFIC_US: u64 = 1000;
 /// How long, in steps of how many microseconds, the thread waits before a pass while a body
 /// waits for the lock (`run`).
 const CONTENDED_WAITS: u32 = 20;
@@ -76,16 +81,25 @@ const CONTENDED_WAIT_US: u64 = 50;
 
 impl Running {
     /// Whether `service(0)` should make a pass of its own: Lua queued or changed something
-    /// since its last one, or that was at least [`COALESCE_US`] ago (then this one counts as
-    /// made). Only the Lua side calls it.
+    /// since its last one, traffic flows ([`TRAFFIC_US`]), or the last was at least
+    /// [`COALESCE_US`] ago (then this one counts as made). Only the Lua side calls it.
     fn pass_due(&self) -> bool {
-        let now = self.epoch.elapsed().as_micros() as u64;
+        let now = self.now_us();
         let changed = self.lua_changed.swap(false, Ordering::Relaxed);
-        if !changed && now.wrapping_sub(self.lua_pass_at.load(Ordering::Relaxed)) < COALESCE_US {
+        let flowing = now.wrapping_sub(self.lua_heard_at.load(Ordering::Relaxed)) < TRAFFIC_US;
+        if !changed
+            && !flowing
+            && now.wrapping_sub(self.lua_pass_at.load(Ordering::Relaxed)) < COALESCE_US
+        {
             return false;
         }
         self.lua_pass_at.store(now, Ordering::Relaxed);
         true
+    }
+
+    /// Microseconds since `epoch`.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 }
 
@@ -192,6 +206,7 @@ impl Background {
             published,
             lua_published: AtomicU32::new(0),
             lua_pass_at: AtomicU64::new(0),
+            lua_heard_at: AtomicU64::new(0),
             epoch: Instant::now(),
             lua_changed: AtomicBool::new(false),
             thread: None,
@@ -374,12 +389,17 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
             shared.active.store(true, Ordering::Relaxed);
             hold(running, Access::WAKE, NO_SLOT);
         }
+        // An event returned: traffic flows (`Running::pass_due`). Datagrams without one (the
+        // acknowledgements of what this side sends) do not make the coalescing stop.
+        if rc > 0 {
+            running
+                .lua_heard_at
+                .store(running.now_us(), Ordering::Relaxed);
+        }
+        let heard = rc != 0 || (*host).totalReceivedPackets != received;
         let now = (*host).serviceTime;
         let last = running.lua_published.load(Ordering::Relaxed);
-        if rc != 0
-            || (*host).totalReceivedPackets != received
-            || (*host).connectedPeers != connected
-            || now.wrapping_sub(last) >= TICK_MS as u32
+        if heard || (*host).connectedPeers != connected || now.wrapping_sub(last) >= TICK_MS as u32
         {
             running.lua_published.store(now, Ordering::Relaxed);
             running.published.publish_used(host);
