@@ -69,7 +69,7 @@ const BACKOFF_MS: i32 = 2;
 /// An idle loop calling `service(0)` millions of times a second then costs a clock read a
 /// call, not a pass.
 const COALESCE_US: u64 = 50;
-/// Traffic flows while Lua's own last pass that received something was less than this long ago
+/// Traffic flows while Lua's own last pass that returned an event was less than this long ago
 /// (microseconds): then every `service(0)` makes a pass, as without the thread. Coalescing
 /// there made each hop of a ping-pong between two hosts of one loop wait for the next 50 us
 /// (bench/pingpong.lua: 14,800 round trips per CPU second against 147,000 in normal mode).
@@ -142,8 +142,9 @@ impl Background {
     }
 
     /// With the thread running: takes the host's lock for the rest of the running body
-    /// (released by [`crate::held::release_all`], which then does what `access` and `slot` ask: publish the
-    /// slot the body reached, or every slot, and wake the thread) and returns the ENet host.
+    /// (released by [`crate::held::release_all`], which then does what `access` and `slot`
+    /// ask: publish the slot the body reached, or every slot, and wake the thread) and returns
+    /// the ENet host.
     /// `None` when off.
     #[inline(never)]
     pub fn hold(&self, access: Access, slot: Option<usize>) -> Option<*mut ENetHost> {

@@ -28,9 +28,10 @@
 //! a misaligned pointer (15 times in 16) drops the rest of the list.
 //!
 //! `ENET_BLOCK_CACHE=off` (or `0`, `no`, `false`) in the environment when the module loads
-//! leaves ENet on plain `malloc` and `free` (docs/api.md, "ENet's own allocations"): the test suite sets it
-//! under valgrind and AddressSanitizer, which see a use after free only in memory given back
-//! to `free`, except for tests/lua/block_cache.lua, which checks the cache under valgrind.
+//! leaves ENet on plain `malloc` and `free` (docs/api.md, "ENet's own allocations"): the test
+//! suite sets it under valgrind and AddressSanitizer, which see a use after free only in
+//! memory given back to `free`, except for tests/lua/block_cache.lua, which checks the cache
+//! under valgrind.
 
 use crate::ffi;
 use std::cell::UnsafeCell;
@@ -57,9 +58,6 @@ struct ENetCallbacks {
     free: Option<unsafe extern "C" fn(*mut c_void)>,
     no_memory: Option<extern "C" fn()>,
 }
-
-/// `ENET_VERSION` of the vendored enet.h (1.3.18); ENet accepts any from 1.3.0.
-const ENET_VERSION: u32 = (1 << 16) | (3 << 8) | 18;
 
 extern "C" {
     fn malloc(size: usize) -> *mut c_void;
@@ -356,8 +354,9 @@ pub fn initialize() -> i32 {
         no_memory: None,
     };
     // SAFETY: called once, before any host exists, so nothing ENet allocated earlier goes to
-    // block_free; ENet copies the callbacks.
-    unsafe { enet_initialize_with_callbacks(ENET_VERSION, &callbacks) }
+    // block_free; ENet copies the callbacks. The version asked for is the vendored ENet's own
+    // (enet_linked_version has no preconditions).
+    unsafe { enet_initialize_with_callbacks(ffi::enet_linked_version(), &callbacks) }
 }
 
 #[cfg(test)]

@@ -105,9 +105,8 @@ pub(crate) struct Running {
     /// When `service(0)` last made a pass of its own, in microseconds after `epoch`
     /// ([`Running::pass_due`]; the Lua side's only).
     pub(crate) lua_pass_at: AtomicU64,
-    /// When Lua's own pass last received a datagram or returned an event, in microseconds
-    /// after `epoch` (`lua_pass`; the Lua side's only): while traffic flows, every `service(0)`
-    /// makes a pass.
+    /// When Lua's own pass last returned an event, in microseconds after `epoch` (`lua_pass`;
+    /// the Lua side's only): while events flow, every `service(0)` makes a pass.
     pub(crate) lua_heard_at: AtomicU64,
     pub(crate) epoch: Instant,
     /// A body queued or changed something since `service(0)`'s last pass of its own (set when
