@@ -111,6 +111,10 @@ T.test("a getter shows what the host's own service changed, at once", function()
   -- thread (the client is not serviced, so nothing else changes the peer meanwhile).
   -- The send wakes the thread, which may make that pass itself first (after ~100 us): such a
   -- try proves nothing and is not counted; most tries read the getter long before.
+  -- The pass may also leave the peer in disconnect_later: ENet's bandwidth throttle, once a
+  -- second after a connect, sends the peer a reliable command, and disconnect_later waits for
+  -- its acknowledgement (CI's run of 89edfc1 met that). So what the getter said is checked
+  -- against ENet's own state, read once the thread is stopped (the getters then read ENet).
   local conclusive = 0
   for _ = 1, 10 do
     local server, client, _, speer = T.pair()
@@ -120,13 +124,16 @@ T.test("a getter shows what the host's own service changed, at once", function()
     speer:disconnect_later()
     if speer:state() == "disconnect_later" then
       server:service(0)
-      T.eq(speer:state(), "disconnecting", "right after the service")
-      conclusive = conclusive + 1
+      local said = speer:state()
+      server:background(false)
+      local truth = speer:state()
+      T.eq(said, truth, "right after the service, against ENet's own state")
+      if truth == "disconnecting" then conclusive = conclusive + 1 end
     end
     server:destroy()
     client:destroy()
   end
-  T.ok(conclusive > 0, "the thread made the pass before the getter in every try")
+  T.ok(conclusive > 0, "no try had the service change the peer before the thread did")
 end)
 
 T.test("while events flow, every service(0) makes a pass (no 50 us coalescing)", function()
