@@ -168,6 +168,13 @@ impl Background {
         running.published.get(slot, field)
     }
 
+    /// The published host field `field` ([`crate::published::host_field`]), with the thread
+    /// running (`None` when off). No lock, as [`Background::published`].
+    #[inline(never)]
+    pub fn published_host(&self, field: usize) -> Option<u32> {
+        self.get()?.published.get_host(field)
+    }
+
     /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
     /// (no memory, file descriptor or thread to spare: the OS error is still in `errno`).
     ///
@@ -397,6 +404,8 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
                 .lua_heard_at
                 .store(running.now_us(), Ordering::Relaxed);
         }
+        // The host's counters and service time change with every pass.
+        running.published.publish_host(host);
         let heard = rc != 0 || (*host).totalReceivedPackets != received;
         let now = (*host).serviceTime;
         let last = running.lua_published.load(Ordering::Relaxed);

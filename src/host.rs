@@ -9,7 +9,7 @@ use crate::ffi::{self as enet, ENetAddress, ENetEvent, ENetHost};
 use crate::lua::{self, ffi, methods, Methods, Name, Push, Raise, Ret, State};
 use crate::object::{self, Admission, HostCore, PeerObject};
 use crate::packet::Message;
-use crate::published::Access;
+use crate::published::{host_field, Access};
 use crate::text::{text, Failure, Text};
 use std::os::raw::c_int;
 
@@ -289,7 +289,17 @@ unsafe fn bandwidth_limit(args: Args) -> Ret<()> {
     }
 }
 
-/// One integer read from the live host (the statistics getters).
+/// One 32-bit field read from the live host; in background mode, its published `field`,
+/// without the lock (background.rs).
+///
+/// # Safety
+/// The body contract (lua.rs).
+#[inline(always)]
+unsafe fn host_counter(args: Args, read: fn(&ENetHost) -> u32, field: usize) -> Ret<i64> {
+    Ok(args.host(1)?.read(read, field)?.into())
+}
+
+/// One integer read from the live host, under the lock in background mode.
 ///
 /// # Safety
 /// The body contract (lua.rs).
@@ -492,17 +502,19 @@ pub const METHODS: Methods = methods! {
     c"broadcast" [2, 4] => broadcast,
     c"channel_limit" => channel_limit,
     c"bandwidth_limit" => bandwidth_limit,
-    c"total_sent_data" => host_integer(|h| h.totalSentData.into()),
-    c"total_received_data" => host_integer(|h| h.totalReceivedData.into()),
-    c"service_time" => host_integer(|h| h.serviceTime.into()),
-    c"peer_count" => host_integer(|h| h.peerCount as u64),
+    c"total_sent_data" => host_counter(|h| h.totalSentData, host_field::TOTAL_SENT_DATA),
+    c"total_received_data" =>
+        host_counter(|h| h.totalReceivedData, host_field::TOTAL_RECEIVED_DATA),
+    c"service_time" => host_counter(|h| h.serviceTime, host_field::SERVICE_TIME),
+    c"peer_count" => host_counter(|h| h.peerCount as u32, host_field::PEER_COUNT),
     c"get_peer" => get_peer,
     c"get_socket_address" => get_socket_address,
     c"destroy" => destroy,
     // additions
-    c"connected_peers" => host_integer(|h| h.connectedPeers as u64),
-    c"total_sent_packets" => host_integer(|h| h.totalSentPackets.into()),
-    c"total_received_packets" => host_integer(|h| h.totalReceivedPackets.into()),
+    c"connected_peers" => host_counter(|h| h.connectedPeers as u32, host_field::CONNECTED_PEERS),
+    c"total_sent_packets" => host_counter(|h| h.totalSentPackets, host_field::TOTAL_SENT_PACKETS),
+    c"total_received_packets" =>
+        host_counter(|h| h.totalReceivedPackets, host_field::TOTAL_RECEIVED_PACKETS),
     c"get_socket_ip_port" => get_socket_ip_port,
     // bytes held for every peer's incoming commands until the application receives them,
     // ENet's bookkeeping included

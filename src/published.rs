@@ -22,6 +22,42 @@ pub mod field {
 /// How many fields a slot's row has.
 const FIELDS: usize = 8;
 
+/// The published host fields, by index (host.rs names them in its getters).
+pub mod host_field {
+    pub const CONNECTED_PEERS: usize = 0;
+    pub const TOTAL_SENT_DATA: usize = 1;
+    pub const TOTAL_RECEIVED_DATA: usize = 2;
+    pub const TOTAL_SENT_PACKETS: usize = 3;
+    pub const TOTAL_RECEIVED_PACKETS: usize = 4;
+    pub const SERVICE_TIME: usize = 5;
+    pub const PEER_COUNT: usize = 6;
+}
+/// How many fields the host's row has.
+const HOST_FIELDS: usize = 7;
+
+/// The fields of `host`, in [`host_field`] order. ENet's counts are 32-bit, and a host has at
+/// most 4095 slots.
+fn host_fields(host: &ENetHost) -> [u32; HOST_FIELDS] {
+    [
+        host.connectedPeers as u32,
+        host.totalSentData,
+        host.totalReceivedData,
+        host.totalSentPackets,
+        host.totalReceivedPackets,
+        host.serviceTime,
+        host.peerCount as u32,
+    ]
+}
+
+/// Relaxed stores of the values of `values` that differ from `cells`'.
+fn store_changed(cells: &[AtomicU32], values: &[u32]) {
+    for (cell, &value) in cells.iter().zip(values) {
+        if cell.load(Ordering::Relaxed) != value {
+            cell.store(value, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One slot's published fields (a 32-byte row).
 type Row = [AtomicU32; FIELDS];
 
@@ -65,6 +101,9 @@ impl Access {
 pub struct Published {
     /// `peerCount` rows: atomics only.
     rows: Box<[Row]>,
+    /// The host's own row: its counters change in a pass and its connected peers when a peer's
+    /// state does, so it is published after every pass and with every state change.
+    host: [AtomicU32; HOST_FIELDS],
     /// A set bit for each slot whose published state is not DISCONNECTED (so it is published
     /// again after it leaves ENet's in-use bitmap). Touched only under the host's lock.
     used: UnsafeCell<Box<[u32]>>,
@@ -80,6 +119,7 @@ impl Published {
     pub fn new(host: &ENetHost) -> Option<Published> {
         Some(Published {
             rows: try_boxed_slice(host.peerCount)?,
+            host: Default::default(),
             used: UnsafeCell::new(try_boxed_slice(host.slotWords)?),
             events: AtomicBool::new(false),
         })
@@ -89,6 +129,21 @@ impl Published {
     #[inline(always)]
     pub fn get(&self, slot: usize, field: usize) -> Option<u32> {
         Some(self.rows.get(slot)?[field].load(Ordering::Relaxed))
+    }
+
+    /// The published host field `field`: a relaxed load.
+    #[inline(always)]
+    pub fn get_host(&self, field: usize) -> Option<u32> {
+        Some(self.host.get(field)?.load(Ordering::Relaxed))
+    }
+
+    /// Publishes the host's own row.
+    ///
+    /// # Safety
+    /// As [`Published::publish_events`].
+    pub unsafe fn publish_host(&self, host: *mut ENetHost) {
+        // SAFETY: the lock makes the host ours (the contract).
+        store_changed(&self.host, &host_fields(unsafe { &*host }));
     }
 
     /// The events hint.
@@ -112,7 +167,9 @@ impl Published {
         }
     }
 
-    /// Publishes one slot's fields (relaxed stores of the values that changed).
+    /// Publishes one slot's fields (relaxed stores of the values that changed), and the host's
+    /// row when the slot's state changed (a peer entering or leaving the connected states
+    /// changes the host's count of them).
     ///
     /// # Safety
     /// As [`Published::publish_events`]; `slot < peerCount`.
@@ -121,11 +178,11 @@ impl Published {
         // meanwhile); the slot is inside the peer array (the contract).
         unsafe {
             let values = fields(&*(*host).peers.add(slot));
-            for (cell, value) in self.rows[slot].iter().zip(values) {
-                if cell.load(Ordering::Relaxed) != value {
-                    cell.store(value, Ordering::Relaxed);
-                }
+            let row = &self.rows[slot];
+            if row[field::STATE].load(Ordering::Relaxed) != values[field::STATE] {
+                self.publish_host(host);
             }
+            store_changed(row, &values);
             let used = &mut *self.used.get();
             let bit = 1u32 << (slot % 32);
             if values[field::STATE] != 0 {
@@ -136,7 +193,8 @@ impl Published {
         }
     }
 
-    /// Publishes every slot in use in ENet's bitmap, and every slot published as in use before.
+    /// Publishes the host's row, every slot in use in ENet's bitmap, and every slot published as
+    /// in use before.
     ///
     /// # Safety
     /// As [`Published::publish_events`].
@@ -144,6 +202,7 @@ impl Published {
         // SAFETY: the lock makes the host and `used` ours; ENet allocates `slotWords` words of
         // its free bitmap for the host's life, and `used` has as many.
         unsafe {
+            self.publish_host(host);
             let h = &*host;
             for word in 0..h.slotWords {
                 let free = *h.slotBits.add(word);
@@ -165,6 +224,7 @@ impl Published {
         // SAFETY: the contract; every slot is below peerCount.
         unsafe {
             self.publish_events(host);
+            self.publish_host(host);
             for slot in 0..self.rows.len() {
                 self.publish_slot(host, slot);
             }

@@ -106,6 +106,84 @@ T.test("getters read what the thread and Lua's own calls published, at once", fu
   server:destroy()
 end)
 
+T.test("host getters read what the thread and Lua's own calls published, at once", function()
+  -- connected_peers, peer_count, service_time and the four totals take no lock in background
+  -- mode (published.rs, the host's row): published after every pass and with every change of
+  -- a peer's state, so they agree with what ENet says without the thread.
+  local server, client, cpeer, speer = T.pair()
+  server:background(true)
+  client:background(true)
+  T.eq(server:peer_count(), 8, "peer_count")
+  T.eq(server:connected_peers(), 1, "connected_peers after the switch")
+  T.eq(client:connected_peers(), 1, "the client's")
+  -- what the thread sends and receives reaches the counters without a call of ours
+  local sent, packets = client:total_sent_data(), client:total_sent_packets()
+  local received = server:total_received_packets()
+  local time = server:service_time()
+  cpeer:send("counted")
+  within(10, function() return server:total_received_packets() > received end)
+  T.ok(client:total_sent_data() > sent, "total_sent_data")
+  T.ok(client:total_sent_packets() > packets, "total_sent_packets")
+  T.ok(server:total_received_data() > 0, "total_received_data")
+  within(10, function() return server:service_time() ~= time end)
+  -- a flush of ours counts at once, and so does a service of ours that sends
+  sent = client:total_sent_packets()
+  cpeer:send("flushed")
+  client:flush()
+  T.ok(client:total_sent_packets() > sent, "after flush, at once")
+  -- (unsequenced, right after a pass of ours: the pass hears nothing back, so it publishes no
+  -- peer; the thread backs off meanwhile)
+  stall(0.03)
+  for i = 1, 5 do
+    client:service(0)
+    sent = client:total_sent_packets()
+    cpeer:send("serviced", 0, "unsequenced")
+    client:service(0)
+    T.ok(client:total_sent_packets() > sent, "after service, at once (try " .. i .. ")")
+  end
+  -- a peer leaving by a call of ours is counted at once, and so is one the thread connects
+  cpeer:disconnect_now()
+  T.eq(client:connected_peers(), 0, "disconnect_now, at once")
+  within(10, function() return server:connected_peers() == 0 end)
+  local e = within(10, function() return server:check_events() end)
+  T.eq(e.type, "disconnect", "the server's event")
+  cpeer = client:connect(server:get_socket_address())
+  e = within(10, function() return server:service(0) end)
+  T.eq(e.type, "connect", "the server's connect event")
+  T.eq(server:connected_peers(), 1, "the connect taken, at once")
+  within(10, function() return client:service(0) end)
+  T.eq(client:connected_peers(), 1, "the client's connect taken, at once")
+  -- the same figures as ENet's own once the thread stops, in a try where the thread made no
+  -- pass between the reads and the stop (a ping may go out meanwhile)
+  local names = { "connected_peers", "peer_count", "total_sent_data", "total_received_data",
+    "total_sent_packets", "total_received_packets" }
+  local stats = {}
+  for _, h in ipairs({ server, client }) do
+    local compared = false
+    for _ = 1, 10 do
+      h:background(true)
+      local before = h:background_stats(stats).passes
+      local said = {}
+      for _, name in ipairs(names) do said[name] = h[name](h) end
+      h:background(false)
+      if h:background_stats(stats).passes == before then
+        for _, name in ipairs(names) do
+          T.eq(h[name](h), said[name], name .. " without the thread")
+        end
+        compared = true
+        break
+      end
+    end
+    T.ok(compared, "the thread made a pass in every try")
+  end
+  client:destroy()
+  T.raises("Tried to index a nil host!", client.connected_peers, client)
+  server:background(true)
+  server:destroy()
+  T.raises("Tried to index a nil host!", server.total_sent_data, server)
+  T.raises("Tried to index a nil host!", server.service_time, server)
+end)
+
 T.test("a send leaves without any service call", function()
   local server, client, cpeer = T.pair()
   client:background(true)
