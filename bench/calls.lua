@@ -1,6 +1,7 @@
 -- Per-call cost of the cheapest and the most frequent calls, in nanoseconds, with the cost of an
 -- empty loop of the same length subtracted:
 --   call_peer_state, call_round_trip_time: peer:state(), peer:round_trip_time()
+--   call_total_sent_data: host:total_sent_data(), a host's counter
 --   call_service_idle: host:service(0) on a connected client with nothing pending
 --   call_send_unsequenced: peer:send(<32 bytes>, 0, "unsequenced"), timed in blocks of 256
 --     sends; between blocks (untimed) the client is flushed and the server drained.
@@ -12,6 +13,7 @@ local msg = b.msg32
 local function empty(n) for _ = 1, n do end end
 local function state(n) for _ = 1, n do peer:state() end end
 local function rtt(n) for _ = 1, n do peer:round_trip_time() end end
+local function sent(n) for _ = 1, n do client:total_sent_data() end end
 local function service(n) for _ = 1, n do client:service(0) end end
 
 local function timed(f, n)
@@ -40,6 +42,7 @@ end
 
 b.report("call_peer_state", per_call(state, b.seconds), "ns")
 b.report("call_round_trip_time", per_call(rtt, b.seconds), "ns")
+b.report("call_total_sent_data", per_call(sent, b.seconds), "ns")
 b.settle({ server, client })
 b.report("call_service_idle", per_call(service, b.seconds), "ns")
 b.settle({ server, client })
