@@ -8,6 +8,22 @@ require "enet"
 local timing = require "timing"
 local stall, now, within = timing.stall, timing.now, timing.within
 
+-- Stops `host`'s thread; true when it made no pass since its count of passes was `before`:
+-- what the lock-free getters said before the stop can then be compared with ENet's own.
+local function stopped_untouched(host, before)
+  host:background(false)
+  return host:background_stats().passes == before
+end
+
+-- Calls `try(i)` for i = 1..10 until it returns true (a comparison was made); fails with
+-- `why` when none did.
+local function until_compared(why, try)
+  for i = 1, 10 do
+    if try(i) then return end
+  end
+  T.ok(false, why)
+end
+
 T.test("off by default; on, off and the getter", function()
   local h = assert(enet.host_create("127.0.0.1:*", 2))
   T.eq(h:background(), false, "default")
@@ -171,22 +187,17 @@ T.test("host getters read what the thread and Lua's own calls published, at once
   local names = { "connected_peers", "peer_count", "total_sent_data", "total_received_data",
     "total_sent_packets", "total_received_packets" }
   for _, h in ipairs({ server, client }) do
-    local compared = false
-    for _ = 1, 10 do
+    until_compared("the thread made a pass in every try", function()
       h:background(true)
       local before = h:background_stats(stats).passes
       local said = {}
       for _, name in ipairs(names) do said[name] = h[name](h) end
-      h:background(false)
-      if h:background_stats(stats).passes == before then
-        for _, name in ipairs(names) do
-          T.eq(h[name](h), said[name], name .. " without the thread")
-        end
-        compared = true
-        break
+      if not stopped_untouched(h, before) then return false end
+      for _, name in ipairs(names) do
+        T.eq(h[name](h), said[name], name .. " without the thread")
       end
-    end
-    T.ok(compared, "the thread made a pass in every try")
+      return true
+    end)
   end
   client:destroy()
   T.raises("Tried to index a nil host!", client.connected_peers, client)
@@ -200,8 +211,8 @@ T.test("a peer call that flushes publishes every peer the flush changed", functi
   -- disconnect_now (and disconnect or disconnect_later of a peer not yet connected) flushes the
   -- host: ENet sends every peer's queue, and a peer in disconnect_later whose last message left
   -- goes on to disconnecting. Its lock-free getters must say so at once, as the caller's do.
-  local stats, compared = {}, false
-  for try = 1, 10 do
+  local stats = {}
+  until_compared("the thread made a pass, or b kept waiting, in every try", function(try)
     local server = assert(enet.host_create("127.0.0.1:*", 8))
     local client = assert(enet.host_create(nil, 4))
     local a = client:connect(server:get_socket_address())
@@ -220,18 +231,16 @@ T.test("a peer call that flushes publishes every peer the flush changed", functi
     b:disconnect_later()
     a:disconnect_now()
     local said, said_connected = b:state(), client:connected_peers()
-    client:background(false)
     -- counted when the thread made no pass in between and the flush moved b on
-    if client:background_stats(stats).passes == before and b:state() ~= "disconnect_later" then
+    local compared = stopped_untouched(client, before) and b:state() ~= "disconnect_later"
+    if compared then
       T.eq(said, b:state(), "b's state, at once (try " .. try .. ")")
       T.eq(said_connected, client:connected_peers(), "connected_peers, at once")
-      compared = true
     end
     server:destroy()
     client:destroy()
-    if compared then break end
-  end
-  T.ok(compared, "the thread made a pass, or b kept waiting, in every try")
+    return compared
+  end)
 end)
 
 T.test("after each call of ours, the host's row is ENet's", function()
@@ -253,8 +262,7 @@ T.test("after each call of ours, the host's row is ENet's", function()
   }
   local stats = {}
   for name, call in pairs(calls) do
-    local compared = false
-    for _ = 1, 10 do
+    until_compared(name .. ": the thread made a pass in every try", function()
       local server, client, cpeer = T.pair()
       client:background(true)
       client:service(0) -- a pass of Lua's own: the thread backs off meanwhile
@@ -262,16 +270,14 @@ T.test("after each call of ours, the host's row is ENet's", function()
       call(server, client, cpeer)
       local said = {}
       for _, n in ipairs(names) do said[n] = client[n](client) end
-      client:background(false)
-      if client:background_stats(stats).passes == before then
+      local compared = stopped_untouched(client, before)
+      if compared then
         for _, n in ipairs(names) do T.eq(said[n], client[n](client), name .. ": " .. n) end
-        compared = true
       end
       server:destroy()
       client:destroy()
-      if compared then break end
-    end
-    T.ok(compared, name .. ": the thread made a pass in every try")
+      return compared
+    end)
   end
 end)
 
