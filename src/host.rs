@@ -296,7 +296,16 @@ unsafe fn bandwidth_limit(args: Args) -> Ret<()> {
 /// The body contract (lua.rs).
 #[inline(always)]
 unsafe fn host_counter(args: Args, read: fn(&ENetHost) -> u32, field: usize) -> Ret<i64> {
-    Ok(args.host(1)?.read(read, field)?.into())
+    let core = args.host(1)?;
+    // With the thread running, the published row (which it has while it runs).
+    if core.live_events()?.1 {
+        if let Some(value) = core.background.published_host(field) {
+            return Ok(value.into());
+        }
+    }
+    let host = core.live_as(Access::READ)?;
+    // SAFETY: a live host, read by shared reference during `read` only.
+    Ok(read(unsafe { &*host }).into())
 }
 
 /// One integer read from the live host, under the lock in background mode.

@@ -210,25 +210,6 @@ impl HostCore {
         Ok(host)
     }
 
-    /// One field of the live host: `read` of the ENet host, or its published `field`
-    /// (published.rs) while the thread runs, without its lock.
-    #[inline(always)]
-    pub fn read(&self, read: fn(&ENetHost) -> u32, field: usize) -> Result<u32, Raise> {
-        let host = self.enet.get();
-        if host.is_null() {
-            return self.published(field);
-        }
-        // SAFETY: a live host, read by shared reference during `read` only (a body runs no Lua
-        // code, and nothing else uses the host meanwhile).
-        Ok(read(unsafe { &*host }))
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn published(&self, field: usize) -> Result<u32, Raise> {
-        self.background.published_host(field).ok_or(NIL_HOST)
-    }
-
     /// [`HostCore::live`] for `service` and `check_events`: `true` with the host while its thread
     /// runs, **without** its lock (`Background::next_event` takes it), from the cold path.
     #[inline(always)]
