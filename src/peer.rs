@@ -78,10 +78,11 @@ unsafe fn receive(args: Args) -> Ret<Option<Received>> {
 /// # Safety
 /// The body contract (lua.rs).
 unsafe fn with_data(args: Args, f: unsafe extern "C" fn(*mut ENetPeer, u32)) -> Ret<()> {
-    // Every slot in use is published too: `disconnect_now` flushes the host
-    // (`enet_host_flush`), which sends every peer's queue and so may move another peer from
-    // disconnect_later on to disconnecting (the attack review of 8977ef5 found that peer's
-    // getter stale until the thread's next pass). Disconnects are rare: the cost is small.
+    // Every slot in use is published too: `disconnect_now`, and `disconnect` of a peer not yet
+    // connected, flush the host (`enet_host_flush`), which sends every peer's queue and so may
+    // move another peer from disconnect_later on to disconnecting (the attack review of
+    // 8977ef5 found that peer's getter stale until the thread's next pass). Disconnects are
+    // rare: the cost is small.
     let (_, peer) = args.live_peer_as(1, Access::WAKE.with(Access::ALL))?;
     let data = args.opt_u32(2, 0)?;
     // SAFETY: a live peer (no Lua code runs in a body, so it stays so); ENet's peer functions
