@@ -41,7 +41,8 @@ use crate::held::{
 };
 pub use crate::held::{COUNTERS, COUNTER_NAMES};
 use crate::osthread;
-use crate::published::{slots_in_use, Access, Published};
+use crate::published::{field, host_field, slots_in_use, Access, Published};
+use crate::sendq::{Entry, SendQueue};
 use crate::waker::{enet_wait_ms, Waker, Woken};
 use std::cell::Cell;
 use std::os::raw::c_int;
@@ -175,6 +176,40 @@ impl Background {
         self.get()?.published.get_host(field)
     }
 
+    /// `peer:send` of `data` to slot `slot` without the lock (sendq.rs), with the thread
+    /// running: queued when the slot's published row says ENet would accept it (connected, the
+    /// channel below its count, within the host's maximum packet size) and the queue has room,
+    /// then the thread is woken as after a locked send. Returns the connection's ID when
+    /// queued, `None` when the caller must send under the lock (ENet's own answer).
+    #[inline(never)]
+    pub fn try_queue(&self, slot: usize, channel: u8, flags: u32, data: &[u8]) -> Option<u32> {
+        let running = self.get()?;
+        let published = &running.published;
+        if published.get(slot, field::STATE)? != enet::ENET_PEER_STATE_CONNECTED as u32
+            || u32::from(channel) >= published.get(slot, field::CHANNEL_COUNT)?
+            || data.len() > published.get_host(host_field::MAXIMUM_PACKET_SIZE)? as usize
+        {
+            return None;
+        }
+        let connect_id = published.get(slot, field::CONNECT_ID)?;
+        let entry = Entry {
+            slot: slot as u32,
+            connect_id,
+            channel,
+            flags,
+            data,
+        };
+        // SAFETY: `Background` is only used by the Lua thread that owns the host (its core's
+        // `Cell`s), so this is the queue's one writer.
+        if !unsafe { running.sends.push(entry) } {
+            return None;
+        }
+        // As the release of a body that queued a send does (held.rs `release_where`).
+        running.lua_changed.store(true, Ordering::Relaxed);
+        running.shared.wake();
+        Some(connect_id)
+    }
+
     /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
     /// (no memory, file descriptor or thread to spare: the OS error is still in `errno`).
     ///
@@ -188,6 +223,10 @@ impl Background {
         // SAFETY: a live host (the contract).
         let (socket, published) = unsafe { ((*host).socket, Published::new(&*host)) };
         let Some(published) = published else {
+            osthread::set_errno_enomem();
+            return false;
+        };
+        let Some(sends) = SendQueue::new() else {
             osthread::set_errno_enomem();
             return false;
         };
@@ -212,6 +251,7 @@ impl Background {
             host: HostPtr(host),
             socket,
             published,
+            sends,
             lua_published: AtomicU32::new(0),
             lua_pass_at: AtomicU64::new(0),
             lua_heard_at: AtomicU64::new(0),
@@ -260,6 +300,9 @@ impl Background {
         if let Some(thread) = running.thread.take() {
             osthread::join(thread);
         }
+        // SAFETY: the thread is joined and no body holds the lock (released above), so the
+        // host is this OS thread's alone, and still live (the caller destroys it after).
+        unsafe { running.sends.hand_over(running.host.0) };
         let mut before = self.before.get();
         for (sum, counter) in before.iter_mut().zip(&running.shared.counters) {
             *sum += counter.load(Ordering::Relaxed);
@@ -512,6 +555,7 @@ fn run(running: &Running) {
         // then the getters' rows and the events hint are published (their contract: the lock
         // is held).
         let rc = unsafe {
+            running.sends.hand_over(host);
             let rc = enet::enet_host_service(host, ptr::null_mut(), 0);
             active = slots_in_use(&*host);
             shared.active.store(active, Ordering::Relaxed);

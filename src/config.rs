@@ -19,7 +19,14 @@ unsafe fn tunable(
     min: u32,
     range: &'static std::ffi::CStr,
 ) -> Ret<i64> {
-    let (_, host) = args.live_host(1)?;
+    // A new value is published with the host's row (`maximum_packet_size` is read without the
+    // lock by a background host's `send`, sendq.rs).
+    let access = if args.absent(2) {
+        Access::READ
+    } else {
+        Access::ALL
+    };
+    let (_, host) = args.live_host_as(1, access)?;
     // SAFETY: a live host, borrowed only inside the body (no Lua code runs meanwhile, and no
     // other reference to the ENet host is made while this one lives).
     let host = unsafe { &mut *host };

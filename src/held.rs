@@ -7,6 +7,7 @@
 use crate::ffi::{ENetHost, ENetSocket};
 use crate::osthread::Thread;
 use crate::published::{Access, Published};
+use crate::sendq::SendQueue;
 use crate::waker::Waker;
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -100,6 +101,8 @@ pub(crate) struct Running {
     pub(crate) socket: ENetSocket,
     /// What the getters and `service(0)` read without the lock (published.rs).
     pub(crate) published: Published,
+    /// Small sends queued without the lock, handed to ENet by the next holder of it (sendq.rs).
+    pub(crate) sends: SendQueue,
     /// ENet's service time when Lua's own pass last published every slot (`lua_pass`).
     pub(crate) lua_published: AtomicU32,
     /// When `service(0)` last made a pass of its own, in microseconds after `epoch`
@@ -265,6 +268,11 @@ pub fn take(running: &Running, access: Access, slot: usize, wait: bool) -> bool 
             }
         };
 
+        // What Lua queued without the lock goes to ENet before this body's own calls, in order.
+        if !running.sends.is_empty() {
+            // SAFETY: the lock is held (just taken) and the host is the thread's live one.
+            unsafe { running.sends.hand_over(running.host.0) };
+        }
         // SAFETY: only the lifetime changes. The guard is dropped by `release_all` when the
         // body ends, or by `Background::stop` before the `Running` block can be freed (its
         // thread is joined there before the block is freed), so it never outlives the mutex.

@@ -37,6 +37,7 @@ mod osthread;
 mod packet;
 mod peer;
 mod published;
+mod sendq;
 mod text;
 mod waker;
 

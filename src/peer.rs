@@ -3,8 +3,8 @@
 use crate::address;
 use crate::args::Args;
 use crate::ffi::{self as enet, ENetPeer};
-use crate::lua::{ffi, methods, Methods, Name, Push, Ret, State};
-use crate::object::{GetData, SetData};
+use crate::lua::{ffi, methods, Methods, Name, Push, Raise, Ret, State};
+use crate::object::{GetData, PeerUd, SetData};
 use crate::packet::{self, Message, Owned};
 use crate::published::field;
 use crate::published::Access;
@@ -14,9 +14,15 @@ use std::os::raw::c_int;
 /// `peer:send(data [, channel [, flag]])`: 0 when queued, -1 when ENet refused (the packet is
 /// then freed, unlike the reference, which leaked it).
 unsafe fn send(args: Args) -> Ret<i64> {
+    let ud = args.peer(1)?;
+    if ud.core().background.running() {
+        if let Some(sent) = send_queued(args, ud)? {
+            return Ok(sent);
+        }
+    }
     // SAFETY: live peer; a refused packet that no queue references is ours to free.
     unsafe {
-        let (ud, peer) = args.live_peer_as(1, Access::WAKE)?;
+        let peer = ud.live_as(Access::WAKE)?;
         let message = Message::from_args(args)?;
         let packet = message.packet()?;
         let rc = enet::enet_peer_send(peer, message.channel, packet);
@@ -31,6 +37,24 @@ unsafe fn send(args: Args) -> Ret<i64> {
         }
         Ok(0)
     }
+}
+
+/// `send` of a background host without its lock (sendq.rs): `Some(0)` when queued, `None` when
+/// the message must be sent under the lock (ENet's answer is not known, or the queue is full).
+#[cold]
+#[inline(never)]
+fn send_queued(args: Args, ud: &PeerUd) -> Result<Option<i64>, Raise> {
+    let message = Message::from_args(args)?;
+    let background = &ud.core().background;
+    let Some(connect_id) =
+        background.try_queue(ud.slot(), message.channel, message.flags, message.data)
+    else {
+        return Ok(None);
+    };
+    if let Some(info) = ud.core().connection(ud.slot(), connect_id) {
+        info.count_sent(message.data.len());
+    }
+    Ok(Some(0))
 }
 
 /// A received packet, ours to free, and its channel: pushed as the data string and the channel.

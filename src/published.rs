@@ -31,9 +31,12 @@ pub mod host_field {
     pub const TOTAL_RECEIVED_PACKETS: usize = 4;
     pub const SERVICE_TIME: usize = 5;
     pub const PEER_COUNT: usize = 6;
+    /// ENet's `maximumPacketSize` (at most 2^31 - 1: `host:maximum_packet_size`), for
+    /// `send`'s queue (sendq.rs).
+    pub const MAXIMUM_PACKET_SIZE: usize = 7;
 }
 /// How many fields the host's row has.
-const HOST_FIELDS: usize = 7;
+const HOST_FIELDS: usize = 8;
 
 /// The fields of `host`, in [`host_field`] order. ENet's counts are 32-bit, and a host has at
 /// most 4095 slots.
@@ -46,6 +49,7 @@ fn host_fields(host: &ENetHost) -> [u32; HOST_FIELDS] {
         host.totalReceivedPackets,
         host.serviceTime,
         host.peerCount as u32,
+        host.maximumPacketSize.min(u32::MAX as usize) as u32,
     ]
 }
 
