@@ -5,10 +5,13 @@
 //! bundled enet), with the IPv4 fallback forced by an LD_PRELOAD shim, and (the receive-path
 //! fuzz) under valgrind.
 //!
-//! `cargo test --features lua54 --test network [filter...]`. The heavy cases run on lua54, lua55
-//! (where Debian has no LuaSocket, so they are its strangers' datagrams) and luajit only (set
-//! ENET_NET_ALL=1 to run them on any flavour). ENET_NET_SEED=<n> replays a seed; the seed is
-//! printed at the start and with every failure.
+//! `cargo test --features lua54 --test network [filter...]`. The heavy cases run in full on lua54
+//! and luajit (LÖVE's), and on lua55 (where Debian has no LuaSocket, so they are its strangers'
+//! datagrams) a third of them, picked by the run's seed, so that CI stays within its 30 minutes
+//! (every case ran on lua55 in 110-125 s of CI's 34-minute run of b5e9e5b; the cases differ
+//! between flavours only in the interpreter of their Lua side). ENET_NET_ALL=1 runs every case
+//! on any flavour. ENET_NET_SEED=<n> replays a seed (and a lua55 sample); the seed is printed
+//! at the start and with every failure.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -527,6 +530,10 @@ fn main() {
         ci,
     };
     println!("network tests on {interp}, seed {seed} (ENET_NET_SEED={seed} replays it)");
+    let sampled = flavour == "lua55" && std::env::var_os("ENET_NET_ALL").is_none();
+    if sampled {
+        println!("lua55: a third of the cases, picked by the seed (ENET_NET_ALL=1 runs all)");
+    }
 
     let mut failed = Vec::new();
     let mut passed = 0;
@@ -534,6 +541,10 @@ fn main() {
     let mut ignored = 0;
     for case in CASES {
         if !filter.is_empty() && !filter.iter().any(|f| case.name.contains(f.as_str())) {
+            skipped += 1;
+            continue;
+        }
+        if sampled && filter.is_empty() && ctx.seed_for(case.name) % 3 != 0 {
             skipped += 1;
             continue;
         }
