@@ -131,25 +131,21 @@ impl SendQueue {
         true
     }
 
-    /// Hands every queued message to ENet, oldest first: each to the peer of its slot if that
-    /// still holds the same connection, connected; else it is dropped. Returns how many were
-    /// handed over.
+    /// Passes every queued entry to `each`, oldest first, and frees their room.
     ///
     /// # Safety
-    /// The caller holds the host's lock (or the thread is joined), and `host` is the live ENet
-    /// host the entries were queued for.
-    pub unsafe fn hand_over(&self, host: *mut ENetHost) -> usize {
+    /// One reader at a time: the caller holds the host's lock (or the thread is joined).
+    pub unsafe fn take_all(&self, mut each: impl FnMut(Entry)) {
         let tail = self.tail.load(Ordering::Acquire);
         let mut head = self.head.load(Ordering::Relaxed);
         let base = self.bytes();
-        let mut count = 0;
         while head != tail {
             let at = head % CAPACITY;
             // SAFETY: [head, tail) was written by `push` before its Release store of `tail`,
-            // loaded above with Acquire; headers are aligned; a header's length is at most
-            // LARGEST, so the data lies inside the ring; the lock makes the host ours and
-            // `slot < peerCount` is checked before the peer is reached.
-            unsafe {
+            // loaded above with Acquire, and the writer does not touch it before the Release
+            // store of `head` below; headers are aligned, and a length of at most LARGEST
+            // keeps the data inside the ring (`push` never wraps an entry).
+            let entry = unsafe {
                 let header = base.add(at).cast::<u32>();
                 let len = header.read();
                 if len == WRAP {
@@ -163,33 +159,181 @@ impl SendQueue {
                     head = tail;
                     break;
                 }
-                let slot = header.add(1).read() as usize;
-                let connect_id = header.add(2).read();
-                let word = header.add(3).read();
                 head += padded(len);
-                if slot >= (*host).peerCount {
-                    continue;
+                let word = header.add(3).read();
+                Entry {
+                    slot: header.add(1).read(),
+                    connect_id: header.add(2).read(),
+                    channel: word as u8,
+                    flags: word >> 8,
+                    data: std::slice::from_raw_parts(base.add(at + HEADER), len),
                 }
-                let peer = (*host).peers.add(slot);
-                if (*peer).connectID != connect_id
-                    || (*peer).state != enet::ENET_PEER_STATE_CONNECTED
-                {
-                    continue;
-                }
-                let packet = enet::enet_packet_create(base.add(at + HEADER).cast(), len, word >> 8);
-                if packet.is_null() {
-                    continue;
-                }
-                if enet::enet_peer_send(peer, word as u8, packet) < 0 {
-                    if (*packet).referenceCount == 0 {
-                        enet::enet_packet_destroy(packet);
-                    }
-                    continue;
-                }
-                count += 1;
-            }
+            };
+            each(entry);
         }
         self.head.store(head, Ordering::Release);
-        count
+    }
+
+    /// Hands every queued message to ENet, oldest first: each to the peer of its slot if that
+    /// still holds the same connection, connected; else it is dropped.
+    ///
+    /// # Safety
+    /// The caller holds the host's lock (or the thread is joined), and `host` is the live ENet
+    /// host the entries were queued for.
+    pub unsafe fn hand_over(&self, host: *mut ENetHost) {
+        // SAFETY: the caller's contract: one reader, and the lock makes the host ours;
+        // `slot < peerCount` is checked before the peer is reached.
+        unsafe {
+            self.take_all(|entry| {
+                let slot = entry.slot as usize;
+                if slot >= (*host).peerCount {
+                    return;
+                }
+                let peer = (*host).peers.add(slot);
+                if (*peer).connectID != entry.connect_id
+                    || (*peer).state != enet::ENET_PEER_STATE_CONNECTED
+                {
+                    return;
+                }
+                let data = entry.data;
+                let packet =
+                    enet::enet_packet_create(data.as_ptr().cast(), data.len(), entry.flags);
+                if packet.is_null() {
+                    return;
+                }
+                if enet::enet_peer_send(peer, entry.channel, packet) < 0
+                    && (*packet).referenceCount == 0
+                {
+                    enet::enet_packet_destroy(packet);
+                }
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{padded, Entry, SendQueue, CAPACITY, LARGEST};
+    use std::collections::VecDeque;
+
+    /// A model of the ring: FIFO contents and the bytes they take, wrap marks included.
+    #[test]
+    fn fifo_with_wraps_and_a_full_ring() {
+        let q = SendQueue::new().unwrap();
+        let mut model: VecDeque<(u32, Vec<u8>)> = VecDeque::new();
+        // xorshift: a fixed seed, so a failure replays
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut pushed, mut refused, mut wraps) = (0u32, 0u32, 0u32);
+        let mut tail = 0usize; // the model's write position, to predict refusals
+        let mut head = 0usize;
+        for round in 0..20_000u32 {
+            let r = next();
+            if r % 151 == 0 {
+                let mut got = Vec::new();
+                // SAFETY: one reader (this test).
+                unsafe {
+                    q.take_all(|e| {
+                        got.push((e.slot, e.connect_id, e.channel, e.flags, e.data.to_vec()))
+                    })
+                };
+                for (slot, id, channel, flags, data) in got {
+                    let (n, want) = model.pop_front().expect("an entry the model does not have");
+                    assert_eq!((slot, id, channel, flags), (n, !n, n as u8, n >> 8));
+                    assert_eq!(data, want, "entry {n}");
+                }
+                assert!(model.is_empty(), "take_all left entries");
+                head = tail;
+                continue;
+            }
+            let len = match r % 5 {
+                0 => 0,
+                1 => LARGEST,
+                2 => (r >> 8) as usize % 16,
+                _ => (r >> 8) as usize % (LARGEST + 1),
+            };
+            let data: Vec<u8> = (0..len).map(|i| (i as u32 ^ round) as u8).collect();
+            let at = tail % CAPACITY;
+            let skip = if at + padded(len) > CAPACITY {
+                CAPACITY - at
+            } else {
+                0
+            };
+            let fits = CAPACITY - (tail - head) >= skip + padded(len);
+            let entry = Entry {
+                slot: round,
+                connect_id: !round,
+                channel: round as u8,
+                flags: round >> 8,
+                data: &data,
+            };
+            // SAFETY: one writer (this test).
+            let ok = unsafe { q.push(entry) };
+            assert_eq!(
+                ok,
+                fits,
+                "push {round} of {len} bytes at {at}, {} used",
+                tail - head
+            );
+            if ok {
+                tail += skip + padded(len);
+                wraps += u32::from(skip != 0);
+                model.push_back((round, data));
+                pushed += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            pushed > 10_000 && refused > 100 && wraps > 50,
+            "{pushed} {refused} {wraps}"
+        );
+        // SAFETY: as above.
+        assert!(!unsafe { q.push(entry(&[0; LARGEST + 1])) });
+    }
+
+    fn entry(data: &[u8]) -> Entry<'_> {
+        Entry {
+            slot: 1,
+            connect_id: 2,
+            channel: 3,
+            flags: 4,
+            data,
+        }
+    }
+
+    /// Room at the end of the ring but not after the wrap: refused, so unread entries at the
+    /// start stay intact.
+    #[test]
+    fn the_wrap_needs_room_at_the_start_too() {
+        let q = SendQueue::new().unwrap();
+        let mut n = 0;
+        // SAFETY: one writer and one reader, this test.
+        unsafe {
+            // head and tail at 512
+            assert!(q.push(entry(&[7; 496])));
+            q.take_all(|_| n += 1);
+            // tail at 65520: 62 entries of 1040 bytes and one of 528
+            for _ in 0..62 {
+                assert!(q.push(entry(&[8; LARGEST])));
+            }
+            assert!(q.push(entry(&[9; 512])));
+            // 528 bytes free: 16 at the end, 512 at the start; 520 fit only without the wrap
+            assert!(!q.push(entry(&[1; 500])), "pushed over unread entries");
+            // 8 + 16 bytes: wraps, into the 512 at the start
+            assert!(q.push(entry(&[2; 8])));
+            let mut got = Vec::new();
+            q.take_all(|e| got.push(e.data.to_vec()));
+            assert_eq!(got.len(), 64);
+            assert!(got[..62].iter().all(|d| d[..] == [8; LARGEST]));
+            assert_eq!(got[62], [9; 512]);
+            assert_eq!(got[63], [2; 8]);
+        }
+        assert_eq!(n, 1);
     }
 }
