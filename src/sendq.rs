@@ -12,7 +12,8 @@
 //! `send` answers at once, as ENet's `enet_peer_send` would: it takes this path only when the
 //! peer's published row says ENet accepts the message (connected, the channel in range, the
 //! size within the host's limit; published.rs), else the locked path gives ENet's own answer.
-//! A peer that ENet resets between the two (a timeout the thread found) loses the message, as
+//! A peer that ENet resets between the two (a timeout or a DISCONNECT that the thread's pass
+//! found) loses the message, as
 //! a message ENet had queued is lost with its peer; so is one whose slot holds another
 //! connection by then (the connect ID is compared), and one ENet has no memory for.
 //!

@@ -127,7 +127,7 @@ T.test("background(false) hands queued messages to ENet", function()
   local ok = true
   for k = 1, #got do
     local round, i = got[k]:match("^(%d+):(%d+)$")
-    if tonumber(round) ~= (k - 1) // 50 + 1 or tonumber(i) ~= (k - 1) % 50 + 1 then ok = false end
+    if tonumber(round) ~= math.floor((k - 1) / 50) + 1 or tonumber(i) ~= (k - 1) % 50 + 1 then ok = false end
   end
   T.ok(ok, "in order")
   client:destroy()
