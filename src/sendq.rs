@@ -13,9 +13,9 @@
 //! peer's published row says ENet accepts the message (connected, the channel in range, the
 //! size within the host's limit; published.rs), else the locked path gives ENet's own answer.
 //! A peer that ENet resets between the two (a timeout or a DISCONNECT that the thread's pass
-//! found) loses the message, as
-//! a message ENet had queued is lost with its peer; so is one whose slot holds another
-//! connection by then (the connect ID is compared), and one ENet has no memory for.
+//! found) loses the message, as a message ENet had queued is lost with its peer; so is one
+//! whose slot holds another connection by then (the connect ID is compared), and one ENet has
+//! no memory for.
 //!
 //! A ring of [`CAPACITY`] bytes, one writer (Lua's thread, which owns the host) and one reader
 //! at a time (the holder of the lock). An entry is a 16-byte header and the data, padded to 8
