@@ -41,8 +41,8 @@ use crate::held::{
 };
 pub use crate::held::{COUNTERS, COUNTER_NAMES};
 use crate::osthread;
-use crate::published::{field, host_field, slots_in_use, Access, Published};
-use crate::sendq::{Entry, SendQueue};
+use crate::published::{slots_in_use, Access, Published};
+use crate::sendq::SendQueue;
 use crate::waker::{enet_wait_ms, Waker, Woken};
 use std::cell::Cell;
 use std::os::raw::c_int;
@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 /// 500 ms, retransmissions after a round trip and its variance, timeouts) are checked at least
 /// this often. A datagram or a wake-up ends the sleep at once.
 const TICK_MS: i32 = 10;
+const TICK: Duration = Duration::from_millis(TICK_MS as u64);
 /// The longest it sleeps while no slot is in use (only a datagram can start work then).
 const IDLE_MS: i32 = 1000;
 /// How long a wake-up from Lua waits for more sends before the pass that sends them.
@@ -64,6 +65,7 @@ const GATHER_US: u64 = 100;
 /// work on its own thread, as without the thread, and the thread takes over within this long
 /// after it stops.
 const BACKOFF_MS: i32 = 2;
+const BACKOFF: Duration = Duration::from_millis(BACKOFF_MS as u64);
 /// `service(0)` makes a pass of its own at most this often (microseconds), unless Lua queued
 /// or changed something since the last, or traffic flows ([`Running::pass_due`]); a call in
 /// between returns an event already received, or none, without the lock when none is ready.
@@ -176,38 +178,28 @@ impl Background {
         self.get()?.published.get_host(field)
     }
 
-    /// `peer:send` of `data` to slot `slot` without the lock (sendq.rs), with the thread
-    /// running: queued when the slot's published row says ENet would accept it (connected, the
-    /// channel below its count, within the host's maximum packet size) and the queue has room,
-    /// then the thread is woken as after a locked send. Returns the connection's ID when
-    /// queued, `None` when the caller must send under the lock (ENet's own answer).
+    /// `peer:send` without the lock, with the thread running (`None` when off, or when the
+    /// caller must send under the lock): [`crate::sendq::try_queue`].
     #[inline(never)]
     pub fn try_queue(&self, slot: usize, channel: u8, flags: u32, data: &[u8]) -> Option<u32> {
         let running = self.get()?;
-        let published = &running.published;
-        if published.get(slot, field::STATE)? != enet::ENET_PEER_STATE_CONNECTED as u32
-            || u32::from(channel) >= published.get(slot, field::CHANNEL_COUNT)?
-            || data.len() > published.get_host(host_field::MAXIMUM_PACKET_SIZE)? as usize
-        {
-            return None;
-        }
-        let connect_id = published.get(slot, field::CONNECT_ID)?;
-        let entry = Entry {
-            slot: slot as u32,
-            connect_id,
-            channel,
-            flags,
-            data,
-        };
+        let (published, sends) = (&running.published, &running.sends);
         // SAFETY: `Background` is only used by the Lua thread that owns the host (its core's
-        // `Cell`s), so this is the queue's one writer.
-        if !unsafe { running.sends.push(entry) } {
-            return None;
-        }
+        // `Cell`s), the queue's one writer.
+        let id = unsafe { crate::sendq::try_queue(published, sends, slot, channel, flags, data) }?;
         // As the release of a body that queued a send does (held.rs `release_where`).
         running.lua_changed.store(true, Ordering::Relaxed);
         running.shared.wake();
-        Some(connect_id)
+        Some(id)
+    }
+
+    /// After Lua's `host:flush()`, under the lock: what Lua queued has left, so a wake-up of the
+    /// thread on its way finds nothing to send (`run` skips that pass).
+    pub fn flushed(&self) {
+        if let Some(running) = self.get() {
+            running.shared.queued.store(false, Ordering::SeqCst);
+            running.shared.flushes.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Starts the thread for `host` (nothing if it runs); `false` when the system cannot
@@ -246,6 +238,7 @@ impl Background {
                 waiting: AtomicUsize::new(0),
                 contending: AtomicUsize::new(0),
                 waker,
+                flushes: AtomicU64::new(0),
                 counters: Default::default(),
             },
             host: HostPtr(host),
@@ -469,6 +462,8 @@ fn run(running: &Running) {
     let count = |i: usize, n: u64| shared.counters[i].fetch_add(n, Ordering::Relaxed);
     let lua_passes = || shared.counters[LUA_PASSES].load(Ordering::Relaxed);
     let mut seen = lua_passes();
+    let mut last_pass = Instant::now();
+    let mut flushes_at_pass = 0;
     loop {
         // Lua's `service` made a pass since the last look, and no body waits for events: Lua
         // is doing the network work, so stay out of its way (no socket, no pass) for a while.
@@ -512,11 +507,25 @@ fn run(running: &Running) {
             }
             continue;
         }
-        if woken == Woken::Wake {
+        let flushing = shared.flushes.load(Ordering::Relaxed) != flushes_at_pass;
+        if woken == Woken::Wake || (woken == Woken::Queued && flushing) {
             // Lua is queueing and woke the thread: let the burst gather (its other sends find
             // the thread awake and skip the system call) and go out in one pass, a fraction
-            // of a frame later.
-            std::thread::sleep(Duration::from_micros(GATHER_US));
+            // of a frame later. While Lua's own `flush` calls keep coming (one in each
+            // gathering), they send what it queues: look again after another, until 2 ms after
+            // the last pass (a datagram waits no longer than behind a `service` loop's back-off).
+            let mut flushes = shared.flushes.load(Ordering::Relaxed);
+            loop {
+                std::thread::sleep(Duration::from_micros(GATHER_US));
+                let now = shared.flushes.load(Ordering::Relaxed);
+                if now == flushes
+                    || last_pass.elapsed() >= BACKOFF
+                    || shared.stop.load(Ordering::SeqCst)
+                {
+                    break;
+                }
+                flushes = now;
+            }
         }
         if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
             shared.waker.drain();
@@ -524,9 +533,21 @@ fn run(running: &Running) {
         // Cleared after the drain and before the pass: a `wake` that finds it set queued its
         // work before this point, so the pass below sends it.
         shared.wake_pending.store(false, Ordering::SeqCst);
-        let lua = shared.queued.swap(false, Ordering::SeqCst) || woken == Woken::Wake;
+        let queued = shared.queued.swap(false, Ordering::SeqCst);
+        let lua = queued || woken == Woken::Wake;
         if shared.stop.load(Ordering::SeqCst) {
             break;
+        }
+        // Woken by a send whose message Lua's own `flush` has sent since (it cleared `queued`,
+        // `Background::flushed`), with a pass less than a tick ago: a pass has nothing to do
+        // (a datagram that came meanwhile ends the next wait at once, and a send after the
+        // flush set `queued` again, which the next wait looks at first).
+        if matches!(woken, Woken::Wake | Woken::Queued)
+            && !queued
+            && shared.flushes.load(Ordering::Relaxed) != flushes_at_pass
+            && last_pass.elapsed() < TICK
+        {
+            continue;
         }
         // A pass that serves Lua's sends counts as a Lua wake-up, whatever ended the wait.
         count(
@@ -549,6 +570,8 @@ fn run(running: &Running) {
             std::thread::sleep(Duration::from_micros(CONTENDED_WAIT_US));
         }
         let start = Instant::now();
+        last_pass = start;
+        flushes_at_pass = shared.flushes.load(Ordering::Relaxed);
         let guard = shared.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: the host lives until this thread is joined (HostPtr), and the lock makes it
         // ours: with no event, ENet sends, receives and checks timeouts, and dispatches nothing;

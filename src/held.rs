@@ -65,6 +65,9 @@ pub(crate) struct Shared {
     /// next pass.
     pub(crate) contending: AtomicUsize,
     pub(crate) waker: Waker,
+    /// Lua's `host:flush()` calls (`Background::flushed`): while they come, the thread leaves
+    /// the sending to them (background.rs `run`).
+    pub(crate) flushes: AtomicU64,
     pub(crate) counters: [AtomicU64; COUNTERS],
 }
 

@@ -226,8 +226,11 @@ unsafe fn connect(args: Args) -> Ret<PeerObject> {
 
 /// `host:flush()`
 unsafe fn flush(args: Args) -> Ret<()> {
+    let (core, host) = args.live_host(1)?;
     // SAFETY: live host.
-    unsafe { enet::enet_host_flush(args.live_host(1)?.1) };
+    unsafe { enet::enet_host_flush(host) };
+    // With the thread running, still under the lock: nothing queued is left for it.
+    core.background.flushed();
     Ok(())
 }
 

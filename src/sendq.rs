@@ -23,6 +23,7 @@
 //! [`WRAP`] mark. Positions only grow (wrapping at 2^64 never happens: 2^64 bytes queued).
 
 use crate::ffi::{self as enet, ENetHost};
+use crate::published::{field, host_field, Published};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,6 +43,40 @@ pub struct Entry<'a> {
     pub channel: u8,
     pub flags: u32,
     pub data: &'a [u8],
+}
+
+/// `peer:send` of `data` to slot `slot` of a background host without the lock: queued in
+/// `sends` when the slot's row in `published` says ENet would accept it (connected, the channel
+/// below its count, within the host's maximum packet size) and the queue has room. Returns the
+/// connection's ID when queued (the caller then wakes the thread), `None` when the caller must
+/// send under the lock (ENet's own answer).
+///
+/// # Safety
+/// Called only by the Lua thread that owns the host (the queue's one writer).
+pub unsafe fn try_queue(
+    published: &Published,
+    sends: &SendQueue,
+    slot: usize,
+    channel: u8,
+    flags: u32,
+    data: &[u8],
+) -> Option<u32> {
+    if published.get(slot, field::STATE)? != enet::ENET_PEER_STATE_CONNECTED as u32
+        || u32::from(channel) >= published.get(slot, field::CHANNEL_COUNT)?
+        || data.len() > published.get_host(host_field::MAXIMUM_PACKET_SIZE)? as usize
+    {
+        return None;
+    }
+    let connect_id = published.get(slot, field::CONNECT_ID)?;
+    let entry = Entry {
+        slot: slot as u32,
+        connect_id,
+        channel,
+        flags,
+        data,
+    };
+    // SAFETY: the caller's contract: the one writer.
+    unsafe { sends.push(entry) }.then_some(connect_id)
 }
 
 pub struct SendQueue {

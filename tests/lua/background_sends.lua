@@ -167,4 +167,40 @@ T.test("queued sends count in the peer's statistics", function()
   server:destroy()
 end)
 
+T.test("a loop that only sends and flushes leaves the thread receiving and acknowledging", function()
+  local now = require("timing").now
+  local server, client, cpeer, speer = T.pair()
+  client:background(true)
+  local before = client:background_stats().passes
+  local deadline, n, ticks = now() + 1000, 0, 0
+  -- Lua's flushes come far more often than every 100 us: the thread leaves the sending to them
+  -- but must still make a pass at least every 2 ms or so, which receives and acknowledges what
+  -- the server sends (without that bound: 46 passes in this second, against 471 with it).
+  while now() < deadline do
+    cpeer:send("x", 0, "unsequenced")
+    client:flush()
+    n = n + 1
+    if n % 20 == 0 then
+      speer:send("tick", 0, "reliable")
+      ticks = ticks + 1
+      server:service(0)
+    end
+  end
+  local passes = client:background_stats().passes - before
+  local received = 0
+  while true do
+    local e = client:check_events()
+    if not e then break end
+    if e.type == "receive" then received = received + 1 end
+  end
+  T.ok(received > ticks / 10, string.format("the thread received %d of %d", received, ticks))
+  if os.getenv("ENET_TEST_SLOW") == "1" then
+    print("# not counted under valgrind or TSan: " .. passes .. " passes in 1 s")
+  else
+    T.ok(passes >= 100, passes .. " passes of the thread in 1 s of sends and flushes")
+  end
+  client:destroy()
+  server:destroy()
+end)
+
 T.done()
