@@ -193,8 +193,7 @@ impl Background {
         Some(id)
     }
 
-    /// After Lua's `host:flush()`, under the lock: what Lua queued has left, so a wake-up of the
-    /// thread on its way finds nothing to send (`run` skips that pass).
+    /// After Lua's `host:flush()`, under the lock: what Lua queued has left (`run` skips a pass).
     pub fn flushed(&self) {
         if let Some(running) = self.get() {
             running.shared.queued.store(false, Ordering::SeqCst);
@@ -541,8 +540,10 @@ fn run(running: &Running) {
         // Woken by a send whose message Lua's own `flush` has sent since (it cleared `queued`,
         // `Background::flushed`), with a pass less than a tick ago: a pass has nothing to do
         // (a datagram that came meanwhile ends the next wait at once, and a send after the
-        // flush set `queued` again, which the next wait looks at first).
+        // flush set `queued` again, which the next wait looks at first). Not while idle: only
+        // a pass sees the slot a flushed `connect` put in use (else the thread sleeps 1 s).
         if matches!(woken, Woken::Wake | Woken::Queued)
+            && active
             && !queued
             && shared.flushes.load(Ordering::Relaxed) != flushes_at_pass
             && last_pass.elapsed() < TICK

@@ -197,7 +197,7 @@ T.test("a loop that only sends and flushes leaves the thread receiving and ackno
   if os.getenv("ENET_TEST_SLOW") == "1" then
     print("# not counted under valgrind or TSan: " .. passes .. " passes in 1 s")
   else
-    T.ok(passes >= 100, passes .. " passes of the thread in 1 s of sends and flushes")
+    T.ok(passes >= 60, passes .. " passes of the thread in 1 s of sends and flushes")
   end
   client:destroy()
   server:destroy()
