@@ -178,8 +178,7 @@ impl Background {
         self.get()?.published.get_host(field)
     }
 
-    /// `peer:send` without the lock, with the thread running (`None` when off, or when the
-    /// caller must send under the lock): [`crate::sendq::try_queue`].
+    /// `peer:send` without the lock ([`crate::sendq::try_queue`]; `None`: send under it).
     #[inline(never)]
     pub fn try_queue(&self, slot: usize, channel: u8, flags: u32, data: &[u8]) -> Option<u32> {
         let running = self.get()?;
@@ -193,10 +192,13 @@ impl Background {
         Some(id)
     }
 
-    /// After Lua's `host:flush()`, under the lock: what Lua queued has left (`run` skips a pass).
+    /// After Lua's `host:flush()`, under the lock: what Lua queued has left (`run` skips a pass),
+    /// unless the thread is idle: only its pass sees the slot a connect put in use.
     pub fn flushed(&self) {
         if let Some(running) = self.get() {
-            running.shared.queued.store(false, Ordering::SeqCst);
+            if running.shared.active.load(Ordering::Relaxed) {
+                running.shared.queued.store(false, Ordering::SeqCst);
+            }
             running.shared.flushes.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -537,11 +539,9 @@ fn run(running: &Running) {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
-        // Woken by a send whose message Lua's own `flush` has sent since (it cleared `queued`,
-        // `Background::flushed`), with a pass less than a tick ago: a pass has nothing to do
-        // (a datagram that came meanwhile ends the next wait at once, and a send after the
-        // flush set `queued` again, which the next wait looks at first). Not while idle: only
-        // a pass sees the slot a flushed `connect` put in use (else the thread sleeps 1 s).
+        // Woken by a send that Lua's own `flush` has sent since (it cleared `queued`), a pass
+        // less than a tick ago: nothing to do (a datagram ends the next wait at once, a later
+        // send set `queued` again). Not while idle: only a pass sees a new slot in use.
         if matches!(woken, Woken::Wake | Woken::Queued)
             && active
             && !queued
