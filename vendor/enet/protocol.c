@@ -84,6 +84,21 @@ enet_protocol_dispatch_incoming_commands (ENetHost * host, ENetEvent * event)
            return 1;
            
        case ENET_PEER_STATE_ZOMBIE:
+           /* Local patch 0039: the messages that arrived whole before the peer left (kept by
+              enet_protocol_handle_disconnect) come before its disconnect. */
+           if (! enet_list_empty (& peer -> dispatchedCommands))
+           {
+              event -> packet = enet_peer_receive (peer, & event -> channelID);
+              event -> type = ENET_EVENT_TYPE_RECEIVE;
+              event -> peer = peer;
+
+              peer -> flags |= ENET_PEER_FLAG_NEEDS_DISPATCH;
+
+              enet_list_insert (enet_list_end (& host -> dispatchQueue), & peer -> dispatchList);
+
+              return 1;
+           }
+
            host -> recalculateBandwidthLimits = 1;
 
            event -> type = ENET_EVENT_TYPE_DISCONNECT;
@@ -2016,10 +2031,24 @@ enet_protocol_handle_throttle_configure (ENetHost * host, ENetPeer * peer, const
 static int
 enet_protocol_handle_disconnect (ENetHost * host, ENetPeer * peer, const ENetProtocol * command)
 {
+    ENetList dispatched;
+
     if (peer -> state == ENET_PEER_STATE_DISCONNECTED || peer -> state == ENET_PEER_STATE_ZOMBIE || peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_DISCONNECT)
       return 0;
 
+    /* Local patch 0039: messages that arrived whole and were acknowledged, but that the
+       application has not taken yet, stay for it (still counted as held), and are dispatched
+       before the disconnect. Stock ENet drops them here, which a host serviced only by the
+       application never shows (it receives only once every event is taken), but a host
+       serviced by another thread while the application is busy does. */
+    enet_list_clear (& dispatched);
+    if (! enet_list_empty (& peer -> dispatchedCommands))
+      enet_list_move (enet_list_end (& dispatched), enet_list_begin (& peer -> dispatchedCommands), enet_list_previous (enet_list_end (& peer -> dispatchedCommands)));
+
     enet_peer_reset_queues (peer);
+
+    if (! enet_list_empty (& dispatched))
+      enet_list_move (enet_list_end (& peer -> dispatchedCommands), enet_list_begin (& dispatched), enet_list_previous (enet_list_end (& dispatched)));
 
     peer -> disconnectReason = peer -> state == ENET_PEER_STATE_CONNECTING ? ENET_DISCONNECT_REASON_REFUSED : ENET_DISCONNECT_REASON_REMOTE;
 
