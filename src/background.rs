@@ -55,7 +55,6 @@ use std::time::{Duration, Instant};
 /// 500 ms, retransmissions after a round trip and its variance, timeouts) are checked at least
 /// this often. A datagram or a wake-up ends the sleep at once.
 const TICK_MS: i32 = 10;
-const TICK: Duration = Duration::from_millis(TICK_MS as u64);
 /// The longest it sleeps while no slot is in use (only a datagram can start work then).
 const IDLE_MS: i32 = 1000;
 /// How long a wake-up from Lua waits for more sends before the pass that sends them.
@@ -192,13 +191,10 @@ impl Background {
         Some(id)
     }
 
-    /// After Lua's `host:flush()`, under the lock: what Lua queued has left (`run` skips a pass),
-    /// unless the thread is idle: only its pass sees the slot a connect put in use.
+    /// After Lua's `host:flush()`, under the lock: Lua sends for itself, so the thread stands
+    /// aside until [`BACKOFF`] after its last pass (`run`).
     pub fn flushed(&self) {
         if let Some(running) = self.get() {
-            if running.shared.active.load(Ordering::Relaxed) {
-                running.shared.queued.store(false, Ordering::SeqCst);
-            }
             running.shared.flushes.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -471,8 +467,17 @@ fn run(running: &Running) {
         let passes = lua_passes();
         let back_off = passes != seen && shared.waiting.load(Ordering::Relaxed) == 0;
         seen = passes;
+        // Lua's own `flush` came since the last pass, less than BACKOFF ago, and a slot is in
+        // use (an idle thread passes at once: only its pass sees a slot a connect put in use):
+        // Lua sends for itself, so stand aside until then (its sends find `queued` set and
+        // make no system call), and pass once it is up: one pass per BACKOFF while a loop
+        // sends and flushes without `service`, for what comes in.
+        let flushed = active && shared.flushes.load(Ordering::Relaxed) != flushes_at_pass;
+        let rest = BACKOFF.saturating_sub(last_pass.elapsed());
+        let aside = flushed && !rest.is_zero();
         let timeout = match () {
             _ if back_off => BACKOFF_MS,
+            _ if aside => rest.as_micros().div_ceil(1000) as i32,
             _ if active => TICK_MS,
             _ => IDLE_MS,
         };
@@ -483,16 +488,26 @@ fn run(running: &Running) {
         // `awake` cleared, then `queued` looked at (both SeqCst, see `Shared::wake`): what Lua
         // queued during the last pass is sent now, without a wait or a wake-up.
         shared.awake.store(false, Ordering::SeqCst);
-        let woken = if !back_off && shared.queued.load(Ordering::SeqCst) {
+        let woken = if !back_off && !aside && shared.queued.load(Ordering::SeqCst) {
             Woken::Queued
         } else {
             // After a socket error, sleep a tick instead of finding the socket readable at
-            // once; while backing off, datagrams wait for Lua's next pass (or this one's end).
-            shared
-                .waker
-                .wait((!failing && !back_off).then_some(socket), timeout)
+            // once; while backing off or aside, datagrams wait for Lua's next pass (or the
+            // end of this wait).
+            let watch = !failing && !back_off && !aside;
+            shared.waker.wait(watch.then_some(socket), timeout)
         };
         shared.awake.store(true, Ordering::SeqCst);
+        if aside && !back_off {
+            if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
+                shared.waker.drain();
+            }
+            shared.wake_pending.store(false, Ordering::SeqCst);
+            if shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            continue;
+        }
         if back_off {
             if woken == Woken::Wake {
                 // A send (or a waiting body) woke it: give Lua's next `service` the moment it
@@ -508,24 +523,14 @@ fn run(running: &Running) {
             }
             continue;
         }
-        let flushing = shared.flushes.load(Ordering::Relaxed) != flushes_at_pass;
-        if woken == Woken::Wake || (woken == Woken::Queued && flushing) {
+        if woken == Woken::Wake {
             // Lua is queueing and woke the thread: let the burst gather (its other sends find
             // the thread awake and skip the system call) and go out in one pass, a fraction
-            // of a frame later. While Lua's own `flush` calls keep coming (one in each
-            // gathering), they send what it queues: look again after another, until 2 ms after
-            // the last pass (a datagram waits no longer than behind a `service` loop's back-off).
-            let mut flushes = shared.flushes.load(Ordering::Relaxed);
-            loop {
-                std::thread::sleep(Duration::from_micros(GATHER_US));
-                let now = shared.flushes.load(Ordering::Relaxed);
-                if now == flushes
-                    || last_pass.elapsed() >= BACKOFF
-                    || shared.stop.load(Ordering::SeqCst)
-                {
-                    break;
-                }
-                flushes = now;
+            // of a frame later, unless Lua flushes it meanwhile (then stand aside, above).
+            std::thread::sleep(Duration::from_micros(GATHER_US));
+            let flushed = active && shared.flushes.load(Ordering::Relaxed) != flushes_at_pass;
+            if flushed && last_pass.elapsed() < BACKOFF {
+                continue;
             }
         }
         if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
@@ -538,17 +543,6 @@ fn run(running: &Running) {
         let lua = queued || woken == Woken::Wake;
         if shared.stop.load(Ordering::SeqCst) {
             break;
-        }
-        // Woken by a send that Lua's own `flush` has sent since (it cleared `queued`), a pass
-        // less than a tick ago: nothing to do (a datagram ends the next wait at once, a later
-        // send set `queued` again). Not while idle: only a pass sees a new slot in use.
-        if matches!(woken, Woken::Wake | Woken::Queued)
-            && active
-            && !queued
-            && shared.flushes.load(Ordering::Relaxed) != flushes_at_pass
-            && last_pass.elapsed() < TICK
-        {
-            continue;
         }
         // A pass that serves Lua's sends counts as a Lua wake-up, whatever ended the wait.
         count(
