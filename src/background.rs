@@ -498,18 +498,8 @@ fn run(running: &Running) {
             shared.waker.wait(watch.then_some(socket), timeout)
         };
         shared.awake.store(true, Ordering::SeqCst);
-        if aside && !back_off {
-            if woken == Woken::Wake || shared.wake_pending.load(Ordering::SeqCst) {
-                shared.waker.drain();
-            }
-            shared.wake_pending.store(false, Ordering::SeqCst);
-            if shared.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            continue;
-        }
-        if back_off {
-            if woken == Woken::Wake {
+        if back_off || aside {
+            if back_off && woken == Woken::Wake {
                 // A send (or a waiting body) woke it: give Lua's next `service` the moment it
                 // usually comes within, then look again.
                 std::thread::sleep(Duration::from_micros(GATHER_US));

@@ -110,7 +110,12 @@ T.test("getters read what the thread and Lua's own calls published, at once", fu
   cpeer:disconnect()
   T.ok(cpeer:state() ~= "connected", "after disconnect: " .. cpeer:state())
   within(10, function() return speer:state() == "disconnected" or speer:state() == "zombie" end)
-  local e = within(10, function() return server:check_events() end)
+  -- (the messages above that the server has not taken come first: vendor/enet patch 0039)
+  local e = within(10, function()
+    local got = server:check_events()
+    while got and got.type == "receive" do got = server:check_events() end
+    return got
+  end)
   T.eq(e.type, "disconnect", "the server's event")
   T.eq(speer:state(), "disconnected", "reset by the dispatch")
   -- the client's peer waits as a zombie for its disconnect event, as without the thread
@@ -182,7 +187,12 @@ T.test("host getters read what the thread and Lua's own calls published, at once
   cpeer:disconnect_now()
   T.eq(client:connected_peers(), 0, "disconnect_now, at once")
   within(10, function() return server:connected_peers() == 0 end)
-  local e = within(10, function() return server:check_events() end)
+  -- (the messages above that the server has not taken come first: vendor/enet patch 0039)
+  local e = within(10, function()
+    local got = server:check_events()
+    while got and got.type == "receive" do got = server:check_events() end
+    return got
+  end)
   T.eq(e.type, "disconnect", "the server's event")
   cpeer = client:connect(server:get_socket_address())
   e = within(10, function() return server:service(0) end)
