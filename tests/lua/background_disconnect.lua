@@ -7,11 +7,13 @@ local T = require "t"
 local enet = require "enet"
 local timing = require "timing"
 
--- Waits (without calling `host`) until its thread has received and acknowledged `n` messages
--- from a remote that then leaves: ms of wall time at most.
-local function until_quiet(ms)
+-- Services `others` (not the host under test) until `cond()`, for `ms` of wall time at most.
+local function until_true(cond, others, ms)
   local t0 = timing.now()
-  while timing.now() - t0 < ms do timing.stall(0.001) end
+  while not cond() and timing.now() - t0 < ms do
+    for _, h in ipairs(others) do h:service(0) end
+    timing.stall(0.001)
+  end
 end
 
 -- Takes every event of `host` (and services `others`), until `done(got, last)`; returns the
@@ -66,8 +68,7 @@ T.test("a remote that leaves while Lua is busy: its messages, then its disconnec
     -- the client alone, until the server's thread acknowledged every message
     T.pump({ client }, function() return cpeer:stats().reliable_data_in_transit == 0 end, nil, 5000)
     cpeer[how](cpeer, 7)
-    for _ = 1, 20 do client:service(1) end
-    until_quiet(100)
+    until_true(function() return speer:state() == "zombie" end, { client }, 5000)
     T.eq(speer:state(), "zombie", how .. ": the server's peer is gone, its event not taken yet")
     local got, other = take(server, nil, function(_, o) return o[1] == "disconnect" end, 5000)
     all_in_order(got, 50)
@@ -86,8 +87,7 @@ T.test("a peer that times out while Lua is busy: its messages, then the disconne
   T.pump({ client }, function() return cpeer:stats().reliable_data_in_transit == 0 end, nil, 5000)
   -- the client goes silent (never serviced again); the server's thread times it out
   speer:send("are you there")
-  local t0 = timing.now()
-  while speer:state() ~= "zombie" and timing.now() - t0 < 5000 do timing.stall(0.005) end
+  until_true(function() return speer:state() == "zombie" end, {}, 5000)
   T.eq(speer:state(), "zombie", "timed out by the thread")
   local got, other = take(server, nil, function(_, o) return o[1] == "disconnect" end, 5000)
   all_in_order(got, 20)
