@@ -302,8 +302,8 @@ impl Background {
     }
 
     /// The next event for Lua: one ENet already has, or the first the thread makes ready
-    /// within `timeout` ms (0: do not wait). Publishes the fields of the event's peer, which
-    /// dispatching may change (a state, a reset).
+    /// within `timeout` ms (0: do not wait). Publishes the fields of a connect's or a
+    /// disconnect's peer, which dispatching changes (a state, a reset).
     ///
     /// With `help` (`service`), when the thread is not in a pass (the lock is free), makes a
     /// pass itself first ([`lua_pass`]), which may find the event. Otherwise (`check_events`,
@@ -359,7 +359,9 @@ impl Background {
                 }
             }
         }
-        if rc > 0 && !event.peer.is_null() {
+        // A receive changes none of the published fields (a state, the round trip...): only a
+        // connect or a disconnect, which may reset the slot, is published here.
+        if rc > 0 && !event.peer.is_null() && event.r#type != enet::ENET_EVENT_TYPE_RECEIVE {
             // SAFETY: ENet filled `event.peer` with a peer of `host`'s array; the lock is held.
             unsafe {
                 let slot = event.peer.offset_from((*host).peers) as usize;
