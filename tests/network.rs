@@ -432,6 +432,10 @@ const CASES: &[Case] = &[
         run: flood::burst_joins,
     },
     Case {
+        name: "flood_burst_joins_background",
+        run: flood::burst_joins_background,
+    },
+    Case {
         name: "flood_burst_under_flood",
         run: flood::burst_under_flood,
     },

@@ -11,6 +11,7 @@
 --                      ENET_RECORDS=<n>: host:flood_defence(true, records, timeout);
 --                      ENET_DUPLICATE_PEERS=<n>: host:duplicate_peers(n); ENET_REFUSE_AT=<n>:
 --                      host:refuse_connections(true) once n peers are connected.
+--                      ENET_BACKGROUND=1: host:background(true) (issue 21).
 --   ENET_ROLE=client   joins ENET_SERVER, prints "JOIN <ms>" (host:connect to the connect event,
 --                      at most ENET_JOIN_LIMIT ms) and "ECHO <ms>" for one round trip of data.
 --                      ENET_STOCK=1 (inside LÖVE): LÖVE's bundled enet, a stock ENet 1.3.13.
@@ -71,6 +72,7 @@ if role == "server" then
   T.test("a 64-peer server services a forged-CONNECT flood", function()
     local host = assert(enet.host_create(N.env("ENET_BIND", "127.0.0.1:*"), N.num("ENET_PEER_COUNT", 64), 2))
     if N.env("ENET_COMPRESS") then host:compress_with_range_coder() end
+    if N.env("ENET_BACKGROUND") then assert(host:background(true), "background thread") end
     if N.env("ENET_DEFENCE") == "off" then
       host:flood_defence(false)
     elseif N.env("ENET_CONNECT_TIMEOUT") or N.env("ENET_RECORDS") then
@@ -142,6 +144,10 @@ if role == "server" then
     if host.flood_statistics then -- not in lua-enet, which bench/flood also runs this with
       N.say(string.format("STATS answered %d evicted %d expired %d completed %d dropped %d",
         host:flood_statistics()))
+    end
+    if N.env("ENET_BACKGROUND") then
+      local stats = host:background_stats()
+      N.say(string.format("BACKGROUND running %s passes %d", tostring(stats.running), stats.passes))
     end
     local rss_after = rss_kib()
     N.say(string.format("RSS before %d after %d KiB", rss_before, rss_after))

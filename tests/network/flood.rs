@@ -1724,17 +1724,26 @@ fn burst(
 /// between two connects of a process, one round each) resize it; the server has 16 slots more
 /// than clients either way.
 pub fn burst_joins(ctx: &Ctx) -> Outcome {
+    burst_joins_with(ctx, &[])
+}
+
+/// `flood_burst_joins` with the server's host in background mode (`host:background(true)`,
+/// issue 21): the handshake runs on its thread, under the same checks (every client that
+/// joined has a peer on the server and is echoed).
+pub fn burst_joins_background(ctx: &Ctx) -> Outcome {
+    burst_joins_with(ctx, &[("ENET_BACKGROUND", "1".to_string())])
+}
+
+fn burst_joins_with(ctx: &Ctx, server_env: &[(&str, String)]) -> Outcome {
     let processes = sized("PROCESSES", 2usize);
     let clients = sized("CLIENTS", 1000usize) / processes * processes;
     let staggers = sized("STAGGERS", "0,0.05".to_string());
     let (mut problems, mut summary, mut outs) = (Vec::new(), Vec::new(), Vec::new());
     for stagger in staggers.split(',') {
         let stop = StopFile::new(ctx, "burst");
-        let (server_proc, addr) = server(
-            ctx,
-            &stop,
-            &[("ENET_PEER_COUNT", (clients + 16).to_string())],
-        )?;
+        let mut env = vec![("ENET_PEER_COUNT", (clients + 16).to_string())];
+        env.extend(server_env.iter().cloned());
+        let (server_proc, addr) = server(ctx, &stop, &env)?;
         let env = [("ENET_STAGGER", stagger.to_string())];
         let burst = burst(ctx, "burst", addr, processes, clients / processes, &env);
         let drops = socket_drops(addr.port());
@@ -1770,6 +1779,9 @@ pub fn burst_joins(ctx: &Ctx) -> Outcome {
             &out,
         );
         let round = format!("connects {stagger} ms apart");
+        if !server_env.is_empty() && !out.contains("BACKGROUND running true passes") {
+            problems.push(format!("{round}: the server's thread did not run"));
+        }
         problems.extend(
             burst
                 .problems(connects)
