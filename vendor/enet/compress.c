@@ -274,6 +274,13 @@ enet_range_coder_compress (void * context, const ENetBuffer * inBuffers, size_t 
         enet_uint16 count, under, * parent = & predicted, total;
         if (inData >= inEnd)
         {
+            /* Local patch 0040: an empty buffer (an empty message's payload, whose data may be
+               NULL) is skipped; stock ENet read a byte from it. */
+            while (inBufferCount > 0 && inBuffers -> dataLength == 0)
+            {
+                inBuffers ++;
+                inBufferCount --;
+            }
             if (inBufferCount <= 0)
               break;
             inData = (const enet_uint8 *) inBuffers -> data;
