@@ -31,7 +31,9 @@ T.test("the last message of a send/flush sequence leaves without another call", 
   for i = 1, 120 do
     local k = (i % #patterns) + 1
     patterns[k](cpeer, client, i)
-    timing.stall(os.getenv("ENET_TEST_SLOW") == "1" and 0.1 or 0.03) -- TSan: slower threads
+    -- TSan: slower threads; Windows (Wine): a 1 ms wait of the thread's can take a timer tick
+    -- (CI-like run of 1f66990, wine luajit: 2 of 120 rounds not there after 30 ms)
+    timing.stall((os.getenv("ENET_TEST_SLOW") == "1" or T.windows) and 0.1 or 0.03)
     local got = drain(server)
     local found = false
     for d in pairs(got) do if d:sub(1, #("z" .. i)) == "z" .. i and (#d == #("z" .. i) or d:sub(#("z" .. i) + 1, #("z" .. i) + 1) == "x") then found = true end end
