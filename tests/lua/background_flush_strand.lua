@@ -1,6 +1,7 @@
 -- From the attack review of the flush handshake (src/background.rs run, Background::flushed), kept as a regression test.
 -- Nothing queued is stranded: send/flush/send (and other calls) then a stall without any
--- call into the module; the server must find the last message within the stall (30 ms).
+-- call into the module; the server must find the last message within the stall (30 ms, or up
+-- to 300 ms on a busy machine).
 local T = require "t"
 local enet = require "enet"
 local timing = require "timing"
@@ -27,20 +28,31 @@ local patterns = {
 T.test("the last message of a send/flush sequence leaves without another call", function()
   local server, client, cpeer = T.pair()
   client:background(true)
-  local misses = {}
+  local misses, late = {}, 0
   for i = 1, 120 do
     local k = (i % #patterns) + 1
     patterns[k](cpeer, client, i)
-    -- TSan: slower threads; Windows (Wine): a 1 ms wait of the thread's can take a timer tick
-    -- (CI-like run of 1f66990, wine luajit: 2 of 120 rounds not there after 30 ms)
-    timing.stall((os.getenv("ENET_TEST_SLOW") == "1" or T.windows) and 0.1 or 0.03)
-    local got = drain(server)
-    local found = false
-    for d in pairs(got) do if d:sub(1, #("z" .. i)) == "z" .. i and (#d == #("z" .. i) or d:sub(#("z" .. i) + 1, #("z" .. i) + 1) == "x") then found = true end end
+    -- Found within 30 ms as a rule; a busy machine (TSan, Wine's timer tick, a load of 8 on 2
+    -- cores in a full local run) can make it later, so it has up to 300 ms (600 when slow):
+    -- still under the 1 s a thread that sleeps as if idle would take (e14ff04), and no call
+    -- into the client meanwhile.
+    local function arrived()
+      for d in pairs(drain(server)) do
+        local z = "z" .. i
+        if d:sub(1, #z) == z and (#d == #z or d:sub(#z + 1, #z + 1) == "x") then return true end
+      end
+    end
+    timing.stall(0.03)
+    local found = arrived()
+    if not found then
+      late = late + 1
+      local t0, bound = timing.now(), (os.getenv("ENET_TEST_SLOW") == "1" or T.windows) and 600 or 300
+      repeat timing.stall(0.002) found = arrived() until found or timing.now() - t0 > bound
+    end
     if not found then misses[#misses + 1] = "pattern " .. k .. " round " .. i end
     if (i % 10) == 0 then client:service(0) end -- vary the back-off state too
   end
-  T.ok(#misses == 0, "stranded: " .. table.concat(misses, ", "))
+  T.ok(#misses == 0, "stranded: " .. table.concat(misses, ", ") .. " (" .. late .. " of 120 later than 30 ms)")
   client:destroy()
   server:destroy()
 end)
