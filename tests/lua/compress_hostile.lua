@@ -1,4 +1,4 @@
--- valgrind: hostile compressed datagrams to a host that compresses with the range coder (vendor/enet
+-- Hostile compressed datagrams to a host that compresses with the range coder (vendor/enet
 -- patch 0040 is in its compressor; this is its decompressor's side). A LuaSocket relay between a
 -- client and a server forwards each datagram, then sends the server mangled copies of those with
 -- the compressed flag (truncated, zero-length body, flipped bits, garbage appended or instead);
