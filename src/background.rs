@@ -36,7 +36,7 @@
 use crate::blocks;
 use crate::ffi::{self as enet, ENetEvent, ENetHost};
 use crate::held::{
-    hold, release_where, take, wait_ready, HostPtr, Running, Shared, BUSY_US, ERRORS, LUA_PASSES,
+    hold, lock, release_where, wait_ready, HostPtr, Running, Shared, BUSY_US, ERRORS, LUA_PASSES,
     LUA_WAKEUPS, NO_SLOT, PASSES, SOCKET_WAKEUPS, TIMER_WAKEUPS,
 };
 pub use crate::held::{COUNTERS, COUNTER_NAMES};
@@ -65,45 +65,10 @@ const GATHER_US: u64 = 100;
 /// after it stops.
 const BACKOFF_MS: i32 = 2;
 const BACKOFF: Duration = Duration::from_millis(BACKOFF_MS as u64);
-/// `service(0)` makes a pass of its own at most this often (microseconds), unless Lua queued
-/// or changed something since the last, or traffic flows ([`Running::pass_due`]); a call in
-/// between returns an event already received, or none, without the lock when none is ready.
-/// An idle loop calling `service(0)` millions of times a second then costs a clock read a
-/// call, not a pass.
-const COALESCE_US: u64 = 50;
-/// Traffic flows while Lua's own last pass that returned an event was less than this long ago
-/// (microseconds): then every `service(0)` makes a pass, as without the thread. Coalescing
-/// there made each hop of a ping-pong between two hosts of one loop wait for the next 50 us
-/// (bench/pingpong.lua: 14,800 round trips per CPU second against 147,000 in normal mode).
-const TRAFFIC_US: u64 = 1000;
 /// How long, in steps of how many microseconds, the thread waits before a pass while a body
 /// waits for the lock (`run`).
 const CONTENDED_WAITS: u32 = 20;
 const CONTENDED_WAIT_US: u64 = 50;
-
-impl Running {
-    /// Whether `service(0)` should make a pass of its own: Lua queued or changed something
-    /// since its last one, traffic flows ([`TRAFFIC_US`]), or the last was at least
-    /// [`COALESCE_US`] ago (then this one counts as made). Only the Lua side calls it.
-    fn pass_due(&self) -> bool {
-        let now = self.now_us();
-        let changed = self.lua_changed.swap(false, Ordering::Relaxed);
-        let flowing = now.wrapping_sub(self.lua_heard_at.load(Ordering::Relaxed)) < TRAFFIC_US;
-        if !changed
-            && !flowing
-            && now.wrapping_sub(self.lua_pass_at.load(Ordering::Relaxed)) < COALESCE_US
-        {
-            return false;
-        }
-        self.lua_pass_at.store(now, Ordering::Relaxed);
-        true
-    }
-
-    /// Microseconds since `epoch`.
-    fn now_us(&self) -> u64 {
-        self.epoch.elapsed().as_micros() as u64
-    }
-}
 
 /// The thread reads only `shared` (atomics, a Mutex, a Condvar, the Waker), `host` and
 /// `published` (under the lock, see HostPtr, or atomics) and `socket`, never `thread`.
@@ -301,49 +266,63 @@ impl Background {
         Some(running.host.0)
     }
 
-    /// The next event for Lua: one ENet already has, or the first the thread makes ready
-    /// within `timeout` ms (0: do not wait). Publishes the fields of a connect's or a
-    /// disconnect's peer, which dispatching changes (a state, a reset).
+    /// The next event for Lua, passed to `reply` with ENet's return code (as
+    /// `enet_host_service` gives them; -1 when the thread does not run): one ENet already has,
+    /// or the first the thread makes ready within `timeout` ms (0: do not wait). Publishes the
+    /// fields of a connect's or a disconnect's peer, which dispatching changes (a state, a
+    /// reset).
     ///
     /// With `help` (`service`), when the thread is not in a pass (the lock is free), makes a
     /// pass itself first ([`lua_pass`]), which may find the event. Otherwise (`check_events`,
-    /// or the thread is in a pass) takes the host's lock for the rest of the body, unless
-    /// `timeout` is 0 and the thread published that ENet has no event ready (then returns 0 at
-    /// once: a game loop's `check_events` does not contend with the thread for nothing).
+    /// or the thread is in a pass) takes the host's lock, unless `timeout` is 0 and the thread
+    /// published that ENet has no event ready (then replies 0 at once: a game loop's
+    /// `check_events` does not contend with the thread for nothing).
+    ///
+    /// The lock is taken here and released before this returns, without the thread-local of
+    /// the body's locks (`held::lock`): `reply` runs under it, so it may read the event's peer,
+    /// and must not call the Lua API nor reach this host through `HostCore::live`.
     ///
     /// # Safety
-    /// The body contract (lua.rs); the thread runs and `host` is its ENet host
-    /// ([`Background::host`]).
-    pub unsafe fn next_event(
+    /// The body contract (lua.rs); `host` is the thread's ENet host ([`Background::host`]),
+    /// and the body holds no lock of this host yet.
+    pub unsafe fn next_event<R>(
         &self,
         host: *mut ENetHost,
-        event: &mut ENetEvent,
         timeout: u32,
         help: bool,
-    ) -> c_int {
+        reply: impl FnOnce(c_int, &ENetEvent) -> R,
+    ) -> R {
+        let mut event = ENetEvent::empty();
         let Some(running) = self.get() else {
-            return -1;
+            return reply(-1, &event);
         };
         let timeout = enet_wait_ms(timeout);
-        let mut rc;
+        let mut rc = 0;
+        let mut wake = false;
         // An event already received is returned first, as `enet_host_service` returns one
         // before any network work: without a pass, or a look at the clock for one.
         let ready = timeout == 0 && running.published.events();
-        if help
-            && !ready
-            && (timeout != 0 || running.pass_due())
-            && take(running, Access::READ, NO_SLOT, false)
-        {
-            // SAFETY: the lock is held (just taken).
-            rc = unsafe { lua_pass(running, host, event) };
-        } else {
-            if timeout == 0 && !running.published.events() {
-                return 0;
+        let mut guard = None;
+        if help && !ready && (timeout != 0 || running.pass_due()) {
+            guard = lock(running, false);
+            if guard.is_some() {
+                // SAFETY: the lock is held (just taken).
+                rc = unsafe { lua_pass(running, host, &mut event, &mut wake) };
             }
-            hold(running, Access::READ, NO_SLOT);
-            // SAFETY: the lock is held (just taken), so ENet is ours.
-            rc = unsafe { enet::enet_host_check_events(host, event) };
         }
+        let mut guard = match guard {
+            Some(guard) => guard,
+            None if timeout == 0 && !running.published.events() => return reply(0, &event),
+            None => {
+                let guard = lock(running, true);
+                // SAFETY: the lock is held (just taken), so ENet is ours.
+                rc = unsafe { enet::enet_host_check_events(host, &mut event) };
+                match guard {
+                    Some(guard) => guard,
+                    None => return reply(rc, &event), // unreachable: `lock` waits
+                }
+            }
+        };
         if rc == 0 && timeout != 0 {
             let deadline = Instant::now() + Duration::from_millis(timeout.into());
             loop {
@@ -351,24 +330,34 @@ impl Background {
                 if left.is_zero() {
                     break;
                 }
-                wait_ready(running, left);
+                guard = wait_ready(running, guard, left);
                 // SAFETY: `wait_ready` gives the lock back before it returns.
-                rc = unsafe { enet::enet_host_check_events(host, event) };
+                rc = unsafe { enet::enet_host_check_events(host, &mut event) };
                 if rc != 0 {
                     break;
                 }
             }
         }
-        // A receive changes none of the published fields (a state, the round trip...): only a
-        // connect or a disconnect, which may reset the slot, is published here.
-        if rc > 0 && !event.peer.is_null() && event.r#type != enet::ENET_EVENT_TYPE_RECEIVE {
-            // SAFETY: ENet filled `event.peer` with a peer of `host`'s array; the lock is held.
-            unsafe {
+        // SAFETY: the lock is held. ENet filled `event.peer` with a peer of `host`'s array. A
+        // receive changes none of the published fields (a state, the round trip...): only a
+        // connect or a disconnect, which may reset the slot, is published here; then whether
+        // events are left, as the release of a body's lock publishes it.
+        let out = unsafe {
+            if rc > 0 && !event.peer.is_null() && event.r#type != enet::ENET_EVENT_TYPE_RECEIVE {
                 let slot = event.peer.offset_from((*host).peers) as usize;
                 running.published.publish_slot(host, slot);
             }
+            let out = reply(rc, &event);
+            running.published.publish_events(host);
+            out
+        };
+        drop(guard);
+        if wake {
+            // As the release of a body that asked for a wake-up (held.rs `release_where`).
+            running.lua_changed.store(true, Ordering::Relaxed);
+            running.shared.wake();
         }
-        rc
+        out
     }
 
     /// Whether the thread runs, and its counters (in [`COUNTER_NAMES`] order) over every run.
@@ -395,7 +384,12 @@ impl Background {
 ///
 /// # Safety
 /// The caller holds `running`'s lock and `host` is its ENet host.
-unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent) -> c_int {
+unsafe fn lua_pass(
+    running: &Running,
+    host: *mut ENetHost,
+    event: &mut ENetEvent,
+    wake: &mut bool,
+) -> c_int {
     let shared = &running.shared;
     // An event ENet already has is returned before any network work, as `enet_host_service`
     // returns it: not a pass, so the thread does not back off (and stop acknowledging) while a
@@ -427,10 +421,10 @@ unsafe fn lua_pass(running: &Running, host: *mut ENetHost, event: &mut ENetEvent
         // A slot this pass put in use (a connect it received) while the thread, which saw
         // none, sleeps a second at a time or backs off: have it make a pass of its own, which
         // sees the slot, before its next long sleep (`queued` is looked at before each). The
-        // wake-up is made when the body releases the lock (this body holds it already).
+        // wake-up is made once the caller released the lock (`Background::next_event`).
         if !shared.active.load(Ordering::Relaxed) && slots_in_use(&*host) {
             shared.active.store(true, Ordering::Relaxed);
-            hold(running, Access::WAKE, NO_SLOT);
+            *wake = true;
         }
         // An event returned: traffic flows (`Running::pass_due`). Datagrams without one (the
         // acknowledgements of what this side sends) do not make the coalescing stop.

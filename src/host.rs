@@ -147,14 +147,19 @@ unsafe fn service(args: Args) -> Ret<Result<Option<Event>, Failure>> {
         let core = args.host(1)?;
         let (host, background) = core.live_events()?;
         let timeout = args.opt_u32(2, 0)?;
+        let what = "host service failed";
+        if background {
+            // A pass of its own when the thread is not in one, then an event (or a wait); the
+            // event is taken over under the host's lock.
+            return core
+                .background
+                .next_event(host, timeout, true, |rc, event| {
+                    reply_event(args, core, host, rc, event, 3, what)
+                });
+        }
         let mut event = ENetEvent::empty();
-        let rc = if background {
-            // A pass of its own when the thread is not in one, then an event (or a wait).
-            core.background.next_event(host, &mut event, timeout, true)
-        } else {
-            enet::enet_host_service(host, &mut event, timeout)
-        };
-        reply_event(args, core, host, rc, &event, 3, "host service failed")
+        let rc = enet::enet_host_service(host, &mut event, timeout);
+        reply_event(args, core, host, rc, &event, 3, what)
     }
 }
 
@@ -164,13 +169,15 @@ unsafe fn check_events(args: Args) -> Ret<Result<Option<Event>, Failure>> {
     unsafe {
         let core = args.host(1)?;
         let (host, background) = core.live_events()?;
+        let what = "host check_events failed";
+        if background {
+            return core.background.next_event(host, 0, false, |rc, event| {
+                reply_event(args, core, host, rc, event, 2, what)
+            });
+        }
         let mut event = ENetEvent::empty();
-        let rc = if background {
-            core.background.next_event(host, &mut event, 0, false)
-        } else {
-            enet::enet_host_check_events(host, &mut event)
-        };
-        reply_event(args, core, host, rc, &event, 2, "host check_events failed")
+        let rc = enet::enet_host_check_events(host, &mut event);
+        reply_event(args, core, host, rc, &event, 2, what)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The sends of a background host that wait for its lock: `peer:send` of a small message copies
 //! it here, with no lock, and whoever takes the host's lock next (the thread before its pass, a
-//! method body, `service`'s own pass; held.rs `take`, background.rs `run`) hands the queued
+//! method body, `service`'s own pass; held.rs `lock`, background.rs `run`) hands the queued
 //! messages to ENet first, in the order they were sent, so that nothing queued here is passed
 //! by a later call. `Background::stop` hands over what is left once the thread is joined.
 //!
