@@ -210,6 +210,8 @@ pub struct ENetPeer {
     /// Local patch 0024: the sessions a client may still send under this slot's id without a peer.
     pub offeredIncomingSessionID: u8,
     pub offeredOutgoingSessionID: u8,
+    /// Local patch 0041: the data of a connect event not dispatched yet (C-owned).
+    pub connectData: u32,
 }
 
 #[repr(C)]

@@ -84,6 +84,23 @@ enet_protocol_dispatch_incoming_commands (ENetHost * host, ENetEvent * event)
            return 1;
            
        case ENET_PEER_STATE_ZOMBIE:
+           /* Local patch 0041: a peer that connected and left before its connect event was
+              dispatched still has it first, then its messages, then its disconnect. */
+           if (peer -> flags & ENET_PEER_FLAG_CONNECT_PENDING)
+           {
+              peer -> flags &= ~ ENET_PEER_FLAG_CONNECT_PENDING;
+
+              event -> type = ENET_EVENT_TYPE_CONNECT;
+              event -> peer = peer;
+              event -> data = peer -> connectData;
+
+              peer -> flags |= ENET_PEER_FLAG_NEEDS_DISPATCH;
+
+              enet_list_insert (enet_list_end (& host -> dispatchQueue), & peer -> dispatchList);
+
+              return 1;
+           }
+
            /* Local patch 0039: the messages that arrived whole before the peer left (kept by
               enet_protocol_handle_disconnect) come before its disconnect. */
            if (! enet_list_empty (& peer -> dispatchedCommands))
@@ -110,6 +127,26 @@ enet_protocol_dispatch_incoming_commands (ENetHost * host, ENetEvent * event)
            return 1;
 
        case ENET_PEER_STATE_CONNECTED:
+           /* Local patch 0041: the connect event of a peer that a service without an event
+              connected (enet_protocol_notify_connect), before its messages. */
+           if (peer -> flags & ENET_PEER_FLAG_CONNECT_PENDING)
+           {
+              peer -> flags &= ~ ENET_PEER_FLAG_CONNECT_PENDING;
+
+              event -> type = ENET_EVENT_TYPE_CONNECT;
+              event -> peer = peer;
+              event -> data = peer -> connectData;
+
+              if (! enet_list_empty (& peer -> dispatchedCommands))
+              {
+                 peer -> flags |= ENET_PEER_FLAG_NEEDS_DISPATCH;
+
+                 enet_list_insert (enet_list_end (& host -> dispatchQueue), & peer -> dispatchList);
+              }
+
+              return 1;
+           }
+
            if (enet_list_empty (& peer -> dispatchedCommands))
              continue;
 
@@ -150,8 +187,18 @@ enet_protocol_notify_connect (ENetHost * host, ENetPeer * peer, ENetEvent * even
         event -> peer = peer;
         event -> data = peer -> eventData;
     }
-    else 
-        enet_protocol_dispatch_state (host, peer, peer -> state == ENET_PEER_STATE_CONNECTING ? ENET_PEER_STATE_CONNECTION_SUCCEEDED : ENET_PEER_STATE_CONNECTION_PENDING);
+    else
+    {
+        /* Local patch 0041: connected at once, as with an event, and its connect event is
+           dispatched later. Stock ENet left the peer in CONNECTION_SUCCEEDED or
+           CONNECTION_PENDING until then, where it refuses the remote's pings and messages
+           unacknowledged: a host serviced without events (a background thread) whose program
+           had not taken the connect event yet was timed out by its remote. */
+        peer -> flags |= ENET_PEER_FLAG_CONNECT_PENDING;
+        peer -> connectData = peer -> eventData;
+
+        enet_protocol_dispatch_state (host, peer, ENET_PEER_STATE_CONNECTED);
+    }
 }
 
 static void
@@ -171,7 +218,9 @@ enet_protocol_notify_disconnect (ENetHost * host, ENetPeer * peer, ENetEvent * e
     if (peer -> state != ENET_PEER_STATE_CONNECTING && peer -> state < ENET_PEER_STATE_CONNECTION_SUCCEEDED)
         enet_peer_reset (peer);
     else
-    if (event != NULL)
+    /* Local patch 0041: a peer whose connect event is not dispatched yet goes through the
+       dispatch queue, which returns that connect event before the disconnect. */
+    if (event != NULL && ! (peer -> flags & ENET_PEER_FLAG_CONNECT_PENDING))
     {
         event -> type = ENET_EVENT_TYPE_DISCONNECT;
         event -> peer = peer;

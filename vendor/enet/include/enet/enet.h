@@ -294,7 +294,8 @@ typedef enum _ENetPeerFlag
    ENET_PEER_FLAG_CONTINUE_SENDING = (1 << 1),
    ENET_PEER_FLAG_UNVERIFIED       = (1 << 2), /**< local patch: half-open, its client has not echoed the handshake's sent times yet */
    ENET_PEER_FLAG_ALIASED          = (1 << 3), /**< local patch: its client addresses it as connectAlias, the slot its record offered */
-   ENET_PEER_FLAG_INDEXED          = (1 << 4)  /**< local patch: in the host's index of peers by address and port */
+   ENET_PEER_FLAG_INDEXED          = (1 << 4), /**< local patch: in the host's index of peers by address and port */
+   ENET_PEER_FLAG_CONNECT_PENDING  = (1 << 5)  /**< local patch: connected by a service without an event; its connect event is not dispatched yet */
 } ENetPeerFlag;
 
 /** Local patch: the server's side of a handshake that its client has not completed yet by
@@ -400,6 +401,7 @@ typedef struct _ENetPeer
    enet_uint32   endpointNext;          /**< local patch: the next peer of that chain, as index + 1 (0: none) */
    enet_uint8    offeredIncomingSessionID; /**< local patch: the sessions a client may still send under this slot's id without a peer behind it (a handshake ended after its client was heard, a peer aliased away), or 0xFF */
    enet_uint8    offeredOutgoingSessionID;
+   enet_uint32   connectData;           /**< local patch: with ENET_PEER_FLAG_CONNECT_PENDING, the data of its connect event */
 } ENetPeer;
 
 /** An ENet packet compressor for compressing UDP packets before socket sends or receives.
