@@ -328,4 +328,40 @@ T.test("many clients join a background server while its Lua is busy", function()
   server:destroy()
 end)
 
+T.test("shutdown with pending connects: every peer leaves cleanly", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 8))
+  server:background(true)
+  local clients, peers = {}, {}
+  for i = 1, 3 do
+    clients[i] = assert(enet.host_create(nil, 1))
+    clients[i]:background(true) -- they answer while shutdown blocks Lua
+    peers[i] = clients[i]:connect(server:get_socket_address(), 1, i)
+  end
+  timing.within(5, function() return server:connected_peers() == 3 end)
+  peers[1]:send("x")
+  timing.within(5, function() return peers[1]:stats().reliable_data_in_transit == 0 end)
+  local clean, forced = server:shutdown(3000, 4)
+  T.eq(clean, 3, "three left cleanly")
+  T.eq(forced, 0, "none cut off")
+  T.eq(events_of(server, 100), "", "shutdown consumed their events")
+  for i = 1, 3 do
+    T.eq(events_of(clients[i], 200), "connect:0,disconnect:4:remote", "client " .. i .. ": connect, then the goodbye")
+    clients[i]:destroy()
+  end
+  server:destroy()
+end)
+
+T.test("a background client, pending, whose server vanishes: connect, then timeout", function()
+  local server = assert(enet.host_create("127.0.0.1:*", 4))
+  local client = assert(enet.host_create(nil, 1))
+  client:background(true)
+  local cpeer = client:connect(server:get_socket_address(), 1, 5)
+  wait(5000, { server }, function() return cpeer:state() == "connected" end)
+  cpeer:timeout(32, 200, 500)
+  server:destroy()
+  timing.within(5, function() return cpeer:state() == "zombie" end)
+  T.eq(events_of(client, 200), "connect:0,disconnect:0:timeout", "connect, then disconnect")
+  client:destroy()
+end)
+
 T.done()
