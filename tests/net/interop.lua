@@ -5,6 +5,7 @@
 -- tests/net/c/stock_peer.c speaks the same protocol with the system's stock libenet.
 -- ENET_BIND: the server's address ("*:*": our dual-stack socket, reached over IPv4 at
 -- 127.0.0.1). ENET_STOCK=1 (inside LÖVE): use LÖVE's own bundled enet, a stock ENet 1.3.13.
+-- ENET_BACKGROUND=1: the host runs in background mode (ours only).
 local T = require "t"
 local N = require "netlib"
 
@@ -22,6 +23,7 @@ end
 if role == "server" then
   T.test("server on " .. version .. " echoes a client of another flavour", function()
     local host = assert(enet.host_create(N.env("ENET_BIND", "127.0.0.1:*"), 4, 3))
+    if N.env("ENET_BACKGROUND") then assert(host:background(true)) version = version .. " in background mode" end
     local address = host:get_socket_address():gsub("^0%.0%.0%.0:", "127.0.0.1:")
     N.say("READY " .. address)
     local echoed, done = 0, nil
@@ -42,6 +44,7 @@ if role == "server" then
 else
   T.test("client on " .. version .. " talks to a server of another flavour", function()
     local host = assert(enet.host_create(nil, 1, 3))
+    if N.env("ENET_BACKGROUND") then assert(host:background(true)) version = version .. " in background mode" end
     local peer = host:connect(assert(os.getenv("ENET_SERVER")), 3, 5)
     local sizes = { 0, 1, 100, 1363, 1364, 1365, 2728, 2729, 5000, 40000, 65536 }
     local sent, echoes, hello = {}, 0, nil

@@ -113,7 +113,35 @@ pub fn stock_c(ctx: &Ctx) -> Outcome {
         },
         "our unbound client -> stock libenet server",
     )?;
-    Ok(format!("{one} | {two}"))
+    // The same with our side's host in background mode (`host:background(true)`): its thread
+    // completes the handshake and receives, the stock side sees only the wire (vendor/enet
+    // patch 0041 keeps a connection the thread completed connected before Lua takes its event).
+    let mut bg_server = our_dual_server(ctx);
+    bg_server.env("ENET_BACKGROUND", "1");
+    let three = pair(
+        bg_server,
+        |address| {
+            let mut c = Command::new(&peer);
+            c.args(["client", address]);
+            c
+        },
+        "stock libenet client -> our '*' server in background mode",
+    )?;
+    let mut server = Command::new(&peer);
+    server.arg("server");
+    let four = pair(
+        server,
+        |address| {
+            let env = [
+                ("ENET_ROLE", "client".into()),
+                ("ENET_SERVER", address.into()),
+                ("ENET_BACKGROUND", "1".into()),
+            ];
+            ctx.lua(ctx.interp, &ctx.module_dir, "interop.lua", &env)
+        },
+        "our client in background mode -> stock libenet server",
+    )?;
+    Ok(format!("{one} | {two} | {three} | {four}"))
 }
 
 /// LÖVE 11's bundled enet (stock ENet 1.3.13, IPv4 only), inside LÖVE, as client of our
