@@ -14,7 +14,8 @@
 -- peer was CONNECTION_PENDING, which handle_disconnect resets at once (the slot was freed).
 --
 -- Found by the attack review of 0041 (tests/lua/background_connect_hostile.lua's forged
--- acknowledged disconnect, whose header had no sent time).
+-- acknowledged disconnect, whose header had no sent time). Fixed by vendor/enet patch 0042:
+-- such a peer is a zombie at once (its messages, then its disconnect event; the slot is freed).
 local T = require "t"
 local enet = require "enet"
 local timing = require "timing"

@@ -2276,6 +2276,25 @@ enet_protocol_answers_connect (ENetHost * host, const ENetPeer * peer, size_t he
     return 0;
 }
 
+/* Local patch 0042: whether the acknowledgement of a DISCONNECT is queued for the peer. */
+static int
+enet_protocol_disconnect_acknowledgement_queued (ENetPeer * peer)
+{
+    ENetListIterator current;
+
+    for (current = enet_list_begin (& peer -> acknowledgements);
+         current != enet_list_end (& peer -> acknowledgements);
+         current = enet_list_next (current))
+    {
+       ENetAcknowledgement * acknowledgement = (ENetAcknowledgement *) current;
+
+       if ((acknowledgement -> command.header.command & ENET_PROTOCOL_COMMAND_MASK) == ENET_PROTOCOL_COMMAND_DISCONNECT)
+         return 1;
+    }
+
+    return 0;
+}
+
 static int
 enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
 {
@@ -2585,6 +2604,15 @@ enet_protocol_handle_incoming_commands (ENetHost * host, ENetEvent * event)
     }
 
 commandError:
+    /* Local patch 0042: a DISCONNECT that asked for an acknowledgement made the peer
+       ACKNOWLEDGING_DISCONNECT, and only the sending of that acknowledgement makes it a
+       zombie. When none was queued (the datagram had no sent time, or there was no memory for
+       it), nothing else ever would: nothing is in flight and only connected peers are pinged,
+       so the slot stayed taken for good, without an event. It is a zombie now. */
+    if (peer != NULL && peer -> state == ENET_PEER_STATE_ACKNOWLEDGING_DISCONNECT &&
+        ! enet_protocol_disconnect_acknowledgement_queued (peer))
+      enet_protocol_dispatch_state (host, peer, ENET_PEER_STATE_ZOMBIE);
+
     if (event != NULL && event -> type != ENET_EVENT_TYPE_NONE)
       return 1;
 
