@@ -1,4 +1,4 @@
--- valgrind: attack review of vendor/enet patch 0041 (a peer the background thread connects is
+-- Attack review of vendor/enet patch 0041 (a peer the background thread connects is
 -- CONNECTED at once, flagged CONNECT_PENDING, its connect event dispatched later). Every way
 -- such a peer can change before Lua takes its connect event, and many clients joining a
 -- background server while its Lua is busy: exactly one connect per peer, first, with its data;
