@@ -112,7 +112,9 @@ T.test("two background hosts, finalizers and a hook in the middle of their servi
   c:background(true)
   local killed = false
   for i = 1, 2000 do
-    setmetatable({}, { __gc = function() if i == 1500 then c:destroy(); killed = true end end })
+    local function fin() if i == 1500 then pcall(c.destroy, c); killed = true end end
+    -- Lua 5.1 and LuaJIT run __gc only on userdata (newproxy), 5.2+ on tables too
+    if newproxy then getmetatable(newproxy(true)).__gc = fin else setmetatable({}, { __gc = fin }) end
     local ok, err = pcall(c.service, c, 0)
     if not ok then
       T.ok(killed and tostring(err):find("nil host", 1, true), "only the destroyed error: " .. tostring(err))
