@@ -20,14 +20,11 @@ local T = require "t"
 local enet = require "enet"
 local timing = require "timing"
 
-local ok, socket = pcall(require, "socket")
-if not ok then
-  if os.getenv("CI") and _VERSION ~= "Lua 5.5" then error("luasocket is needed: " .. tostring(socket)) end
-  T.skip("disconnect without a sent time", "no LuaSocket for " .. _VERSION .. " here")
-  return T.done()
-end
+local raw = require "rawudp"
+local socket = raw.socket(T, "disconnect without a sent time")
+if not socket then return T.done() end
 
-local function port_of(host) return tonumber(host:get_socket_address():match(":(%d+)$")) end
+local port_of = raw.port_of
 
 -- server: a host, in background mode or not; take_connect: whether its Lua takes the connect
 -- event before the datagram. Returns the server's events after it, as a string, and the slot.

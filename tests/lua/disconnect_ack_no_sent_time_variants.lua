@@ -10,14 +10,11 @@ local T = require "t"
 local enet = require "enet"
 local timing = require "timing"
 
-local ok, socket = pcall(require, "socket")
-if not ok then
-  if os.getenv("CI") and _VERSION ~= "Lua 5.5" then error("luasocket is needed: " .. tostring(socket)) end
-  T.skip("disconnect without a sent time, variants", "no LuaSocket for " .. _VERSION .. " here")
-  return T.done()
-end
+local raw = require "rawudp"
+local socket = raw.socket(T, "disconnect without a sent time, variants")
+if not socket then return T.done() end
 
-local function port_of(host) return tonumber(host:get_socket_address():match(":(%d+)$")) end
+local port_of = raw.port_of
 
 -- Without the bit operators of Lua 5.3 (the scripts run in every interpreter).
 local function xor(a, b)
