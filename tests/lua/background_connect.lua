@@ -54,11 +54,11 @@ T.test("a background client that connects and stalls keeps its session", functio
   local client = assert(enet.host_create(nil, 1))
   client:background(true)
   local cpeer = client:connect(server:get_socket_address(), 1, 77)
-  -- Lua never calls the client for 3 s; the server drops a peer that is silent for 1.5 s.
-  local seen = service_only({ server }, 3000, function(_, e)
+  -- Lua never calls the client for 1.5 s; the server drops a peer that is silent for 0.6 s.
+  local seen = service_only({ server }, 1500, function(_, e)
     if e.type == "connect" then
       T.eq(e.data, 77, "the server's connect event carries the data")
-      e.peer:timeout(32, 500, 1500)
+      e.peer:timeout(32, 200, 600)
       e.peer:send("hello")
     end
   end)
@@ -77,7 +77,7 @@ T.test("a background server takes a client's messages before Lua takes its conne
   server:background(true)
   local client = assert(enet.host_create(nil, 1))
   local cpeer = client:connect(server:get_socket_address(), 1, 42)
-  cpeer:timeout(32, 500, 1500)
+  cpeer:timeout(32, 200, 600)
   -- the client is connected once it has the server's answer; the server's peer once the
   -- client's acknowledgement of it arrives, with the first messages
   local seen = service_only({ client }, 0)
@@ -87,8 +87,8 @@ T.test("a background server takes a client's messages before Lua takes its conne
     return e and e.type == "connect"
   end)
   for i = 1, 20 do cpeer:send("m" .. i) end
-  -- Lua never calls the server for 2.5 s: the client's messages and pings are acknowledged.
-  local more = service_only({ client }, 2500)[client]
+  -- Lua never calls the server for 1.5 s: the client's messages and pings are acknowledged.
+  local more = service_only({ client }, 1500)[client]
   for _, t in ipairs(more) do table.insert(seen[client], t) end
   T.eq(table.concat(seen[client], ","), "connect", "the client stayed connected")
   -- Everything is in ENet already: the events come without more network work.
