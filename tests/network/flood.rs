@@ -1026,6 +1026,10 @@ pub fn record_eviction(ctx: &Ctx) -> Outcome {
         ],
     );
     let joined = LuaProcess::spawn_named("client", client)?.finish(Duration::from_secs(20), |_| {});
+    // A second of the flood (5,000 CONNECTs) whatever the client took: from 300 sources, enough
+    // to fill the 256 records and churn them. (A client that joined in 1 ms left 217 CONNECTs,
+    // fewer than the records, and no eviction to see.)
+    flood.wait_sent(1)?;
     // Everything the flood sent so far read by the server.
     barrier(addr)?;
     let report = flood.stop();
