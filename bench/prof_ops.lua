@@ -36,6 +36,14 @@ elseif op == "burst_unsequenced" or op == "burst_reliable" then
     b.drain(client)
     b.drain(server, count)
   end
+  -- background mode (ENET_BENCH_BACKGROUND=1): who made the passes; under valgrind, which runs
+  -- one thread at a time, the threads make passes that a real run does not (README.md, "The
+  -- last gap, counted")
+  if server.background_stats then
+    local s, c = server:background_stats(), client:background_stats()
+    io.stderr:write(string.format("passes: threads %d (server) %d (client), Lua's %d %d\n",
+      s.passes, c.passes, s.lua_passes, c.lua_passes))
+  end
 else
   b.fail("unknown ENET_PROF_OP " .. op)
 end
