@@ -128,8 +128,9 @@ impl Background {
     }
 
     /// The published field `field` of peer slot `slot`, with the thread running (`None` when
-    /// off). No lock: a relaxed load of what the last holder of the lock published.
-    #[inline(never)]
+    /// off). No lock: a relaxed load of what the last holder of the lock published. Inlined
+    /// into its one caller, the getters' cold path (`PeerUd::published`): one call a getter.
+    #[inline]
     pub fn published(&self, slot: usize, field: usize) -> Option<u32> {
         let running = self.get()?;
         running.published.get(slot, field)
