@@ -80,7 +80,8 @@ pub struct FloodReport {
 
 impl FloodReport {
     pub fn rate(&self) -> f64 {
-        self.sent as f64 / self.secs
+        // A generator stopped before its first round sent nothing: rate 0, not NaN.
+        self.sent as f64 / self.secs.max(1e-9)
     }
     pub fn summary(&self) -> String {
         format!(
@@ -169,6 +170,11 @@ impl Flood {
             let (mut sent, mut sent_bytes, mut replies, mut reply_bytes) = (0u64, 0u64, 0u64, 0u64);
             let mut last_drain = start;
             let mut buf = [0u8; 2048];
+            // When the generator last caught up with its schedule: the rate is measured up to
+            // there, so a stall of this thread between its last send and the stop (a loaded
+            // machine) does not read as a slow attack. A generator too slow to keep up still
+            // shows: its sends end later than they were due.
+            let mut secs = 0.0;
             while !flag.load(Relaxed) {
                 let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
                 let due = if batch > 1 {
@@ -189,6 +195,7 @@ impl Flood {
                     sent += 1;
                     sent_bytes += d.len() as u64;
                 }
+                secs = start.elapsed().as_secs_f64();
                 sent_so_far.store(sent, Relaxed);
                 if last_drain.elapsed() >= Duration::from_millis(100) {
                     last_drain = Instant::now();
@@ -201,7 +208,6 @@ impl Flood {
                 }
                 std::thread::sleep(Duration::from_micros(500));
             }
-            let secs = start.elapsed().as_secs_f64();
             std::thread::sleep(Duration::from_millis(50));
             for s in &sockets {
                 while let Ok(n) = s.recv(&mut buf) {
