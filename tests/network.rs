@@ -404,6 +404,10 @@ const CASES: &[Case] = &[
         run: flood::record_eviction,
     },
     Case {
+        name: "compressed_disconnect_no_sent_time",
+        run: flood::compressed_disconnect_no_sent_time,
+    },
+    Case {
         name: "flood_defence_off",
         run: flood::defence_off,
     },

@@ -1299,6 +1299,79 @@ pub fn compressed_reflection(ctx: &Ctx) -> Outcome {
     })
 }
 
+/// vendor/enet 0042 through the range decoder: a DISCONNECT asking for an acknowledgement, in a
+/// datagram without a sent time, left its connected peer ACKNOWLEDGING_DISCONNECT for good (no
+/// event, the slot taken until destroy). The Lua tests send it plain (LuaSocket cannot range-code);
+/// here a client joined by hand sends it plain, another one range-coded by ENet's own coder to a
+/// compressing server: each must end with a disconnect event on the server within 2 s (its peers'
+/// timeout is not involved: nothing is in flight). Fails on c716bd9^ (0042's parent).
+pub fn compressed_disconnect_no_sent_time(ctx: &Ctx) -> Outcome {
+    let Some(coder) = crate::stock::compile(
+        ctx,
+        "range_code.c",
+        "range_code",
+        &[
+            &format!("-I{}", ctx.root.join("vendor/enet/include").display()),
+            &ctx.root
+                .join("vendor/enet/compress.c")
+                .display()
+                .to_string(),
+        ],
+    )?
+    else {
+        return Ok("SKIPPED: no C compiler".into());
+    };
+    let stop = StopFile::new(ctx, "disconnect_no_sent_time");
+    let (mut server_proc, addr) = server(ctx, &stop, &[("ENET_COMPRESS", "1".into())])?;
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for (n, compressed) in [(40usize, false), (41, true)] {
+        let what = if compressed { "range-coded" } else { "plain" };
+        let c = Raw::new(n, addr)?;
+        let local = c.sock.local_addr().map_err(|e| e.to_string())?;
+        let offer = c.offer_for(&connect_datagram(n as u16, 0xD15C + n as u32, 1))?;
+        let (served, _, _) = join_by_hand(&c, offer, n as u16);
+        expect(
+            &mut problems,
+            served,
+            format!("{what}: the client joined by hand was not served"),
+        );
+        // DISCONNECT | ACKNOWLEDGE on channel 0xFF, its reliable command 2 (CONNECT was 1), data 99.
+        let mut body = wire::command(wire::DISCONNECT | wire::FLAG_ACKNOWLEDGE, 0xFF, 2);
+        wire::u32s(&mut body, 99);
+        let d = if compressed {
+            let mut d = wire::header(offer.slot, offer.session, wire::HEADER_COMPRESSED, None);
+            d.extend(range_code(&coder, &body, false)?);
+            // What the server will read: the same command once decoded.
+            let plain = uncompressed(&coder, &d)?;
+            expect(
+                &mut problems,
+                plain[2..] == body[..],
+                format!("{what}: the coder does not give the command back ({plain:?})"),
+            );
+            d
+        } else {
+            let mut d = wire::header(offer.slot, offer.session, 0, None);
+            d.extend(&body);
+            d
+        };
+        c.send(&d);
+        let line = server_proc.wait_until(
+            |l| l.starts_with("EVENT disconnect") && l.ends_with(&local.to_string()),
+            &format!("{what}: a disconnect event for {local}"),
+            Duration::from_secs(2),
+        );
+        match line {
+            Ok(_) => seen.push(format!("{what}: disconnect ({} bytes)", d.len())),
+            Err(e) => problems.push(e),
+        }
+    }
+    stop.signal();
+    let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
+    let summary = format!("{}; {}", seen.join(", "), lines_with(&out, "STATS "));
+    verdict(problems, summary, &out)
+}
+
 /// `body` coded by ENet's range coder (the helper compiled from tests/net/c/range_code.c), or
 /// decoded.
 fn range_code(coder: &std::path::Path, body: &[u8], decode: bool) -> Result<Vec<u8>, String> {
