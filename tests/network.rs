@@ -340,6 +340,10 @@ const CASES: &[Case] = &[
         run: held::reliable_skipped,
     },
     Case {
+        name: "held_gap_filler",
+        run: held::gap_filler,
+    },
+    Case {
         name: "held_ack_flood",
         run: held::ack_flood,
     },

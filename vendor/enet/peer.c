@@ -331,15 +331,83 @@ enet_peer_address_waiting_data (ENetPeer * peer)
     address's share of it.
 */
 static int
+enet_peer_may_hold_shared (ENetPeer * peer, size_t size);
+
+static int
 enet_peer_may_hold (ENetPeer * peer, size_t size)
 {
    ENetHost * host = peer -> host;
-   size_t addressWaitingData;
 
    if (peer -> totalWaitingData > 0 &&
        (peer -> totalWaitingData >= host -> maximumWaitingData ||
         size > host -> maximumWaitingData - peer -> totalWaitingData))
      return 0;
+
+   return enet_peer_may_hold_shared (peer, size);
+}
+
+/** local patch 0043: whether held + size stays within twice limit. */
+static int
+enet_peer_within_twice (size_t held, size_t size, size_t limit)
+{
+   size_t twice = limit > (size_t) -1 / 2 ? (size_t) -1 : 2 * limit;
+
+   return held <= twice && size <= twice - held;
+}
+
+/** local patch 0043: whether a reliable command that the limits refuse may be held past them:
+    the one its channel waits for (the next reliable sequence number) while the channel holds
+    later commands. Without this, later commands that filled a limit while it was missing could
+    never be delivered (they wait for it) nor released, so every retransmission of it was refused
+    and the connection timed out. It is held while the peer, the host and the address hold at
+    most twice their limits (it is delivered at once with the run behind it, so what passes a
+    limit is what the application has not taken yet); past that, only when the peer has nothing
+    left for the application: a whole message (at most an MTU) in any case, the first fragment of
+    a larger one while the peer is within its own limit and the host's and the address's allow
+    it (as a message larger than the peer's limit is held when nothing else of it is).
+*/
+static int
+enet_peer_may_hold_next (ENetPeer * peer, ENetChannel * channel, const ENetProtocol * command, size_t size, enet_uint32 fragmentCount)
+{
+   ENetHost * host = peer -> host;
+
+   switch (command -> header.command & ENET_PROTOCOL_COMMAND_MASK)
+   {
+   case ENET_PROTOCOL_COMMAND_SEND_RELIABLE:
+   case ENET_PROTOCOL_COMMAND_SEND_FRAGMENT:
+      break;
+
+   default:
+      return 0;
+   }
+
+   if (command -> header.reliableSequenceNumber != (enet_uint16) (channel -> incomingReliableSequenceNumber + 1) ||
+       channel -> incomingReliableCount == 0)
+     return 0;
+
+   if (enet_peer_within_twice (peer -> totalWaitingData, size, host -> maximumWaitingData) &&
+       enet_peer_within_twice (host -> totalWaitingData, size, host -> maximumHostWaitingData) &&
+       enet_peer_within_twice (enet_peer_address_waiting_data (peer), size, host -> maximumAddressWaitingData))
+     return 1;
+
+   if (! enet_list_empty (& peer -> dispatchedCommands))
+     return 0;
+
+   if (fragmentCount == 0)
+     return 1;
+
+   return peer -> totalWaitingData <= host -> maximumWaitingData &&
+          enet_peer_may_hold_shared (peer, size);
+}
+
+/** Past the peer's own limit (enet_peer_may_hold): the reserve, the host's total and the
+    address's share.
+*/
+static int
+enet_peer_may_hold_shared (ENetPeer * peer, size_t size)
+{
+   ENetHost * host = peer -> host;
+   size_t addressWaitingData;
 
    if (peer -> totalWaitingData < ENET_PEER_RESERVED_WAITING_DATA &&
        size <= ENET_PEER_RESERVED_WAITING_DATA - peer -> totalWaitingData)
@@ -1397,7 +1465,8 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     /* A reassembly claims its whole total length as soon as its first fragment arrives, however
        little of it the sender then fills in, so the claim is what counts. */
     waitingData = enet_peer_waiting_data_size (dataLength, fragmentCount);
-    if (! enet_peer_may_hold (peer, waitingData + tableSize))
+    if (! enet_peer_may_hold (peer, waitingData + tableSize) &&
+        ! enet_peer_may_hold_next (peer, channel, command, waitingData + tableSize, fragmentCount))
       goto notifyError;
 
     if (tableSize > 0)
