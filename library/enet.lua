@@ -10,8 +10,8 @@
 ---| "disconnected"             # a free slot, or not connected
 ---| "connecting"               # `host:connect` sent the request, waiting for the answer
 ---| "acknowledging_connect"    # a connection request was received and answered
----| "connection_pending"       # accepting side: handshake done, "connect" event not read yet
----| "connection_succeeded"     # connecting side: handshake done, "connect" event not read yet
+---| "connection_pending"       # accepting side: handshake done, "connect" event not read yet (a background host's peer is "connected" already)
+---| "connection_succeeded"     # connecting side: handshake done, "connect" event not read yet (likewise)
 ---| "connected"
 ---| "disconnect_later"         # `disconnect_later`: waiting for the queued packets to go out
 ---| "disconnecting"            # the goodbye was sent, waiting for its acknowledgement
@@ -95,8 +95,8 @@ local Host = {}
 ---@return string? err
 function Host:service(timeout, event) end
 
----Returns one event already received by an earlier `service` call, without touching the
----network; nothing when there is none.
+---Returns one event already received by an earlier `service` call (or by the host's thread,
+---`host:background(true)`), without touching the network; nothing when there is none.
 ---@param event table? a table to fill and return instead of allocating a new one
 ---@return enet.Event|nil event
 ---@return string? err
@@ -289,10 +289,10 @@ function Host:shutdown(timeout_ms, data) end
 
 ---Starts (`true`) or stops (`false`) the OS thread that services this host while Lua does not
 ---(acknowledgements, pings, retransmissions, timeouts, queued sends); with no argument, says
----whether it runs. While it runs, `service(timeout)` does the network work itself when the
----thread is not doing it (the thread then keeps out of the way for 2 ms), and otherwise waits
----up to `timeout` ms for an event the thread makes ready. Off by default. `nil, message` when it
----cannot start.
+---whether it runs. While it runs, `service(timeout)` returns an event already received, else
+---does a pass of the network work itself when the thread is not in one (the thread then keeps
+---out of the way for 2 ms), then waits up to `timeout` ms for an event the thread makes ready.
+---Off by default. `nil, message` when it cannot start.
 ---@param on boolean?
 ---@return boolean|nil running
 ---@return string? message
@@ -318,7 +318,8 @@ function Host:background_stats(t) end
 ---@class enet.Peer
 local Peer = {}
 
----Queues a packet for this peer; it leaves on the next `service` or `flush`.
+---Queues a packet for this peer; it leaves on the next `service` or `flush` (at once when the
+---host has its thread, `host:background(true)`).
 ---Returns 0 when queued, -1 when ENet refused it (peer not connected, channel out of range,
 ---packet too large).
 ---```lua
