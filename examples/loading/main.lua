@@ -10,6 +10,11 @@
 --   ... --no-background    the same without the thread: the server times the client out
 --   ... --frames <n>       quit after n frames of play (default 120)   ... --headless: no window
 --
+-- It loads our module, not LÖVE's bundled enet, through package.cpath: build the LuaJIT flavour
+-- (`cargo build --release --features luajit`), copy target/release/libenet.so to enet.so in a
+-- directory, and run `LUA_CPATH='/that/directory/?.so;;' love examples/loading` (docs/love.md
+-- has the other ways, and examples/love a --enet option).
+--
 -- Without host:background(true) the server stops hearing from the client during the load and
 -- times it out after 5-30 s (ENet's peer timeout); with it, the client's thread keeps
 -- acknowledging and answering pings.
@@ -46,7 +51,7 @@ local SERVER = [[
   package.preload.enet, package.loaded.enet = nil, nil
   local enet = require "enet"
   local host = assert(enet.host_create("127.0.0.1:*", 4))
-  host:background(true)
+  assert(host:background(true))
   report:push("address " .. host:get_socket_address())
   while not control:pop() do
     local e = host:service(50)
@@ -102,7 +107,12 @@ function love.update()
   while e do
     if e.type == "connect" then
       log("joined")
-      if opts.background then host:background(true) end
+      if opts.background then
+        -- nil and a message when the system has no thread to spare: say so and go on (the
+        -- load will then lose the session, as without the option)
+        local on, err = host:background(true)
+        if not on then log("no background thread: %s", tostring(err)) end
+      end
       state, load_started = "loading", true
     elseif e.type == "disconnect" then
       log("disconnected (%s)", tostring(e.reason))
