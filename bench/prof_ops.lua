@@ -2,6 +2,7 @@
 -- instruction count difference between N and 0 repetitions, divided by N, is the cost of one
 -- operation (deterministic under callgrind, unlike time). Operations (ENET_PROF_OP):
 --   state, round_trip_time, service_idle, send (32 bytes unsequenced, queued, never flushed),
+--   total_sent_data, send_flushed (blocks of 256 sends, flushed, the server drained: per block),
 --   burst_unsequenced, burst_reliable (N rounds of burst.lua's 64 sends + drains; the cost is per
 --   delivered message: divide by 64 N).
 local b = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/common.lua")
@@ -20,6 +21,16 @@ elseif op == "service_idle" then
   for _ = 1, n do client:service(0) end
 elseif op == "send" then
   for _ = 1, n do peer:send(msg, 0, "unsequenced") end
+elseif op == "total_sent_data" then
+  for _ = 1, n do client:total_sent_data() end
+elseif op == "send_flushed" then
+  -- calls.lua's call_send_flushed: blocks of 256 sends, each block flushed and the server
+  -- drained (divide by 256 N for one message)
+  for _ = 1, n do
+    for _ = 1, 256 do peer:send(msg, 0, "unsequenced") end
+    client:flush()
+    b.drain(server)
+  end
 elseif op == "burst_unsequenced" or op == "burst_reliable" then
   local flag = op == "burst_reliable" and "reliable" or "unsequenced"
   local received = 0
