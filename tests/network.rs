@@ -344,6 +344,18 @@ const CASES: &[Case] = &[
         run: held::gap_filler,
     },
     Case {
+        name: "held_atk43_tables",
+        run: held::atk43_tables,
+    },
+    Case {
+        name: "held_atk43_tables_host",
+        run: held::atk43_tables_host,
+    },
+    Case {
+        name: "held_atk43_large_later",
+        run: held::atk43_large_later,
+    },
+    Case {
         name: "held_ack_flood",
         run: held::ack_flood,
     },

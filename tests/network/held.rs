@@ -1112,3 +1112,153 @@ pub fn client_unreliable(ctx: &Ctx) -> Outcome {
     client.quit()?;
     conclude(name, &cost, false, None, " (after 100,000 held)", "")
 }
+
+/// Attack review of vendor/enet 0043: zero-length reliable commands 3-34 (32, so the channel's
+/// next command would allocate its reliable table, 8,208 bytes counted) on as many
+/// channels as `peer`'s own limit lets through, then each channel's next command (1), one
+/// datagram at a time while the program takes every message. 0043 holds the next command past
+/// the limits (within twice, or whatever the totals when the peer has nothing left for the
+/// program). The first version of 0043 let the table in with it, and the table stayed (the
+/// channel still holds 3-34): 17 tables past the bound. Now a command held past the limits never
+/// allocates the table.
+fn tables_past_limit(end: &mut RawEnd, channels: usize) -> Result<(), String> {
+    // One channel per datagram (32 x 8 bytes), so that a refused command (which ends its
+    // datagram) costs only its own channel.
+    let mut per_channel = Vec::new();
+    for ch in 0..channels {
+        let mut d = Vec::new();
+        for k in 0..32u16 {
+            d.extend(wire::send(wire::SEND_RELIABLE, ch as u8, 3 + k, 0, 0, &[]));
+        }
+        per_channel.push(d);
+    }
+    end.flood(per_channel)?;
+    for ch in 0..channels {
+        end.flood([wire::send(wire::SEND_RELIABLE, ch as u8, 1, 0, 0, &[])])?;
+        // Let the program take the message before the next channel's comes.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// 0043's bound for one peer: "at most twice its limit and one message". With a 100,000-byte
+/// limit, 17 channels of 32 held commands (95,744 bytes) and, with the first version of 0043,
+/// their 17 tables (239,504 bytes in all).
+pub fn atk43_tables(ctx: &Ctx) -> Outcome {
+    let name = "held_atk43_tables";
+    let limit = 100_000.0;
+    let env = [("ENET_LIMITS", format!("{limit}"))];
+    let (mut server, mut peer, _before) = server_and_peer(ctx, name, 40, &env)?;
+    tables_past_limit(&mut peer, 40)?;
+    std::thread::sleep(Duration::from_millis(100));
+    let after = server.report()?;
+    server.quit()?;
+    // One message: at most an MTU of data (4,096 + 176 bytes) and, generously, a table.
+    let bound = 2.0 * limit + 4096.0 + 176.0 + 8208.0;
+    let summary = format!(
+        "{name}: peer waiting {} bytes, host waiting {} bytes, received {}; 0043's bound 2 x {limit} + one message = {bound}",
+        after.num("peer_waiting"),
+        after.num("waiting"),
+        after.num("receives")
+    );
+    if after.num("peer_waiting") > bound {
+        return Err(summary);
+    }
+    Ok(summary)
+}
+
+/// 0043's bound for a host: "at most twice its limit plus the 64 KiB reserve and one message per
+/// slot". A 100,000-byte host limit, 8 peers of one address: each fills 11 channels with 32 held
+/// commands within its reserve, then each channel's next command came with a table that stayed
+/// (the first version of 0043: 1,256,400 bytes).
+pub fn atk43_tables_host(ctx: &Ctx) -> Outcome {
+    let name = "held_atk43_tables_host";
+    let host_limit = 100_000.0;
+    let peers = 8;
+    let env = [(
+        "ENET_LIMITS",
+        format!("{},{},{host_limit}", 32 << 20, 64 << 20),
+    )];
+    let (mut server, addr) = Measured::start(ctx, name, &env)?;
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    let mut rng = Rng::new(ctx.seed_for(name));
+    let mut ends = Vec::new();
+    for _ in 0..peers {
+        ends.push(RawEnd::join(addr, 12, &mut rng)?);
+    }
+    for end in ends.iter_mut() {
+        tables_past_limit(end, 12)?;
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let after = server.report()?;
+    drop(ends);
+    server.quit()?;
+    let bound = 2.0 * host_limit + peers as f64 * (RESERVE + 4096.0 + 176.0 + 8208.0);
+    let summary = format!(
+        "{name}: host waiting {} bytes ({} peers, largest peer {} bytes), received {}; 0043's bound 2 x {host_limit} + {peers} x (64 KiB + one message) = {bound}",
+        after.num("waiting"),
+        after.num("connects"),
+        after.num("peer_waiting"),
+        after.num("receives")
+    );
+    if after.num("waiting") > bound {
+        return Err(summary);
+    }
+    Ok(summary)
+}
+
+/// Attack review of vendor/enet 0043: the same wedge with messages larger than the peer's limit.
+/// Message 2 (reliable sequence numbers 5-8: four fragments of 2,500 bytes, 10,000 in all)
+/// arrives whole while the peer holds nothing, so it is held past the 8,000-byte limit (a single
+/// message larger than the limit gets through when nothing else of the peer waits). Then message
+/// 1 (numbers 1-4, the channel's next), sent again as a sender would. The first version of 0043
+/// let a first fragment past twice the limit only while the peer held at most its own limit, so
+/// message 1 was refused every time and neither could ever be delivered (as before 0043); now
+/// while the peer holds at most one message of the largest size. tests/lua/
+/// held_limit_large_messages.lua is the same with a real sender.
+pub fn atk43_large_later(ctx: &Ctx) -> Outcome {
+    let name = "held_atk43_large_later";
+    let env = [("ENET_LIMITS", "8000".to_string())];
+    let (mut server, mut peer, before) = server_and_peer(ctx, name, 1, &env)?;
+    let message = |start: u16| -> Vec<Vec<u8>> {
+        (0..4u16)
+            .map(|i| {
+                wire::Fragment {
+                    cmd: wire::SEND_FRAGMENT,
+                    channel: 0,
+                    seq: start + i,
+                    start,
+                    declared: 2500,
+                    count: 4,
+                    number: i as u32,
+                    total: 10_000,
+                    offset: i as u32 * 2500,
+                    data: vec![b'm'; 2500],
+                }
+                .bytes()
+            })
+            .collect()
+    };
+    peer.flood(message(5))?;
+    let held = server.report()?;
+    let mut rounds = 0;
+    let received = |r: &Report| r.num("receives") - before.num("receives");
+    let mut last = held.clone();
+    while received(&last) < 2.0 && rounds < 20 {
+        peer.flood(message(1))?;
+        std::thread::sleep(Duration::from_millis(20));
+        last = server.report()?;
+        rounds += 1;
+    }
+    server.quit()?;
+    let summary = format!(
+        "{name}: {} bytes held for message 2 (limit 8000); after {rounds} sendings of message 1 (the channel's next): {} of 2 delivered, {} bytes waiting",
+        held.num("waiting"),
+        received(&last),
+        last.num("waiting")
+    );
+    if received(&last) != 2.0 {
+        return Err(summary);
+    }
+    Ok(summary)
+}

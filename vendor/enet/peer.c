@@ -363,8 +363,11 @@ enet_peer_within_twice (size_t held, size_t size, size_t limit)
     most twice their limits (it is delivered at once with the run behind it, so what passes a
     limit is what the application has not taken yet); past that, only when the peer has nothing
     left for the application: a whole message (at most an MTU) in any case, the first fragment of
-    a larger one while the peer is within its own limit and the host's and the address's allow
-    it (as a message larger than the peer's limit is held when nothing else of it is).
+    a larger one while the peer holds at most its limit or one message of the largest size (a
+    later message larger than the limit, held when nothing else of the peer was) and the host's
+    and the address's limits allow it. Such a command never allocates the channel's reliable
+    table (the caller): the channel then holds at most one command more than the table's
+    threshold, and the command leaves at once (or, a reassembly, when complete).
 */
 static int
 enet_peer_may_hold_next (ENetPeer * peer, ENetChannel * channel, const ENetProtocol * command, size_t size, enet_uint32 fragmentCount)
@@ -396,7 +399,7 @@ enet_peer_may_hold_next (ENetPeer * peer, ENetChannel * channel, const ENetProto
    if (fragmentCount == 0)
      return 1;
 
-   return peer -> totalWaitingData <= host -> maximumWaitingData &&
+   return peer -> totalWaitingData <= ENET_MAX (host -> maximumWaitingData, host -> maximumPacketSize) &&
           enet_peer_may_hold_shared (peer, size);
 }
 
@@ -1465,9 +1468,14 @@ enet_peer_queue_incoming_command (ENetPeer * peer, const ENetProtocol * command,
     /* A reassembly claims its whole total length as soon as its first fragment arrives, however
        little of it the sender then fills in, so the claim is what counts. */
     waitingData = enet_peer_waiting_data_size (dataLength, fragmentCount);
-    if (! enet_peer_may_hold (peer, waitingData + tableSize) &&
-        ! enet_peer_may_hold_next (peer, channel, command, waitingData + tableSize, fragmentCount))
-      goto notifyError;
+    if (! enet_peer_may_hold (peer, waitingData + tableSize))
+    {
+       /* Local patch 0043: held past the limits without the channel's table. */
+       if (! enet_peer_may_hold_next (peer, channel, command, waitingData, fragmentCount))
+         goto notifyError;
+
+       tableSize = 0;
+    }
 
     if (tableSize > 0)
     {
