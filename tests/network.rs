@@ -356,6 +356,14 @@ const CASES: &[Case] = &[
         run: held::atk43_large_later,
     },
     Case {
+        name: "held_atk43b_table_after_exempt",
+        run: held::atk43b_table_after_exempt,
+    },
+    Case {
+        name: "held_atk43b_largest",
+        run: held::atk43b_largest,
+    },
+    Case {
         name: "held_ack_flood",
         run: held::ack_flood,
     },

@@ -1262,3 +1262,163 @@ pub fn atk43_large_later(ctx: &Ctx) -> Outcome {
     }
     Ok(summary)
 }
+
+/// Second attack review of 0043 (the revision): a channel given its next command past the limits
+/// without a table (33 commands listed, the next one an incomplete reassembly), then brought back
+/// within the limits so that a later command allocates the table over the 33 listed (the
+/// reassembly among them), then the reassembly completed; all around the wrap of the channel's
+/// reliable sequence numbers. Every message must be delivered once and the waiting data must come
+/// back to exactly 0 (the table held and released once).
+pub fn atk43b_table_after_exempt(ctx: &Ctx) -> Outcome {
+    let name = "held_atk43b_table_after_exempt";
+    let env = [("ENET_LIMITS", "100000".to_string())];
+    let (mut server, mut peer, before) = server_and_peer(ctx, name, 2, &env)?;
+    let received = |r: &Report| r.num("receives") - before.num("receives");
+    // Channel 0 to sequence number `base` in order, 400 empty messages a datagram.
+    let base: u16 = 65_510;
+    let mut next: u16 = 1;
+    while next <= base {
+        let last = next.saturating_add(399).min(base);
+        let mut d = Vec::new();
+        for s in next..=last {
+            d.extend(wire::send(wire::SEND_RELIABLE, 0, s, 0, 0, &[]));
+        }
+        peer.flood([d])?;
+        next = last + 1;
+    }
+    let warm = server.report()?;
+    if received(&warm) != base as f64 || warm.num("waiting") != 0.0 {
+        return Err(format!("{name}: warm-up: {} delivered of {base}, {} waiting", received(&warm), warm.num("waiting")));
+    }
+    let b = |k: u16| base.wrapping_add(k);
+    // 32 later empty commands on channel 0 (b+3..b+34, wrapping), no table.
+    let mut d = Vec::new();
+    for k in 3..35u16 {
+        d.extend(wire::send(wire::SEND_RELIABLE, 0, b(k), 0, 0, &[]));
+    }
+    peer.flood([d])?;
+    // Channel 1 to about the limit: 72 later 1,000-byte messages (2..73) and its table.
+    let body = [b'x'; 1000];
+    peer.flood(pack(72, |i| {
+        wire::send(wire::SEND_RELIABLE, 1, 2 + i as u16, 0, 1000, &body)
+    }))?;
+    let full = server.report()?;
+    let frag = |n: u32| {
+        wire::Fragment {
+            cmd: wire::SEND_FRAGMENT,
+            channel: 0,
+            seq: b(1 + n as u16),
+            start: b(1),
+            declared: 3000,
+            count: 2,
+            number: n,
+            total: 6000,
+            offset: n * 3000,
+            data: vec![b'f'; 3000],
+        }
+        .bytes()
+    };
+    // Channel 0's next: the first of two fragments, past the limit (the exception), no table.
+    peer.flood([frag(0)])?;
+    let exempt = server.report()?;
+    // Channel 1's next: its 73 messages go to the program, the peer is back within its limit.
+    peer.flood([wire::send(wire::SEND_RELIABLE, 1, 1, 0, 1000, &body)])?;
+    std::thread::sleep(Duration::from_millis(50));
+    let drained = server.report()?;
+    // 26 later commands on channel 0 (b+35..b+60): the first allocates the table over the 33.
+    let mut d = Vec::new();
+    for k in 35..61u16 {
+        d.extend(wire::send(wire::SEND_RELIABLE, 0, b(k), 0, 0, &[]));
+    }
+    peer.flood([d])?;
+    let tabled = server.report()?;
+    // The reassembly's second fragment: all of channel 0 goes.
+    peer.flood([frag(1)])?;
+    std::thread::sleep(Duration::from_millis(50));
+    let end = server.report()?;
+    // And the channel goes on from b+61.
+    peer.flood([wire::send(wire::SEND_RELIABLE, 0, b(61), 0, 0, &[])])?;
+    std::thread::sleep(Duration::from_millis(50));
+    let after = server.report()?;
+    server.quit()?;
+    let summary = format!(
+        "{name}: peer waiting full {} / exempt {} / drained {} / tabled {} / end {} / after {}; delivered {} / {} / {} / {} (want {base}, +73, +59, +1)",
+        full.num("peer_waiting"),
+        exempt.num("peer_waiting"),
+        drained.num("peer_waiting"),
+        tabled.num("peer_waiting"),
+        end.num("peer_waiting"),
+        after.num("peer_waiting"),
+        received(&exempt),
+        received(&drained),
+        received(&end),
+        received(&after),
+    );
+    let want = base as f64;
+    if exempt.num("peer_waiting") <= 100_000.0
+        || received(&exempt) != want
+        || received(&drained) != want + 73.0
+        || received(&end) != want + 73.0 + 59.0
+        || received(&after) != want + 73.0 + 60.0
+        || end.num("waiting") != 0.0
+        || after.num("waiting") != 0.0
+    {
+        return Err(summary);
+    }
+    Ok(summary)
+}
+
+/// Second attack review of 0043: the revision's first-fragment rule (the peer within its limit
+/// or one message of the largest size) with the server's limit lowered to 100,000 bytes and
+/// maximum_packet_size left at its 32 MiB default: incomplete reassemblies of the channels' next
+/// messages, nothing dispatched. PATCHES.md's bound: the limit and two messages of the largest
+/// size.
+pub fn atk43b_largest(ctx: &Ctx) -> Outcome {
+    let name = "held_atk43b_largest";
+    let limit = 100_000.0;
+    let env = [("ENET_LIMITS", format!("{limit}"))];
+    let channels = 4u8;
+    let (mut server, mut peer, _before) = server_and_peer(ctx, name, channels as u32, &env)?;
+    // One later empty command per channel.
+    let mut d = Vec::new();
+    for ch in 0..channels {
+        d.extend(wire::send(wire::SEND_RELIABLE, ch, 3, 0, 0, &[]));
+    }
+    peer.flood([d])?;
+    let p: u32 = 32 << 20;
+    // The first fragment of each channel's next message (1), as large as the peer may then claim:
+    // just under 32 MiB for the first, so that the second still finds the peer within it.
+    let mut reports = Vec::new();
+    for ch in 0..channels {
+        let total = if ch == 0 { p - 16384 } else { p };
+        let f = wire::Fragment {
+            cmd: wire::SEND_FRAGMENT,
+            channel: ch,
+            seq: 1,
+            start: 1,
+            declared: 1000,
+            count: (total + 999) / 1000,
+            number: 0,
+            total,
+            offset: 0,
+            data: vec![b'l'; 1000],
+        };
+        peer.flood([f.bytes()])?;
+        let r = server.report()?;
+        reports.push(format!("{}", r.num("peer_waiting")));
+    }
+    let after = server.report()?;
+    server.quit()?;
+    let ws_p = 176.0 + (p as f64 + 16.0) + 4096.0 + 32.0; // generous
+    let bound = limit + 2.0 * ws_p;
+    let summary = format!(
+        "{name}: peer waiting after each channel's first fragment: {} (limit {limit}, bound {bound}); host {} rss {} kB",
+        reports.join(", "),
+        after.num("waiting"),
+        after.num("rss_kb"),
+    );
+    if after.num("peer_waiting") > bound {
+        return Err(summary);
+    }
+    Ok(summary)
+}
