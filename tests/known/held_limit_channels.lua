@@ -1,5 +1,5 @@
 -- KNOWN TO FAIL (tests/known/README.md): several channels under a lowered limit starve; the
--- single-channel cases are tests/lua/held_limit_large_messages.lua, which pass.
+-- single-channel cases are in tests/lua/held_limit_progress.lua, which pass.
 -- Attack review of vendor/enet 0043 (atk43): an honest sender under a lowered limit, with
 -- reliable messages LARGER than the limit (so fragmented, and each alone past the limit).
 -- 0043 claims: "with the program draining events, a connection never wedges on the limits".

@@ -1271,19 +1271,7 @@ pub fn answer_amplification(ctx: &Ctx) -> Outcome {
 /// fails the record path (384 bytes for 86); its peer path stays under the bound only because
 /// the host range-codes its VERIFY_CONNECTs too (29 bytes each).
 pub fn compressed_reflection(ctx: &Ctx) -> Outcome {
-    let Some(coder) = crate::stock::compile(
-        ctx,
-        "range_code.c",
-        "range_code",
-        &[
-            &format!("-I{}", ctx.root.join("vendor/enet/include").display()),
-            &ctx.root
-                .join("vendor/enet/compress.c")
-                .display()
-                .to_string(),
-        ],
-    )?
-    else {
+    let Some(coder) = range_coder(ctx)? else {
         return Ok("SKIPPED: no C compiler".into());
     };
     let env = [("ENET_COMPRESS", "1".to_string())];
@@ -1306,19 +1294,7 @@ pub fn compressed_reflection(ctx: &Ctx) -> Outcome {
 /// compressing server: each must end with a disconnect event on the server within 2 s (its peers'
 /// timeout is not involved: nothing is in flight). Fails on c716bd9^ (0042's parent).
 pub fn compressed_disconnect_no_sent_time(ctx: &Ctx) -> Outcome {
-    let Some(coder) = crate::stock::compile(
-        ctx,
-        "range_code.c",
-        "range_code",
-        &[
-            &format!("-I{}", ctx.root.join("vendor/enet/include").display()),
-            &ctx.root
-                .join("vendor/enet/compress.c")
-                .display()
-                .to_string(),
-        ],
-    )?
-    else {
+    let Some(coder) = range_coder(ctx)? else {
         return Ok("SKIPPED: no C compiler".into());
     };
     let stop = StopFile::new(ctx, "disconnect_no_sent_time");
@@ -1370,6 +1346,23 @@ pub fn compressed_disconnect_no_sent_time(ctx: &Ctx) -> Outcome {
     let out = server_proc.finish(Duration::from_secs(20), |_| {})?;
     let summary = format!("{}; {}", seen.join(", "), lines_with(&out, "STATS "));
     verdict(problems, summary, &out)
+}
+
+/// ENet's range coder (vendor/enet/compress.c) as a program, compiled from
+/// tests/net/c/range_code.c; `None` without a C compiler.
+fn range_coder(ctx: &Ctx) -> Result<Option<std::path::PathBuf>, String> {
+    crate::stock::compile(
+        ctx,
+        "range_code.c",
+        "range_code",
+        &[
+            &format!("-I{}", ctx.root.join("vendor/enet/include").display()),
+            &ctx.root
+                .join("vendor/enet/compress.c")
+                .display()
+                .to_string(),
+        ],
+    )
 }
 
 /// `body` coded by ENet's range coder (the helper compiled from tests/net/c/range_code.c), or

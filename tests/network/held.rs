@@ -1215,7 +1215,7 @@ pub fn atk43_tables_host(ctx: &Ctx) -> Outcome {
 /// let a first fragment past twice the limit only while the peer held at most its own limit, so
 /// message 1 was refused every time and neither could ever be delivered (as before 0043); now
 /// while the peer holds at most one message of the largest size. tests/lua/
-/// held_limit_large_messages.lua is the same with a real sender.
+/// held_limit_progress.lua has the same with a real sender.
 pub fn atk43_large_later(ctx: &Ctx) -> Outcome {
     let name = "held_atk43_large_later";
     let env = [("ENET_LIMITS", "8000".to_string())];
@@ -1288,7 +1288,11 @@ pub fn atk43b_table_after_exempt(ctx: &Ctx) -> Outcome {
     }
     let warm = server.report()?;
     if received(&warm) != base as f64 || warm.num("waiting") != 0.0 {
-        return Err(format!("{name}: warm-up: {} delivered of {base}, {} waiting", received(&warm), warm.num("waiting")));
+        return Err(format!(
+            "{name}: warm-up: {} delivered of {base}, {} waiting",
+            received(&warm),
+            warm.num("waiting")
+        ));
     }
     let b = |k: u16| base.wrapping_add(k);
     // 32 later empty commands on channel 0 (b+3..b+34, wrapping), no table.
@@ -1397,7 +1401,7 @@ pub fn atk43b_largest(ctx: &Ctx) -> Outcome {
             seq: 1,
             start: 1,
             declared: 1000,
-            count: (total + 999) / 1000,
+            count: total.div_ceil(1000),
             number: 0,
             total,
             offset: 0,
